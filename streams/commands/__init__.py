@@ -1,0 +1,1 @@
+"""Sub-commands of the ``frtwatch`` CLI, one module each."""

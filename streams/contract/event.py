@@ -1,0 +1,223 @@
+"""The input contract ``frt.search.v1`` (CONTRACT.md section 1).
+
+One validated model used by the worker, replay, the simulator and the model.
+Validation is hand-written over ``orjson`` because it sits on the hot path of
+every driver: it costs a few microseconds per event.
+
+>>> ev = parse_event(b'{"event_id":"e1","ts":"2026-03-01T09:00:00Z","agency":"MPD",'
+...                  b'"user":"u7","endpoint":"HTTPS://FRT.County.gov/search?q=1"}')
+>>> ev.host, ev.on_behalf_of, ev.case_number
+('frt.county.gov', 'MPD', None)
+>>> parse_event(b'{"event_id":"e1"}')
+Traceback (most recent call last):
+...
+streams.errors.ContractError: missing required field 'ts'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from streams.errors import ContractError
+
+EVENT_SCHEMA = "frt.search.v1"
+MAX_EVENT_BYTES = 64 * 1024
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# RFC 3339: full date, 'T' or space, full time, optional fraction, 'Z' or offset.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+_HOST = re.compile(r"[a-z0-9]([a-z0-9\-_]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-_]*[a-z0-9])?)*\.?")
+
+_REQUIRED_STR: tuple[tuple[str, int], ...] = (
+    ("event_id", 128),
+    ("ts", 64),
+    ("agency", 64),
+    ("user", 128),
+    ("endpoint", 2048),
+)
+_OPTIONAL_STR: tuple[tuple[str, int], ...] = (
+    ("on_behalf_of", 64),
+    ("purpose", 256),
+    ("source", 128),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEvent:
+    """A validated ``frt.search.v1`` event.
+
+    ``ts`` is event time as seconds since the epoch (UTC); ``ts_text`` keeps
+    the producer's original string. ``host`` is the normalised lower-case host
+    of ``endpoint``. ``extra`` keeps unknown fields untouched.
+    """
+
+    event_id: str
+    ts: float
+    ts_text: str
+    agency: str
+    user: str
+    endpoint: str
+    host: str
+    on_behalf_of: str
+    case_number: str | None = None
+    purpose: str | None = None
+    probe_sha256: str | None = None
+    result_count: int | None = None
+    source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def user_key(self) -> str:
+        """The per-user state key, ``<agency>/<user>``."""
+        return f"{self.agency}/{self.user}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as ``frt.search.v1`` JSON fields (unknown fields kept)."""
+        out: dict[str, Any] = dict(self.extra)
+        out.update(
+            event_id=self.event_id,
+            ts=self.ts_text,
+            agency=self.agency,
+            user=self.user,
+            endpoint=self.endpoint,
+            on_behalf_of=self.on_behalf_of,
+        )
+        for name in ("case_number", "purpose", "probe_sha256", "result_count", "source"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+def parse_timestamp(text: str) -> float:
+    """Parse an RFC 3339 timestamp with an offset or ``Z`` into epoch seconds.
+
+    >>> parse_timestamp("2026-03-01T10:00:00+01:00") == parse_timestamp("2026-03-01T09:00:00Z")
+    True
+    """
+    if not _RFC3339.fullmatch(text):
+        raise ContractError(f"'ts' is not an RFC 3339 timestamp with offset: {text[:64]!r}")
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z")).timestamp()
+    except ValueError as exc:
+        raise ContractError(f"'ts' is not a valid date-time: {text[:64]!r} ({exc})") from None
+
+
+def normalise_host(endpoint: str) -> str:
+    """The lower-case host of a URL or bare host name, without port or trailing dot.
+
+    >>> normalise_host("https://User@Search.Example.COM:8443/api?x=1")
+    'search.example.com'
+    >>> normalise_host("frt.county.gov.")
+    'frt.county.gov'
+    """
+    text = endpoint.strip()
+    if "://" in text:
+        try:
+            host = urlsplit(text).hostname or ""
+        except ValueError:
+            host = ""
+    else:
+        host = text.split("/", 1)[0].rsplit("@", 1)[-1]
+        if host.startswith("["):
+            host = host.split("]", 1)[0].lstrip("[")
+        elif host.count(":") == 1:
+            host = host.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if not host or not (_HOST.fullmatch(host) or ":" in host):
+        raise ContractError(f"'endpoint' has no valid host: {endpoint[:128]!r}")
+    return host
+
+
+def _require_str(obj: dict[str, Any], name: str, limit: int) -> str:
+    if name not in obj:
+        raise ContractError(f"missing required field {name!r}")
+    value = obj[name]
+    if not isinstance(value, str):
+        raise ContractError(f"field {name!r} must be a string, got {type(value).__name__}")
+    if not value or len(value) > limit:
+        raise ContractError(f"field {name!r} must be 1-{limit} characters, got {len(value)}")
+    return value
+
+
+def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ContractError(f"field {name!r} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise ContractError(f"field {name!r} is longer than {limit} characters")
+    return value
+
+
+def event_from_dict(obj: Any) -> SearchEvent:
+    """Validate a decoded JSON value as a ``frt.search.v1`` event."""
+    if not isinstance(obj, dict):
+        raise ContractError(f"event must be a JSON object, got {type(obj).__name__}")
+    event_id, ts_text, agency, user, endpoint = (
+        _require_str(obj, name, limit) for name, limit in _REQUIRED_STR
+    )
+    on_behalf_of, purpose, source = (_optional_str(obj, n, lim) for n, lim in _OPTIONAL_STR)
+    if on_behalf_of is not None and not on_behalf_of.strip():
+        on_behalf_of = None
+    case = obj.get("case_number")
+    if case is not None and not isinstance(case, str):
+        raise ContractError(
+            f"field 'case_number' must be a string or null, got {type(case).__name__}"
+        )
+    if case is not None and len(case) > 256:
+        raise ContractError("field 'case_number' is longer than 256 characters")
+    probe = obj.get("probe_sha256")
+    if probe is not None and (not isinstance(probe, str) or not _HEX64.fullmatch(probe)):
+        raise ContractError("field 'probe_sha256' must be 64 hexadecimal characters")
+    count = obj.get("result_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise ContractError("field 'result_count' must be an integer >= 0")
+    known = {
+        "event_id", "ts", "agency", "user", "endpoint", "on_behalf_of",
+        "case_number", "purpose", "probe_sha256", "result_count", "source",
+    }  # fmt: skip
+    extra = {k: v for k, v in obj.items() if k not in known}
+    return SearchEvent(
+        event_id=event_id,
+        ts=parse_timestamp(ts_text),
+        ts_text=ts_text,
+        agency=agency,
+        user=user,
+        endpoint=endpoint,
+        host=normalise_host(endpoint),
+        on_behalf_of=on_behalf_of if on_behalf_of is not None else agency,
+        case_number=case.strip() or None if case is not None else None,
+        purpose=purpose,
+        probe_sha256=probe.lower() if probe else None,
+        result_count=count,
+        source=source,
+        extra=extra,
+    )
+
+
+def parse_event(raw: bytes | bytearray | memoryview | str | None) -> SearchEvent:
+    """Decode and validate one message value; raise :class:`ContractError` with the reason."""
+    if raw is None:
+        raise ContractError("message has no value (null)")
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise ContractError(f"message is {len(raw)} bytes, more than {MAX_EVENT_BYTES}")
+    if not raw:
+        raise ContractError("message value is empty")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ContractError(f"not valid UTF-8 JSON: {exc}") from None
+    return event_from_dict(obj)

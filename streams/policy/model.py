@@ -1,0 +1,90 @@
+"""Policy as frozen values. Built only by :func:`streams.policy.loader.load_policy`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyPolicy:
+    code: str
+    name: str
+    may_search_for: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorisedEndpoint:
+    host: str
+    agencies: frozenset[str] | None = None  # None: every known agency
+
+    def allows(self, agency: str) -> bool:
+        return self.agencies is None or agency in self.agencies
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    enabled: bool = True
+    severity: str = "medium"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNumberSettings(DetectorSettings):
+    exempt_purposes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BurstSettings(DetectorSettings):
+    window_s: float = 3600.0
+    baseline_s: float = 14 * 86400.0
+    min_count: int = 15
+    own_factor: float = 6.0
+    peer_factor: float = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviorSettings(DetectorSettings):
+    model_path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated policy file. ``source`` is the file it came from."""
+
+    source: Path
+    agencies: dict[str, AgencyPolicy]
+    authorised: tuple[AuthorisedEndpoint, ...]
+    prohibited_suffixes: tuple[str, ...]
+    certifications_csv: Path | None
+    certifications_topic: str
+    suppression_s: float
+    prohibited_endpoint: DetectorSettings = field(default_factory=DetectorSettings)
+    unknown_endpoint: DetectorSettings = field(default_factory=DetectorSettings)
+    outside_agency: DetectorSettings = field(default_factory=DetectorSettings)
+    uncertified_user: DetectorSettings = field(default_factory=DetectorSettings)
+    missing_case_number: CaseNumberSettings = field(default_factory=CaseNumberSettings)
+    burst: BurstSettings = field(default_factory=BurstSettings)
+    behavior_anomaly: BehaviorSettings = field(default_factory=BehaviorSettings)
+
+    def detector(self, name: str) -> DetectorSettings:
+        """Settings of one detector by its ``frt.alert.v1`` name."""
+        value = getattr(self, name)
+        assert isinstance(value, DetectorSettings)
+        return value
+
+    def is_prohibited(self, host: str) -> str | None:
+        """The prohibited suffix ``host`` falls under, if any."""
+        for suffix in self.prohibited_suffixes:
+            if host == suffix or host.endswith("." + suffix):
+                return suffix
+        return None
+
+    def is_authorised(self, host: str, agency: str) -> bool:
+        """Whether ``agency`` may use the FRT system at ``host``."""
+        return any(ep.host == host and ep.allows(agency) for ep in self.authorised)
+
+    def may_search_for(self, agency: str, on_behalf_of: str) -> bool:
+        if agency == on_behalf_of:
+            return True
+        known = self.agencies.get(agency)
+        return known is not None and on_behalf_of in known.may_search_for
