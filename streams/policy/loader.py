@@ -390,6 +390,12 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
     )
 
 
+def _line_of(error: str) -> int:
+    """The line number in a ``file:line: message`` error (stable sort key)."""
+    parts = error.split(":", 2)
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
 def load_policy(path: str | Path) -> Policy:
     """Load and validate a policy file; raise :class:`ConfigError` listing every error."""
     path = Path(path)
@@ -410,5 +416,6 @@ def load_policy(path: str | Path) -> Policy:
         raise ConfigError(f"{path}:1: policy file is empty")
     policy = _parse(ctx, root)
     if policy is None:
-        raise ConfigError(f"{path}: {len(ctx.errors)} error(s)", ctx.errors)
+        errors = sorted(ctx.errors, key=_line_of)
+        raise ConfigError(f"{path}: {len(errors)} error(s)", errors)
     return policy

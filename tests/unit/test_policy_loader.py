@@ -1,0 +1,99 @@
+"""Strict policy loading: every error reported as file:line, duplicate keys rejected."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from streams.errors import ConfigError
+from streams.policy import load_policy, parse_duration
+from streams.settings import DEFAULT_POLICY
+from tests.conftest import FILES
+
+POLICIES = FILES / "policy"
+
+
+def errors_of(path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    return info.value.errors
+
+
+def test_shipped_policy_loads():
+    policy = load_policy(DEFAULT_POLICY)
+    assert set(policy.agencies) == {"MPD", "CSO", "TPD", "SPD", "UPD"}
+    assert policy.is_prohibited("app.clearview.ai") == "clearview.ai"
+    assert policy.is_prohibited("notclearview.ai") is None
+    assert policy.is_authorised("frt.county.example.gov", "MPD")
+    assert not policy.is_authorised("faces.state.example.gov", "CSO")
+    assert policy.may_search_for("MPD", "TPD")
+    assert not policy.may_search_for("TPD", "MPD")
+    assert policy.burst.window_s == 3600 and policy.burst.min_count == 15
+    assert policy.certifications_csv is not None and policy.certifications_csv.is_file()
+
+
+def test_minimal_policy_gets_defaults(tmp_path):
+    shutil.copy(POLICIES / "valid_minimal.yaml", tmp_path / "p.yaml")
+    policy = load_policy(tmp_path / "p.yaml")
+    assert policy.agencies["B"].may_search_for == frozenset()
+    assert policy.is_authorised("frt.example.gov", "B")  # no agency list: all agencies
+    assert policy.prohibited_endpoint.severity == "critical"
+    assert policy.suppression_s == 3600
+    assert policy.certifications_csv is None
+
+
+def test_every_error_is_listed_with_file_and_line():
+    path = POLICIES / "invalid_many.yaml"
+    errors = errors_of(path)
+    for error in errors:
+        assert re.match(rf"{re.escape(str(path))}:\d+: ", error), error
+    line_numbers = [int(e.split(":")[1]) for e in errors]
+    assert line_numbers == sorted(line_numbers), "errors are listed in file order"
+    text = "\n".join(errors)
+    expected = {
+        6: "duplicate key 'A'",
+        5: "unknown agency 'Z'",
+        10: "'not a host' is not a host name",
+        11: "missing key 'host'",
+        14: "no such file",
+        16: "is not a duration",
+        18: "must be greater than 0",
+        19: "must be one of low, medium, high, critical",
+        20: "unknown key 'colour'",
+    }
+    for line, fragment in expected.items():
+        assert any(e.startswith(f"{path}:{line}: ") and fragment in e for e in errors), (
+            f"line {line}: {fragment!r} not in\n{text}"
+        )
+
+
+def test_yaml_syntax_error_points_at_its_line():
+    errors = errors_of(POLICIES / "invalid_yaml.yaml")
+    assert len(errors) == 1
+    assert re.match(r".*invalid_yaml\.yaml:\d+: invalid YAML", errors[0])
+
+
+def test_wrong_version_and_unknown_top_level_key():
+    errors = errors_of(POLICIES / "invalid_unknown_top.yaml")
+    text = "\n".join(errors)
+    assert "only version 1" in text
+    assert "unknown key 'endpoint'" in text
+    assert "at least one agency" in text
+
+
+def test_missing_file_is_one_clear_error(tmp_path):
+    errors = errors_of(tmp_path / "nope.yaml")
+    assert len(errors) == 1 and "cannot read policy" in errors[0]
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "p.yaml").write_text("")
+    assert errors_of(tmp_path / "p.yaml") == [f"{tmp_path / 'p.yaml'}:1: policy file is empty"]
+
+
+@pytest.mark.parametrize("bad", ["1y", "soon", "-5m", True])
+def test_bad_durations(bad):
+    with pytest.raises(ValueError):
+        parse_duration(bad)
