@@ -1,0 +1,288 @@
+"""Behaviour features: one bounded accumulator per user, the same code for training and stream.
+
+:class:`BehaviorWindow` summarises a user's recent searches in **event time**.
+Every quantity is an exponentially decayed sum: an event ``age`` seconds old
+weighs ``exp(-age / tau)``. Decayed sums need no list of past events (the state
+is a fixed handful of numbers), and adding an event late gives the same sums as
+adding it in order. Training replays each user's events through this class in
+time order, and the stream updates the same class per event, so a model never
+sees features computed two different ways.
+
+Features (``FEATURE_NAMES`` order), each a plain number an analyst can read:
+
+``rate_vs_baseline``
+    The user's recent rate (1-day half-life) divided by their own long-run rate
+    (7-day half-life). 1.0 is "as usual"; both rates are corrected for how long
+    the user has been seen, so a new user does not start at 7x.
+``off_hours_share``
+    Share of recent searches run off-hours: 22:00 to 06:00 UTC (hour 22 up to,
+    not including, hour 6). Policy deployments in other time zones still see a
+    change in a user's own pattern, which is what the model compares.
+``distinct_probe_share``
+    Share of recent searches whose probe image (``probe_sha256``) differs from
+    each of the user's last 8 probes. Searches without a probe hash count as
+    not distinct.
+``zero_result_share``
+    Share of recent searches that returned ``result_count == 0`` (absent counts
+    are not zero).
+``no_case_share``
+    Share of recent searches without a case number.
+``other_agency_share``
+    Share of recent searches run on behalf of another agency.
+``distinct_endpoints``
+    Number of distinct FRT hosts the user used in the last 7 days (up to 6 are
+    tracked).
+``gap_irregularity``
+    Standard deviation of ``ln(1 + gap seconds)`` over recent gaps between
+    searches: about 1-2 for a steady working pattern, higher when searches come
+    in bursts separated by long silences. A log scale makes it independent of
+    how busy the user is.
+
+"Recent" for the shares and gaps means a 3-day half-life. ``features()`` is
+``None`` until the user has :data:`MIN_EVENTS` searches, because shares over a
+handful of searches say more about chance than about behaviour.
+
+>>> import hashlib, random
+>>> from streams.contract import SearchEvent
+>>> rng = random.Random(7)
+>>> def search(day, hour, *, case="C-1", results=3):
+...     ts = 1_772_409_600.0 + day * 86_400 + hour * 3_600 + rng.randrange(3_600)
+...     probe = hashlib.sha256(str(rng.random()).encode()).hexdigest()
+...     return SearchEvent(event_id=f"e{day}-{hour}", ts=ts, ts_text="", agency="MPD",
+...                        user="u1", endpoint="https://frt.county.example.gov/s",
+...                        host="frt.county.example.gov", on_behalf_of="MPD",
+...                        case_number=case, probe_sha256=probe, result_count=results)
+>>> window = BehaviorWindow()
+>>> for day in range(5):               # a steady week: three searches a working day
+...     for hour in (9, 11, 14):
+...         window.update(search(day, hour))
+>>> def show(row):
+...     return {name: round(value, 2) for name, value in zip(FEATURE_NAMES, row)}
+>>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
+{'rate_vs_baseline': 1.11, 'off_hours_share': 0.0, 'distinct_probe_share': 1.0,
+ 'zero_result_share': 0.0, 'no_case_share': 0.0, 'other_agency_share': 0.0,
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 1.01}
+>>> for hour in (0, 1, 2, 3, 4):       # then a night of searches, no case, nothing found
+...     window.update(search(5, hour, case=None, results=0))
+>>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
+{'rate_vs_baseline': 1.39, 'off_hours_share': 0.37, 'distinct_probe_share': 1.0,
+ 'zero_result_share': 0.37, 'no_case_share': 0.37, 'other_agency_share': 0.0,
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 1.26}
+>>> BehaviorWindow.from_list(window.to_list()).features() == window.features()
+True
+>>> BehaviorWindow().features() is None        # no history yet
+True
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any
+
+from streams.contract import SearchEvent
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "rate_vs_baseline",
+    "off_hours_share",
+    "distinct_probe_share",
+    "zero_result_share",
+    "no_case_share",
+    "other_agency_share",
+    "distinct_endpoints",
+    "gap_irregularity",
+)
+
+MIN_EVENTS = 10
+"""Searches a user needs before :meth:`BehaviorWindow.features` returns a row."""
+
+OFF_HOURS_START = 22
+OFF_HOURS_END = 6
+"""Off-hours are hours ``>= 22`` or ``< 6`` UTC."""
+
+_LN2 = math.log(2.0)
+SHARE_HALF_LIFE_S = 3 * 86_400.0
+SHORT_HALF_LIFE_S = 1 * 86_400.0
+LONG_HALF_LIFE_S = 7 * 86_400.0
+ENDPOINT_HORIZON_S = 7 * 86_400.0
+_TAU_SHARE = SHARE_HALF_LIFE_S / _LN2
+_TAU_SHORT = SHORT_HALF_LIFE_S / _LN2
+_TAU_LONG = LONG_HALF_LIFE_S / _LN2
+
+PROBE_MEMORY = 8
+"""Recent probe hashes remembered to decide whether a probe is new."""
+ENDPOINT_MEMORY = 6
+"""Distinct hosts remembered (least recently used is forgotten first)."""
+
+_FORMAT_VERSION = 1
+# Indexes of the decayed sums in BehaviorWindow._sums.
+_TOTAL, _OFF, _DISTINCT, _ZERO, _NOCASE, _OTHER, _SHORT, _LONG, _G0, _G1, _G2 = range(11)
+_N_SUMS = 11
+
+
+def _probe_key(probe: str) -> int:
+    """The first 32 bits of a probe hash: enough to tell recent probes apart, 10 digits in JSON."""
+    return int(probe[:8], 16)
+
+
+def _host_key(host: str) -> int:
+    """A stable 32-bit key for a host name (``hash()`` differs between processes)."""
+    return zlib.crc32(host.encode("utf-8"))
+
+
+def _rate(decayed_count: float, tau: float, age: float) -> float:
+    """Events per second from a decayed count, corrected for a history shorter than ``tau``.
+
+    A steady rate ``r`` seen for ``age`` seconds gives a decayed count of
+    ``r * tau * (1 - exp(-age / tau))``; dividing by that factor undoes it.
+    """
+    span = tau * -math.expm1(-age / tau) if age > 0 else 0.0
+    return decayed_count / span if span > 0 else 0.0
+
+
+class BehaviorWindow:
+    """A user's recent behaviour as a fixed-size set of decayed sums (see the module doc).
+
+    ``to_list()`` is about 400 bytes of JSON; nothing in it grows with the
+    number of events.
+    """
+
+    __slots__ = ("_endpoints", "_first_ts", "_last_ts", "_n", "_probes", "_sums")
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._first_ts = 0.0
+        self._last_ts = 0.0
+        self._sums = [0.0] * _N_SUMS
+        self._probes: list[int] = []
+        self._endpoints: list[list[float]] = []  # [host key, last seen ts]
+
+    @property
+    def event_count(self) -> int:
+        """Searches seen so far (not decayed)."""
+        return self._n
+
+    def update(self, event: SearchEvent) -> None:
+        """Fold one search into the window. Call once per distinct event (dedupe before)."""
+        ts = event.ts
+        sums = self._sums
+        if self._n == 0:
+            self._first_ts = self._last_ts = ts
+        elif ts > self._last_ts:
+            dt = ts - self._last_ts
+            decay = math.exp(-dt / _TAU_SHARE)
+            for i in range(_SHORT):
+                sums[i] *= decay
+            sums[_SHORT] *= math.exp(-dt / _TAU_SHORT)
+            sums[_LONG] *= math.exp(-dt / _TAU_LONG)
+            sums[_G0] *= decay
+            sums[_G1] *= decay
+            sums[_G2] *= decay
+            gap = math.log1p(dt)
+            sums[_G0] += 1.0
+            sums[_G1] += gap
+            sums[_G2] += gap * gap
+            self._last_ts = ts
+        if ts >= self._last_ts:
+            weight = short_weight = long_weight = 1.0
+        else:  # a late event weighs what it would have weighed had it come in order
+            age = self._last_ts - ts
+            weight = math.exp(-age / _TAU_SHARE)
+            short_weight = math.exp(-age / _TAU_SHORT)
+            long_weight = math.exp(-age / _TAU_LONG)
+            self._first_ts = min(self._first_ts, ts)
+        self._n += 1
+
+        sums[_TOTAL] += weight
+        hour = int(ts // 3600.0) % 24
+        if hour >= OFF_HOURS_START or hour < OFF_HOURS_END:
+            sums[_OFF] += weight
+        probe = event.probe_sha256
+        if probe is not None:
+            key = _probe_key(probe)
+            probes = self._probes
+            if key not in probes:
+                sums[_DISTINCT] += weight
+                probes.append(key)
+                if len(probes) > PROBE_MEMORY:
+                    del probes[0]
+        if event.result_count == 0:
+            sums[_ZERO] += weight
+        if event.case_number is None:
+            sums[_NOCASE] += weight
+        if event.on_behalf_of != event.agency:
+            sums[_OTHER] += weight
+        sums[_SHORT] += short_weight
+        sums[_LONG] += long_weight
+        self._touch_endpoint(_host_key(event.host), ts)
+
+    def _touch_endpoint(self, key: int, ts: float) -> None:
+        endpoints = self._endpoints
+        for entry in endpoints:
+            if entry[0] == key:
+                if ts > entry[1]:
+                    entry[1] = ts
+                return
+        endpoints.append([key, ts])
+        if len(endpoints) > ENDPOINT_MEMORY:
+            endpoints.remove(min(endpoints, key=lambda e: e[1]))
+
+    def features(self) -> list[float] | None:
+        """The row in ``FEATURE_NAMES`` order, or ``None`` with fewer than ``MIN_EVENTS`` searches."""
+        if self._n < MIN_EVENTS:
+            return None
+        sums = self._sums
+        total = sums[_TOTAL]
+        age = self._last_ts - self._first_ts
+        long_rate = _rate(sums[_LONG], _TAU_LONG, age)
+        short_rate = _rate(sums[_SHORT], _TAU_SHORT, age)
+        g0 = sums[_G0]
+        if g0 > 0:
+            mean = sums[_G1] / g0
+            irregularity = math.sqrt(max(0.0, sums[_G2] / g0 - mean * mean))
+        else:
+            irregularity = 0.0
+        horizon = self._last_ts - ENDPOINT_HORIZON_S
+        return [
+            short_rate / long_rate if long_rate > 0 else 1.0,
+            sums[_OFF] / total,
+            sums[_DISTINCT] / total,
+            sums[_ZERO] / total,
+            sums[_NOCASE] / total,
+            sums[_OTHER] / total,
+            float(sum(1 for _, seen in self._endpoints if seen >= horizon)),
+            irregularity,
+        ]
+
+    def to_list(self) -> list[Any]:
+        """A compact JSON-able form: ``[version, n, first_ts, last_ts, sums, probes, endpoints]``."""
+        return [
+            _FORMAT_VERSION,
+            self._n,
+            self._first_ts,
+            self._last_ts,
+            list(self._sums),
+            list(self._probes),
+            [list(e) for e in self._endpoints],
+        ]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> BehaviorWindow:
+        """Rebuild a window from :meth:`to_list` output; a foreign format starts empty.
+
+        Starting empty (rather than failing) keeps a worker running across a
+        format change: the user simply rebuilds history from new events.
+        """
+        window = cls()
+        if not data or data[0] != _FORMAT_VERSION or len(data) != 7:
+            return window
+        _, n, first_ts, last_ts, sums, probes, endpoints = data
+        if len(sums) != _N_SUMS:
+            return window
+        window._n = int(n)
+        window._first_ts = float(first_ts)
+        window._last_ts = float(last_ts)
+        window._sums = [float(v) for v in sums]
+        window._probes = [int(p) for p in probes][-PROBE_MEMORY:]
+        window._endpoints = [[int(k), float(t)] for k, t in endpoints][:ENDPOINT_MEMORY]
+        return window
