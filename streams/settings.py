@@ -37,6 +37,7 @@ class Settings:
     app_id: str = "frtwatch"
     topics: TopicNames = field(default_factory=TopicNames)
     partitions: int = 4
+    replication_factor: int = 1
     policy_path: Path = DEFAULT_POLICY
     certifications_csv: Path | None = None
     model_path: Path | None = None
@@ -120,6 +121,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         app_id=env.get("FRTWATCH_APP_ID", base.app_id),
         topics=topics,
         partitions=_int(env, "FRTWATCH_PARTITIONS", base.partitions, minimum=1),
+        replication_factor=_int(
+            env, "FRTWATCH_REPLICATION_FACTOR", base.replication_factor, minimum=1
+        ),
         policy_path=_path(env, "FRTWATCH_POLICY") or base.policy_path,
         certifications_csv=_path(env, "FRTWATCH_CERTIFICATIONS"),
         model_path=_path(env, "FRTWATCH_MODEL"),
