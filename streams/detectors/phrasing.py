@@ -1,0 +1,37 @@
+"""Shared wording for alert summaries, so every detector speaks the same way.
+
+>>> searches(1), searches(3)
+('1 search', '3 searches')
+>>> span(3600), span(2700), span(90), span(86400)
+('1 hour', '45 minutes', '90 seconds', '1 day')
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from streams.contract import SearchEvent
+
+
+def who(event: SearchEvent) -> str:
+    """How a summary names the person: ``MPD user mpd-0012``."""
+    return f"{event.agency} user {event.user}"
+
+
+def searches(count: int) -> str:
+    return "1 search" if count == 1 else f"{count} searches"
+
+
+def span(seconds: float) -> str:
+    """A duration in the largest whole unit that fits."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"1 {unit}" if n == 1 else f"{n} {unit}s"
+    n = round(seconds)
+    return "1 second" if n == 1 else f"{n} seconds"
+
+
+def day(epoch: float) -> str:
+    """The UTC date of an instant, ``YYYY-MM-DD``."""
+    return datetime.fromtimestamp(epoch, tz=UTC).date().isoformat()

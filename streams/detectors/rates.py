@@ -1,0 +1,180 @@
+"""Search rates in event time: a user's sliding window, own baseline, and agency peers.
+
+Time is cut into *fine buckets* of ``window / 12`` seconds. A user's current
+window is their last 12 fine buckets (so a 1 h window is counted in 5-minute
+steps and covers between 55 and 60 minutes). When a bucket leaves the window
+its searches are added to the window-aligned *period* it belongs to (a clock
+hour by default), and a finished period is added to a *baseline slot* (a day
+by default): ``searches`` and ``active periods``. A user's own normal rate is
+``searches / active periods`` over the last 14 slots: the typical number of
+searches in a window in which they searched at all, never counting the
+window being judged.
+
+An agency keeps the same 12 fine buckets of all its members' searches, plus a
+*marker* per member in the bucket of their newest search; the members active
+in a window are the markers inside it. The peers' rate for a user is the other
+members' searches in the window divided by the other active members.
+
+>>> geo = RateGeometry.from_settings(window_s=3600.0, baseline_s=14 * 86400.0)
+>>> geo.width, geo.slot_periods
+(300.0, 24)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from streams.detectors.state import BASELINE_SLOTS, FINE_BUCKETS, AgencyState, UserState
+
+_LAST = FINE_BUCKETS - 1
+_SLOT_RING = BASELINE_SLOTS + 1
+
+
+@dataclass(frozen=True, slots=True)
+class RateGeometry:
+    """Bucket width and baseline slot size derived from the burst settings."""
+
+    width: float
+    slot_periods: int
+
+    @classmethod
+    def from_settings(cls, window_s: float, baseline_s: float) -> RateGeometry:
+        width = window_s / FINE_BUCKETS
+        slot_periods = max(1, int(baseline_s // window_s) // BASELINE_SLOTS)
+        return cls(width, slot_periods)
+
+    @property
+    def key(self) -> tuple[float, int]:
+        return (self.width, self.slot_periods)
+
+
+def _close_period(state: UserState, slot_periods: int) -> None:
+    """Add the finished pending period to its baseline slot."""
+    slot = state.pending_period // slot_periods
+    shift = slot - state.slot_base
+    if shift > 0:
+        if shift >= _SLOT_RING:
+            state.slot_counts = [0] * _SLOT_RING
+            state.slot_active = [0] * _SLOT_RING
+        else:
+            del state.slot_counts[:shift]
+            del state.slot_active[:shift]
+            state.slot_counts.extend([0] * shift)
+            state.slot_active.extend([0] * shift)
+        state.slot_base = slot
+    index = slot - state.slot_base + BASELINE_SLOTS
+    if index >= 0:
+        state.slot_counts[index] += state.pending_count
+        state.slot_active[index] += 1
+    state.pending_count = 0
+
+
+def count_user(state: UserState, geometry: RateGeometry, bucket: int) -> None:
+    """Count one search of the user in fine bucket ``bucket``."""
+    base = state.fine_base
+    if bucket > base:
+        fine = state.fine
+        shift = bucket - base
+        for k in range(min(shift, FINE_BUCKETS)):
+            count = fine[k]
+            if count:
+                period = (base - _LAST + k) // FINE_BUCKETS
+                if period != state.pending_period:
+                    if state.pending_count:
+                        _close_period(state, geometry.slot_periods)
+                    state.pending_period = period
+                state.pending_count += count
+        if shift >= FINE_BUCKETS:
+            state.fine = fine = [0] * FINE_BUCKETS
+        else:
+            del fine[:shift]
+            fine.extend([0] * shift)
+        state.fine_base = bucket
+        # No bucket still in the window belongs to an older period: it is finished.
+        if state.pending_count and state.pending_period < (bucket - _LAST) // FINE_BUCKETS:
+            _close_period(state, geometry.slot_periods)
+        fine[_LAST] += 1
+    elif bucket > base - FINE_BUCKETS:
+        state.fine[bucket - base + _LAST] += 1
+    elif bucket // FINE_BUCKETS == state.pending_period:
+        state.pending_count += 1
+    # Older still: within the allowed lateness but before the current period;
+    # it is too old to change any window that is still judged.
+
+
+def window_count(state: UserState, bucket: int) -> int:
+    """The user's searches in the window ending with fine bucket ``bucket``."""
+    end = bucket - state.fine_base + _LAST
+    if end >= _LAST:
+        return sum(state.fine)
+    if end < 0:
+        return 0
+    return sum(state.fine[: end + 1])
+
+
+def own_rate(state: UserState, geometry: RateGeometry, bucket: int) -> float:
+    """The user's normal searches per active window over the baseline, 0.0 with no history."""
+    slot = bucket // FINE_BUCKETS // geometry.slot_periods
+    start = max(0, slot - state.slot_base)
+    if start == 0:
+        active = sum(state.slot_active)
+        searches = sum(state.slot_counts)
+    elif start < _SLOT_RING:
+        active = sum(state.slot_active[start:])
+        searches = sum(state.slot_counts[start:])
+    else:
+        return 0.0
+    # The pending period overlaps the window being judged (count_user closes it
+    # as soon as it does not), so it is left out.
+    return searches / active if active else 0.0
+
+
+def count_agency(state: AgencyState, bucket: int) -> None:
+    """Count one search of any member of the agency in fine bucket ``bucket``."""
+    shift = bucket - state.base
+    if shift > 0:
+        if shift >= FINE_BUCKETS:
+            state.counts = [0] * FINE_BUCKETS
+            state.markers = [0] * FINE_BUCKETS
+        else:
+            del state.counts[:shift]
+            del state.markers[:shift]
+            state.counts.extend([0] * shift)
+            state.markers.extend([0] * shift)
+        state.base = bucket
+        state.counts[_LAST] += 1
+    elif shift > -FINE_BUCKETS:
+        state.counts[shift + _LAST] += 1
+
+
+def move_marker(state: AgencyState, old_bucket: int | None, new_bucket: int) -> None:
+    """A member's newest search moved from ``old_bucket`` (None: first search) to ``new_bucket``."""
+    base = state.base
+    if old_bucket is not None:
+        index = old_bucket - base + _LAST
+        if 0 <= index < FINE_BUCKETS and state.markers[index] > 0:
+            state.markers[index] -= 1
+    index = new_bucket - base + _LAST
+    if 0 <= index < FINE_BUCKETS:
+        state.markers[index] += 1
+
+
+def peer_rate(
+    agency: AgencyState, user: UserState, width: float, bucket: int, own_count: int
+) -> tuple[float, int]:
+    """The other active members' searches per member in the window, and how many there are."""
+    end = bucket - agency.base + _LAST
+    if end < 0:
+        return 0.0, 0
+    if end >= _LAST:
+        searches, members = sum(agency.counts), sum(agency.markers)
+    else:
+        searches, members = sum(agency.counts[: end + 1]), sum(agency.markers[: end + 1])
+    if user.newest != -math.inf:
+        marker = int(user.newest // width)
+        if bucket - _LAST <= marker <= bucket:
+            members -= 1
+    if members <= 0:
+        return 0.0, 0
+    return max(0, searches - own_count) / members, members
