@@ -1,0 +1,191 @@
+"""``frtwatch model train|eval|show``: the behaviour model's life cycle from the command line.
+
+The model path defaults to ``FRTWATCH_MODEL``, else the policy's
+``detectors.behavior_anomaly.model``, else ``models/artifacts/behavior.skops``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from streams.contract.event import parse_timestamp
+from streams.errors import ContractError, UsageError
+from streams.settings import load_settings
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _time_arg(text: str) -> float:
+    """RFC 3339 (``2026-03-02T00:00:00Z``) or a date (``2026-03-02``, midnight UTC)."""
+    value = f"{text}T00:00:00Z" if _DATE.fullmatch(text) else text
+    try:
+        return parse_timestamp(value)
+    except ContractError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2026-03-02) or RFC 3339 time (2026-03-02T08:00:00Z)"
+        ) from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError("must be between 0 and 0.5 (e.g. 0.01 for 1%)")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "model",
+        help="train, evaluate and inspect the behaviour (isolation-forest) model",
+        description=(
+            "Train the behaviour model from a JSONL file or a Kafka topic's time range, "
+            "evaluate it against a simulated world, or print its model card. Model path: "
+            "--model/--out, else FRTWATCH_MODEL, else the policy's behavior_anomaly.model."
+        ),
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    train = actions.add_parser(
+        "train",
+        help="fit the model on history and write the skops artifact and its model card",
+        description=(
+            "Replay each user's events through the stream's feature code, fit an isolation "
+            "forest (seeded) and calibrate the alert threshold to flag about --target-fp of "
+            "users. Topic ranges are by Kafka record timestamp, [--from, --to)."
+        ),
+    )
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-file", type=Path, metavar="EVENTS_JSONL",
+                        help="frt.search.v1 events, one JSON object per line")  # fmt: skip
+    source.add_argument("--topic", help="a topic of frt.search.v1 events")
+    train.add_argument("--from", dest="range_from", type=_time_arg, metavar="T1",
+                       help="start of the range (inclusive); required with --topic")  # fmt: skip
+    train.add_argument("--to", dest="range_to", type=_time_arg, metavar="T2",
+                       help="end of the range (exclusive); required with --topic")  # fmt: skip
+    train.add_argument("--bootstrap", help="Kafka bootstrap servers (default FRTWATCH_BOOTSTRAP)")
+    train.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    train.add_argument("--target-fp", type=_fraction, default=0.01, metavar="SHARE",
+                       help="share of users the threshold should flag (default 0.01)")  # fmt: skip
+    train.add_argument("--out", type=Path, help="artifact path (default: the model path)")
+    train.set_defaults(func=_train)
+
+    evaluate = actions.add_parser(
+        "eval",
+        help="precision, recall and ROC AUC against a simulated world's truth.json",
+        description=(
+            "User-level scores: positives are behavior_anomaly incident users, negatives are "
+            "users with no incident; a user is flagged when any of their events scores at or "
+            "above the threshold."
+        ),
+    )
+    evaluate.add_argument("--events", type=Path, required=True, help="events.jsonl")
+    evaluate.add_argument("--truth", type=Path, required=True, help="truth.json")
+    evaluate.add_argument("--model", type=Path, help="artifact (default: the model path)")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(func=_eval)
+
+    show = actions.add_parser("show", help="print a model's card (JSON)")
+    show.add_argument("--model", type=Path, help="artifact (default: the model path)")
+    show.add_argument("--verify", action="store_true",
+                      help="also load the model safely (hash, version, types) and say so")  # fmt: skip
+    show.set_defaults(func=_show)
+
+
+def _model_path(given: Path | None) -> Path:
+    from models.artifact import default_model_path
+
+    return given if given is not None else default_model_path(load_settings())
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.dataset import EventBatch, read_events_file
+    from models.train import train_to_file
+
+    out = _model_path(args.out)
+    started = time.perf_counter()
+    batch: EventBatch
+    if args.topic is not None:
+        if args.range_from is None or args.range_to is None:
+            raise UsageError("model train --topic needs --from and --to")
+        from models.topic_source import read_topic_range
+
+        bootstrap = args.bootstrap or load_settings().bootstrap
+        batch = read_topic_range(args.topic, bootstrap, args.range_from, args.range_to)
+    else:
+        if args.bootstrap:
+            raise UsageError("--bootstrap only applies to --topic")
+        batch = read_events_file(args.from_file)
+        lo, hi = args.range_from, args.range_to
+        if lo is not None or hi is not None:
+            batch = EventBatch(
+                events=[e for e in batch.events
+                        if (lo is None or e.ts >= lo) and (hi is None or e.ts < hi)],
+                rejected=batch.rejected,
+                source=batch.source,
+            )  # fmt: skip
+    card = train_to_file(
+        batch,
+        out,
+        seed=args.seed,
+        target_user_fp_rate=args.target_fp,
+        range_from=args.range_from,
+        range_to=args.range_to,
+    )
+    training = card["training"]
+    print(f"trained on {training['event_count']} events from {training['user_count']} users "
+          f"({training['row_count']} rows, {training['rejected_count']} rejected) "
+          f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(f"threshold {card['threshold']:.4f} (target {args.target_fp:.1%} of users flagged)")
+    print(f"wrote {out} (sha256 {card['artifact_sha256'][:16]}...) and its card")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from models.dataset import read_events_file
+    from models.evaluate import evaluate, read_truth
+    from models.scoring import load_model
+
+    path = _model_path(args.model)
+    model = load_model(path)
+    anomalous, involved = read_truth(args.truth)
+    result = evaluate(model, read_events_file(args.events), anomalous, involved)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    rows: list[tuple[str, Any]] = [
+        ("model", path),
+        ("threshold", f"{result.threshold:.4f}"),
+        ("behaviour-anomaly users", f"{result.positives} ({result.unscored_positives} unscored)"),
+        ("users without incidents", f"{result.negatives} ({result.unscored_negatives} unscored)"),
+        ("precision", f"{result.precision:.3f}"),
+        ("recall", f"{result.recall:.3f}"),
+        ("ROC AUC", f"{result.roc_auc:.3f}"),
+        ("normal users flagged", f"{result.false_positives} ({result.normal_flagged_share:.2%})"),
+        ("missed", ", ".join(result.missed) or "-"),
+        ("false alarms", ", ".join(result.false_alarms) or "-"),
+    ]
+    for label, value in rows:
+        print(f"{label:<24} {value}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from models.artifact import read_card
+
+    path = _model_path(args.model)
+    if args.verify:
+        from models.scoring import load_model
+
+        load_model(path)
+    print(json.dumps(read_card(path), indent=2))
+    if args.verify:
+        print(f"verified: {path} matches its card and loads with trusted types only")
+    return 0
