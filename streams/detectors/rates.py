@@ -51,7 +51,11 @@ class RateGeometry:
 
 def _close_period(state: UserState, slot_periods: int) -> None:
     """Add the finished pending period to its baseline slot."""
-    slot = state.pending_period // slot_periods
+    _add_to_slot(state, state.pending_period // slot_periods, state.pending_count, 1)
+    state.pending_count = 0
+
+
+def _add_to_slot(state: UserState, slot: int, searches: int, periods: int) -> None:
     shift = slot - state.slot_base
     if shift > 0:
         if shift >= _SLOT_RING:
@@ -65,9 +69,8 @@ def _close_period(state: UserState, slot_periods: int) -> None:
         state.slot_base = slot
     index = slot - state.slot_base + BASELINE_SLOTS
     if index >= 0:
-        state.slot_counts[index] += state.pending_count
-        state.slot_active[index] += 1
-    state.pending_count = 0
+        state.slot_counts[index] += searches
+        state.slot_active[index] += periods
 
 
 def count_user(state: UserState, geometry: RateGeometry, bucket: int) -> None:
@@ -97,10 +100,19 @@ def count_user(state: UserState, geometry: RateGeometry, bucket: int) -> None:
         fine[_LAST] += 1
     elif bucket > base - FINE_BUCKETS:
         state.fine[bucket - base + _LAST] += 1
-    elif bucket // FINE_BUCKETS == state.pending_period:
-        state.pending_count += 1
-    # Older still: within the allowed lateness but before the current period;
-    # it is too old to change any window that is still judged.
+    else:
+        # Out of order, before the window but within the allowed lateness: too
+        # old for any window still judged, so it only feeds the baseline.
+        period = bucket // FINE_BUCKETS
+        if period == state.pending_period:
+            state.pending_count += 1
+        elif period > state.pending_period:
+            if state.pending_count:
+                _close_period(state, geometry.slot_periods)
+            state.pending_period = period
+            state.pending_count = 1
+        else:  # its period is already in the baseline: add the search, not another period
+            _add_to_slot(state, period // geometry.slot_periods, 1, 0)
 
 
 def window_count(state: UserState, bucket: int) -> int:
