@@ -2,9 +2,10 @@
 
 An isolation forest has no per-feature weights to report, so the reasons
 compare each feature of the scored row with the training rows' quantiles
-(stored in the model card): a feature far above what 99% of training rows
-showed (or far below what 99% showed) drove the row into a short branch. The
-furthest out come first.
+(stored in the model card): a feature above what 99% of training rows
+showed (or below what 99% showed), by more than a small margin (2 points for
+a share), drove the row into a short branch. The furthest out, measured in
+units of the feature's normal spread, come first.
 
 >>> quantiles = {"off_hours_share": {"q01": 0.0, "q50": 0.02, "q99": 0.1},
 ...              "zero_result_share": {"q01": 0.0, "q50": 0.1, "q99": 0.3}}
@@ -63,10 +64,10 @@ def explain_row(
             continue
         sentence, fmt, floor = _PHRASES[name]
         low, mid, high = q["q01"], q["q50"], q["q99"]
-        if value > high:
+        if value >= high + floor:
             distance = (value - mid) / max(high - mid, floor)
             bound = f"normal: under {fmt(high)}"
-        elif value < low:
+        elif value <= low - floor:
             distance = (mid - value) / max(mid - low, floor)
             bound = f"normal: over {fmt(low)}"
         else:

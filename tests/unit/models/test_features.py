@@ -1,0 +1,165 @@
+"""BehaviorWindow: each feature on explicit event times, bounded state, order independence."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from models.features import FEATURE_NAMES, MIN_EVENTS, SHARE_HALF_LIFE_S, BehaviorWindow
+from streams.contract import SearchEvent
+
+START = 1_772_409_600.0  # 2026-03-02T00:00:00Z, a Monday
+HOUR = 3_600.0
+
+
+def search(ts: float, n: int = 0, **fields: Any) -> SearchEvent:
+    host = fields.pop("host", "frt.county.example.gov")
+    values: dict[str, Any] = {
+        "event_id": f"e{n}",
+        "ts": ts,
+        "ts_text": "",
+        "agency": "MPD",
+        "user": "u1",
+        "endpoint": f"https://{host}/s",
+        "host": host,
+        "on_behalf_of": "MPD",
+        "case_number": "MPD-2026-000001",
+        "probe_sha256": hashlib.sha256(b"%d" % n).hexdigest(),
+        "result_count": 3,
+    }
+    values.update(fields)
+    return SearchEvent(**values)
+
+
+def features_of(events: list[SearchEvent]) -> dict[str, float]:
+    window = BehaviorWindow()
+    for event in events:
+        window.update(event)
+    row = window.features()
+    assert row is not None
+    return dict(zip(FEATURE_NAMES, row, strict=True))
+
+
+def working_days(days: int = 5, per_day: int = 4) -> list[SearchEvent]:
+    return [search(START + d * 86_400 + (9 + 2 * i) * HOUR, n=d * 10 + i)
+            for d in range(days) for i in range(per_day)]  # fmt: skip
+
+
+def test_no_row_until_enough_history() -> None:
+    window = BehaviorWindow()
+    for n in range(MIN_EVENTS - 1):
+        window.update(search(START + n * HOUR, n))
+        assert window.features() is None
+    window.update(search(START + MIN_EVENTS * HOUR, MIN_EVENTS))
+    assert window.features() is not None
+    assert window.event_count == MIN_EVENTS
+
+
+@pytest.mark.parametrize(
+    ("hour", "off"), [(21.99, 0.0), (22.0, 1.0), (3.0, 1.0), (5.99, 1.0), (6.0, 0.0)]
+)
+def test_off_hours_are_22_to_06_utc(hour: float, off: float) -> None:
+    events = [search(START + d * 86_400 + hour * HOUR, n=d) for d in range(MIN_EVENTS)]
+    assert features_of(events)["off_hours_share"] == off
+
+
+def test_steady_working_pattern_is_plain() -> None:
+    named = features_of(working_days())
+    assert named["off_hours_share"] == 0.0
+    assert named["zero_result_share"] == 0.0
+    assert named["no_case_share"] == 0.0
+    assert named["other_agency_share"] == 0.0
+    assert named["distinct_probe_share"] == 1.0
+    assert named["distinct_endpoints"] == 1.0
+    assert 0.5 < named["rate_vs_baseline"] < 2.0
+
+
+def test_each_share_counts_its_own_kind_of_search() -> None:
+    base = working_days()
+    last = base[-1].ts
+    odd = [
+        search(last + 60, 900, result_count=0),
+        search(last + 120, 901, case_number=None),
+        search(last + 180, 902, on_behalf_of="TPD"),
+    ]
+    events = base + odd
+    named = features_of(events)
+    # An event's weight halves every SHARE_HALF_LIFE_S; each odd search weighs about 1.
+    now = events[-1].ts
+    total = sum(2 ** (-(now - e.ts) / SHARE_HALF_LIFE_S) for e in events)
+    for name in ("zero_result_share", "no_case_share", "other_agency_share"):
+        assert named[name] == pytest.approx(1 / total, rel=0.01), name
+
+
+def test_repeated_probe_lowers_distinct_share() -> None:
+    same = hashlib.sha256(b"same face").hexdigest()
+    events = [search(START + n * HOUR, n, probe_sha256=same) for n in range(MIN_EVENTS)]
+    assert features_of(events)["distinct_probe_share"] == pytest.approx(1 / MIN_EVENTS, rel=0.05)
+
+
+def test_distinct_endpoints_counts_hosts_of_the_last_seven_days() -> None:
+    events = working_days()
+    last = events[-1].ts
+    events += [search(last + 60, 800, host="faces.state.example.gov"),
+               search(last + 120, 801, host="other.example.gov")]  # fmt: skip
+    assert features_of(events)["distinct_endpoints"] == 3.0
+    later = last + 8 * 86_400
+    events += [search(later + i * HOUR, 810 + i) for i in range(3)]
+    assert features_of(events)["distinct_endpoints"] == 1.0
+
+
+def test_burst_after_quiet_history_raises_rate_and_irregularity() -> None:
+    history = working_days(days=10, per_day=3)
+    before = features_of(history)
+    last = history[-1].ts
+    burst = [search(last + 4 * HOUR + i * 20.0, 700 + i) for i in range(30)]
+    after = features_of(history + burst)
+    assert after["rate_vs_baseline"] > 2 * before["rate_vs_baseline"]
+    assert after["gap_irregularity"] > before["gap_irregularity"] + 1.0
+
+
+def test_new_user_rate_is_not_inflated() -> None:
+    events = [search(START + n * HOUR, n) for n in range(MIN_EVENTS)]
+    assert features_of(events)["rate_vs_baseline"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_shares_do_not_depend_on_arrival_order() -> None:
+    events = working_days(days=7)
+    events[5] = search(events[5].ts, 5, result_count=0, case_number=None)
+    shuffled = events[:]
+    random.Random(7).shuffle(shuffled)
+    in_order, out_of_order = features_of(events), features_of(shuffled)
+    for name in ("off_hours_share", "zero_result_share", "no_case_share", "rate_vs_baseline"):
+        assert out_of_order[name] == pytest.approx(in_order[name], rel=1e-9), name
+
+
+def test_state_stays_small_whatever_the_history() -> None:
+    window = BehaviorWindow()
+    for n in range(20_000):
+        window.update(search(START + n * 60.0, n, host=f"h{n % 50}.example.gov"))
+    size = len(orjson.dumps(window.to_list()))
+    assert size < 600, size
+
+
+def test_round_trip_through_json_is_exact() -> None:
+    window = BehaviorWindow()
+    events = working_days(days=6)
+    for event in events[:-3]:
+        window.update(event)
+    restored = BehaviorWindow.from_list(orjson.loads(orjson.dumps(window.to_list())))
+    for event in events[-3:]:
+        window.update(event)
+        restored.update(event)
+    assert restored.features() == window.features()
+    assert restored.to_list() == window.to_list()
+
+
+@pytest.mark.parametrize("data", [[], [99, 1, 2], [1, 0, 0.0, 0.0, [0.0], [], []]])
+def test_foreign_state_starts_empty(data: list[Any]) -> None:
+    window = BehaviorWindow.from_list(data)
+    assert window.event_count == 0
+    assert window.features() is None
