@@ -344,18 +344,31 @@ class _RouteFile:
             reader.error(seq, "routes: at least one route is needed")
         names: dict[str, int] = {}
         for index, item in enumerate(seq.value):
-            route = self.route(item, index, base)
-            if route is None:
+            name_node = _name_node(item)
+            if name_node is None:
                 continue
-            if route.name in names:
+            if name_node.value in names:
                 reader.error(
-                    item,
-                    f"routes[{index}].name: {route.name!r} already used on line {names[route.name]}",
+                    name_node,
+                    f"routes[{index}].name: {name_node.value!r} already used on line {names[name_node.value]}",
                 )
-                continue
-            names[route.name] = item.start_mark.line + 1
-            routes.append(route)
+            else:
+                names[name_node.value] = name_node.start_mark.line + 1
+        for index, item in enumerate(seq.value):
+            route = self.route(item, index, base)
+            if route is not None:
+                routes.append(route)
         return tuple(routes)
+
+
+def _name_node(item: yaml.Node) -> yaml.ScalarNode | None:
+    """The first ``name:`` value of a route, for the duplicate-name check."""
+    if not isinstance(item, yaml.MappingNode):
+        return None
+    for key_node, value_node in item.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == "name":
+            return value_node if isinstance(value_node, yaml.ScalarNode) else None
+    return None
 
 
 def load_routes(path: str | Path, env: Mapping[str, str] | None = None) -> WebhookConfig:

@@ -1,0 +1,42 @@
+"""Route filters: minimum severity, detectors, agencies, and first-only routes."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.webhooks.routes import Route
+
+
+@pytest.mark.parametrize(
+    ("route_kwargs", "alert_kwargs", "first", "wanted"),
+    [
+        ({}, {"severity": "low"}, True, True),
+        ({"min_severity": "high"}, {"severity": "medium"}, True, False),
+        ({"min_severity": "high"}, {"severity": "high"}, True, True),
+        ({"min_severity": "high"}, {"severity": "critical"}, True, True),
+        ({"detectors": frozenset({"burst"})}, {"detector": "prohibited_endpoint"}, True, False),
+        ({"detectors": frozenset({"burst"})}, {"detector": "burst"}, True, True),
+        ({"agencies": frozenset({"CSO"})}, {"agency": "MPD"}, True, False),
+        ({"agencies": frozenset({"CSO", "MPD"})}, {"agency": "MPD"}, True, True),
+        ({"updates": "first"}, {}, False, False),
+        ({"updates": "first"}, {}, True, True),
+        ({"updates": "all"}, {}, False, True),
+    ],
+)
+def test_route_wants(make_message, route_kwargs, alert_kwargs, first, wanted):
+    route = Route(name="r", url="https://example.org/h", **route_kwargs)
+    assert route.wants(make_message(**alert_kwargs), first=first) is wanted
+
+
+def test_route_repr_hides_secrets_and_url():
+    route = Route(
+        name="r",
+        url="https://hooks.slack.com/services/T/B/topsecret",
+        secret="whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+        routing_key="rk-secret",
+        headers=(("Authorization", "Bearer tok"),),
+    )
+    text = repr(route)
+    for secret in ("topsecret", "whsec_", "rk-secret", "Bearer"):
+        assert secret not in text
+    assert route.target == "https://hooks.slack.com"
