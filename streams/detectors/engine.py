@@ -89,6 +89,7 @@ class Engine:
         burst = policy.burst
         assert isinstance(burst, BurstSettings)
         self.geometry = RateGeometry.from_settings(burst.window_s, burst.baseline_s)
+        self._geometry_key = self.geometry.key
         self.window_s = burst.window_s
         self.recent_from = max(1, burst.min_count // 2)
         self.fold_horizon_s = policy.suppression_s + self.allowed_lateness_s
@@ -108,7 +109,7 @@ class Engine:
         user = user_state if user_state is not None else UserState()
         agency = agency_state if agency_state is not None else AgencyState()
         key = event_hash(event.event_id)
-        if key in user.dedupe:
+        if user.has_seen(key):
             return Outcome(user, agency, [], True, False, None)
         user.remember(key)
 
@@ -150,7 +151,7 @@ class Engine:
                     )
                 )
 
-        if not late:
+        if not late and (user.recent or ctx.window_count >= self.recent_from):
             self._remember_recent(user, ctx.window_count, ts, event.event_id)
         if user.folds:
             expire_folds(user.folds, user.newest, self.fold_horizon_s)
@@ -168,8 +169,8 @@ class Engine:
         """Count a search that is not late in the user's and the agency's rates."""
         geometry = self.geometry
         width = geometry.width
-        if user.geometry != geometry.key:
-            user.reset_rates(geometry.key)
+        if user.geometry != self._geometry_key:
+            user.reset_rates(self._geometry_key)
         if agency.width != width:
             agency.reset_rates(width)
         bucket = int(ts // width)

@@ -58,6 +58,7 @@ FOLD_EVIDENCE_CAP = 10
 AGENCY_HOST_CAP = 64
 """Unapproved hosts an agency remembers, to mark the first time one is used."""
 
+_DEDUPE_BYTES = DEDUPE_CAP * HASH_BYTES
 _DETECTOR_INDEX = {name: i for i, name in enumerate(DETECTORS)}
 
 
@@ -110,7 +111,9 @@ class UserState:
 
     def __init__(self) -> None:
         self.newest = -math.inf
-        self.dedupe: list[bytes] = []
+        # Fixed-width hashes back to back, oldest first: one small bytes object is
+        # cheaper to search, copy and serialise than a list of them.
+        self.dedupe = b""
         # (fine bucket width in seconds, windows per baseline slot); rates are
         # reset if a policy change alters them.
         self.geometry: tuple[float, int] = (0.0, 0)
@@ -126,13 +129,25 @@ class UserState:
         self.behavior = BehaviorWindow()
 
     def has_seen(self, key: bytes) -> bool:
-        return key in self.dedupe
+        """Whether the event with dedupe key ``key`` (see :func:`event_hash`) was processed."""
+        dedupe = self.dedupe
+        at = dedupe.find(key)
+        while at >= 0:
+            if at % HASH_BYTES == 0:
+                return True
+            at = dedupe.find(key, at + 1)
+        return False
 
     def remember(self, key: bytes) -> None:
-        dedupe = self.dedupe
-        dedupe.append(key)
-        if len(dedupe) > DEDUPE_CAP:
-            del dedupe[0]
+        dedupe = self.dedupe + key
+        if len(dedupe) > _DEDUPE_BYTES:
+            dedupe = dedupe[HASH_BYTES:]
+        self.dedupe = dedupe
+
+    @property
+    def remembered(self) -> int:
+        """How many event ids the dedupe ring holds."""
+        return len(self.dedupe) // HASH_BYTES
 
     def reset_rates(self, geometry: tuple[float, int]) -> None:
         """Forget counted rates (first event, or the window settings changed)."""
@@ -167,7 +182,7 @@ class UserState:
                 self.slot_counts,
                 self.slot_active,
                 recent,
-                base64.b64encode(b"".join(self.dedupe)).decode("ascii"),
+                base64.b64encode(self.dedupe).decode("ascii"),
                 folds,
                 self.behavior.to_list(),
             ]
@@ -182,29 +197,34 @@ class UserState:
                 raise StateFormatError(f"unsupported user state version {version!r}")
             (_, newest, geometry, fine_base, fine, pending_period, pending_count,
              slot_base, slot_counts, slot_active, recent, dedupe, folds, behavior) = row  # fmt: skip
-            state = cls()
+            if (
+                len(fine) != FINE_BUCKETS
+                or len(slot_counts) != BASELINE_SLOTS + 1
+                or len(slot_active) != BASELINE_SLOTS + 1
+            ):
+                raise StateFormatError("user state has rate lists of the wrong length")
+            # The record is our own versioned output: the lists orjson built are
+            # used as they are, and only their shape is checked (this runs per event).
+            state = cls.__new__(cls)
             state.newest = -math.inf if newest is None else float(newest)
             state.geometry = (float(geometry[0]), int(geometry[1]))
             state.fine_base = int(fine_base)
-            state.fine = [int(c) for c in fine][-FINE_BUCKETS:]
+            state.fine = fine
             state.pending_period = int(pending_period)
             state.pending_count = int(pending_count)
             state.slot_base = int(slot_base)
-            state.slot_counts = [int(c) for c in slot_counts][-(BASELINE_SLOTS + 1) :]
-            state.slot_active = [int(c) for c in slot_active][-(BASELINE_SLOTS + 1) :]
-            if (
-                len(state.fine) != FINE_BUCKETS
-                or len(state.slot_counts) != BASELINE_SLOTS + 1
-                or len(state.slot_active) != BASELINE_SLOTS + 1
-            ):
-                raise StateFormatError("user state has rate lists of the wrong length")
-            state.recent = [
-                (float(recent[i]), str(recent[i + 1])) for i in range(0, len(recent) - 1, 2)
-            ][-RECENT_CAP:]
+            state.slot_counts = slot_counts
+            state.slot_active = slot_active
+            state.recent = (
+                [(float(recent[i]), str(recent[i + 1])) for i in range(0, len(recent) - 1, 2)][
+                    -RECENT_CAP:
+                ]
+                if recent
+                else []
+            )
             raw = base64.b64decode(dedupe)
-            state.dedupe = [raw[i : i + HASH_BYTES] for i in range(0, len(raw), HASH_BYTES)][
-                -DEDUPE_CAP:
-            ]
+            state.dedupe = raw[len(raw) % HASH_BYTES :][-_DEDUPE_BYTES:]
+            state.folds = {}
             for d, s, p, count, first_ts, last_ts, ids in folds[-FOLD_CAP:]:
                 state.folds[(DETECTORS[d], str(s), int(p))] = Fold(
                     int(count), float(first_ts), float(last_ts), [str(i) for i in ids]

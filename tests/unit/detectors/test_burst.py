@@ -1,0 +1,168 @@
+"""burst: far above the user's own normal AND their peers' current rate AND the floor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streams.contract import SearchEvent
+from tests.unit.detectors.conftest import HOUR, at, make_event, with_detector
+
+WORKDAY = range(9, 17)
+
+
+def steady(
+    user: str,
+    per_hour: int,
+    days: Iterable[int],
+    hours: Iterable[int] = WORKDAY,
+    agency: str = "MPD",
+    offset: float = 0.0,
+) -> list[SearchEvent]:
+    """``per_hour`` evenly spaced searches in each of ``hours`` on each of ``days``."""
+    gap = HOUR / per_hour
+    hours = list(hours)
+    return [
+        make_event(at(day, hour) + offset + i * gap, user=user, agency=agency)
+        for day in days
+        for hour in hours
+        for i in range(per_hour)
+    ]
+
+
+def spaced(user: str, start: float, count: int, over_s: float, agency="MPD"):
+    gap = over_s / count
+    return [make_event(start + i * gap, user=user, agency=agency) for i in range(count)]
+
+
+def in_order(*streams: list[SearchEvent]) -> list[SearchEvent]:
+    return sorted((e for s in streams for e in s), key=lambda e: e.ts)
+
+
+def test_occasional_user_running_25_searches_in_45_minutes_fires(run):
+    r = run()
+    # Less than once a day: one search every other day at 10:17 for two weeks.
+    history = [make_event(at(day, 10, 17), user="mpd-0012") for day in range(0, 14, 2)]
+    peers = [steady(f"mpd-{n:04d}", 2, range(15), offset=60 * n) for n in range(1, 6)]
+    burst = spaced("mpd-0012", at(14, 14), 25, 45 * 60)  # 14:00 to 14:43:12
+    r.feed(in_order(history, *peers, burst))
+
+    alerts = r.of("burst")
+    assert alerts, "the burst was missed"
+    assert {(a.agency, a.user) for a in alerts} == {("MPD", "mpd-0012")}
+    first = alerts[0]
+    d = first.details
+    assert d["window_count"] == 15  # the floor is the binding threshold here
+    assert d["own_baseline"] == 1.0 and d["own_threshold"] == 6.0
+    assert d["peers_active"] == 5 and 1.5 <= d["peer_rate"] <= 2.5
+    assert d["min_count"] == 15 and d["threshold"] == 15.0
+    assert d["window_s"] == 3600 and d["baseline_s"] == 14 * 86400
+    burst_ids = {e.event_id for e in burst}
+    assert set(first.event_ids) <= burst_ids
+    assert first.event_count == 5  # the trigger and the four searches before it
+    assert burst[0].ts <= first.first_seen <= first.last_seen <= burst[-1].ts
+    assert first.summary.startswith("MPD user mpd-0012 ran 15 searches in 1 hour, against their")
+    latest = r.latest("burst")
+    assert len(latest) == 1 and next(iter(latest.values())).event_count >= 8
+
+
+def test_steady_analyst_at_30_an_hour_fires_only_before_they_have_a_normal(run):
+    r = run()
+    analyst = steady("mpd-0020", 30, range(15))
+    peers = [steady(f"mpd-{n:04d}", 1, range(15), offset=300 * n) for n in (1, 2)]
+    r.feed(in_order(analyst, *peers))
+    fired = r.of("burst")
+    # With no history and quiet peers their first morning is indeed unusual; from
+    # then on their own normal (30 per active hour) explains the rate.
+    assert fired and all(a.first_seen < at(0, 11) for a in fired)
+
+
+def test_steady_analyst_with_14_days_of_history_is_silent(run):
+    r = run()
+    analyst = steady("mpd-0020", 30, range(15))
+    peers = [steady(f"mpd-{n:04d}", 1, range(15), offset=300 * n) for n in (1, 2)]
+    events = in_order(analyst, *peers)
+    r.feed([e for e in events if e.ts < at(14)])
+    before = len(r.of("burst"))
+    r.feed([e for e in events if e.ts >= at(14)])
+    assert len(r.of("burst")) == before
+
+
+NORMALS = {f"spd-{n:04d}": per_hour for n, per_hour in enumerate((2, 3, 3, 4, 2, 3, 4, 3), 1)}
+
+
+def agency_history():
+    return [
+        steady(user, per_hour, range(14), agency="SPD", offset=37 * n)
+        for n, (user, per_hour) in enumerate(NORMALS.items())
+    ]
+
+
+def surge(users):
+    """Day 14, 10:00-12:00: the given users search 4-5x their normal; everyone else as usual."""
+    out = []
+    for n, (user, per_hour) in enumerate(NORMALS.items()):
+        factor = (4 if n % 2 else 5) if user in users else 1
+        out.append(
+            steady(user, per_hour * factor, [14], hours=(10, 11), agency="SPD", offset=37 * n)
+        )
+    return out
+
+
+def test_agency_wide_surge_fires_for_nobody(run, policy):
+    r = run()
+    r.feed(in_order(*agency_history()))
+    r.alerts.clear()
+    r.feed(in_order(*surge(set(NORMALS))))
+    assert not r.of("burst")
+
+
+def test_peers_hold_back_a_surge_that_the_own_baseline_alone_would_flag(run, policy):
+    sensitive = with_detector(policy, "burst", own_factor=3.0)
+    together = run(sensitive)
+    together.feed(in_order(*agency_history()))
+    together.alerts.clear()
+    together.feed(in_order(*surge(set(NORMALS))))
+    assert not together.of("burst")
+
+    alone = run(sensitive)
+    alone.feed(in_order(*agency_history()))
+    alone.alerts.clear()
+    alone.feed(in_order(*surge({"spd-0004"})))  # normal 4/h -> 20/h while peers stay normal
+    assert {a.user for a in alone.of("burst")} == {"spd-0004"}
+
+
+def test_new_user_running_40_in_an_hour_while_peers_are_quiet_fires(run):
+    r = run()
+    peers = [steady(f"mpd-{n:04d}", 2, range(2), offset=90 * n) for n in (1, 2, 3)]
+    newcomer = spaced("mpd-0030", at(1, 13), 40, HOUR)
+    r.feed(in_order(*peers, newcomer))
+    alerts = r.of("burst")
+    assert {a.user for a in alerts} == {"mpd-0030"}
+    d = alerts[0].details
+    assert d["own_baseline"] == 0.0 and d["peers_active"] == 3
+    assert "no history of their own" in alerts[0].summary
+
+
+def test_below_the_floor_never_fires(run):
+    r = run()
+    r.feed(spaced("mpd-0030", at(1, 13), 14, HOUR / 2))
+    assert not r.of("burst")
+    r.feed(spaced("mpd-0030", at(1, 13, 31), 1, 1))
+    assert r.of("burst")
+
+
+def test_searches_leave_the_window(run):
+    r = run()
+    # 10 searches, then 10 more 61 minutes later: never 15 in one window.
+    r.feed(spaced("mpd-0030", at(1, 9), 10, 300))
+    r.feed(spaced("mpd-0030", at(1, 10, 6), 10, 300))
+    assert not r.of("burst")
+    assert r.outcomes[-1].user_state.fine.count(0) < 12
+
+
+def test_late_searches_are_never_burst_evidence(run):
+    r = run(allowed_lateness_s=60)
+    r.feed([make_event(at(1, 12), user="mpd-0030")])
+    r.feed(spaced("mpd-0030", at(1, 10), 30, 600))  # all more than a minute late
+    assert not r.of("burst")
+    assert all(o.late for o in r.outcomes[1:])
