@@ -1,0 +1,185 @@
+"""``frtwatch console``: the SOC web console; ``frtwatch console hash-password``: make a hash."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import ipaddress
+import logging
+import socket
+import ssl
+import sys
+from pathlib import Path
+
+from streams.errors import ConfigError, UsageError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from streams.console.config import DEFAULT_USERS
+
+    parser = sub.add_parser(
+        "console",
+        help="the SOC web console: live alerts, triage, analytics (sign-in required)",
+        description=(
+            "Serve the authenticated SOC console. It reads the alert and event topics, "
+            "keeps triage in Kafka (the triage topic and its .history log) and listens on "
+            "127.0.0.1 unless told otherwise. Topics and broker come from FRTWATCH_* "
+            "variables (README.md); accounts from --users."
+        ),
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument(
+        "--users",
+        type=Path,
+        default=DEFAULT_USERS,
+        help=f"accounts file with password hashes (default {DEFAULT_USERS})",
+    )
+    parser.add_argument(
+        "--group-id",
+        default=None,
+        help="consumer group for the alert topic "
+        "(default <app id>-console-<host name>-<port>: one per instance)",
+    )
+    parser.add_argument(
+        "--triage-history-topic",
+        default=None,
+        help="append-only triage action log (default <triage topic>.history)",
+    )
+    parser.add_argument(
+        "--session-idle",
+        type=float,
+        default=30.0,
+        help="minutes of inactivity before a session ends (default 30)",
+    )
+    parser.add_argument(
+        "--tls-cert", type=Path, default=None, help="serve HTTPS with this certificate"
+    )
+    parser.add_argument("--tls-key", type=Path, default=None, help="private key for --tls-cert")
+    parser.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="mark cookies Secure even over HTTP (behind an HTTPS proxy)",
+    )
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        default=None,
+        help="also append the audit log (sign-ins, triage) to this file",
+    )
+    parser.set_defaults(func=_serve)
+    commands = parser.add_subparsers(dest="console_command", metavar="SUBCOMMAND")
+    hasher = commands.add_parser(
+        "hash-password",
+        help="print a password hash for the users file",
+        description=(
+            "Read a password (prompted twice on a terminal, else one line from standard "
+            "input) and print its salted scrypt hash for config/console-users.yaml."
+        ),
+    )
+    hasher.set_defaults(func=_hash_password)
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    from streams.console.passwords import hash_password
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise UsageError("the two passwords differ")
+    else:
+        first = sys.stdin.readline().rstrip("\r\n")
+    if len(first) < 8:
+        raise UsageError("use a password of at least 8 characters")
+    print(hash_password(first))
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _logging(audit_file: Path | None) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if audit_file is not None:
+        handler = logging.FileHandler(audit_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("frtwatch.console.audit").addHandler(handler)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from streams.console.app import create_app
+    from streams.console.config import EXAMPLE_USERS, ConsoleConfig
+    from streams.console.state import Console
+    from streams.console.users import load_users
+    from streams.settings import load_settings
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if args.session_idle <= 0:
+        raise UsageError("--session-idle must be positive")
+    settings = load_settings()
+    accounts = load_users(args.users)
+    ssl_context = None
+    if args.tls_cert is not None:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from None
+    config = ConsoleConfig(
+        bootstrap=settings.bootstrap,
+        topics=settings.topics,
+        triage_history_topic=args.triage_history_topic or "",
+        group_id=args.group_id or f"{settings.app_id}-console-{socket.gethostname()}-{args.port}",
+        partitions=settings.partitions,
+        host=args.host,
+        port=args.port,
+        users_path=args.users,
+        session_idle_s=args.session_idle * 60,
+        secure_cookies=args.secure_cookies or ssl_context is not None,
+    )
+    _logging(args.audit_log)
+    log = logging.getLogger("frtwatch.console")
+    if not _loopback(args.host):
+        log.warning("listening on %s: the console is reachable from other machines", args.host)
+    if args.users.resolve() == EXAMPLE_USERS.resolve():
+        log.warning("using the example accounts file: its demo password is public")
+    scheme = "https" if ssl_context else "http"
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    app = create_app(Console.build(config, accounts))
+    try:
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            ssl_context=ssl_context,
+            access_log=None,
+            print=lambda _: print(
+                f"frtwatch console on {scheme}://{shown}:{args.port}/", flush=True
+            ),
+            handle_signals=True,
+            shutdown_timeout=3.0,
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    return 0

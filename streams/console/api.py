@@ -1,0 +1,200 @@
+"""JSON views and the live stream the console's scripts use.
+
+Everything here returns data, never markup; the browser writes each string
+with ``textContent``. Reads are GET, the only write (triage) is a POST that
+the security gate has already checked for a session and a CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from streams.console.alert_store import STATUS_FILTERS, AlertFilter
+from streams.console.audit import audit
+from streams.console.live import CLOSE
+from streams.console.security import SESSION_KEY
+from streams.console.state import CONSOLE_KEY
+from streams.console.stats import RANGES, build_stats
+from streams.console.triage import ACTIONS, MAX_NOTE, TriageError, new_action, refusal
+from streams.contract.alert import DETECTORS, SEVERITIES
+
+HEARTBEAT_S = 15.0
+MAX_LIST = 1000
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def _bad_request(message: str) -> web.Response:
+    return _json({"error": message}, status=400)
+
+
+def _filter(request: web.Request) -> AlertFilter:
+    try:
+        return AlertFilter.from_query(request.query)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=orjson.dumps({"error": str(exc)}).decode(), content_type="application/json"
+        ) from None
+
+
+async def list_alerts(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE_KEY]
+    flt = _filter(request)
+    try:
+        limit = min(MAX_LIST, max(1, int(request.query.get("limit", "500"))))
+    except ValueError:
+        return _bad_request("limit must be a whole number")
+    hits, total = console.alerts.query(flt, console.book.status, limit)
+    return _json({"alerts": [console.alert_view(s) for s in hits], "total": total})
+
+
+def _history(console: Any, alert_id: str) -> list[dict[str, Any]]:
+    return [a.to_dict() for a in console.book.history(alert_id)]
+
+
+async def get_alert(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE_KEY]
+    alert_id = request.match_info["alert_id"]
+    stored = console.alerts.get(alert_id)
+    if stored is None:
+        return _json({"error": "no such alert"}, status=404)
+    alert = stored.alert
+    evidence = set(alert.event_ids)
+    activity = console.activity.recent(alert.agency, alert.user)
+    for item in activity:
+        item["evidence"] = item["event_id"] in evidence
+    return _json(
+        {
+            "alert": console.alert_view(stored),
+            "history": _history(console, alert_id),
+            "activity": activity,
+        }
+    )
+
+
+async def triage(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE_KEY]
+    session = request[SESSION_KEY]
+    alert_id = request.match_info["alert_id"]
+    if console.alerts.get(alert_id) is None:
+        return _json({"error": "no such alert"}, status=404)
+    if request.content_type != "application/json":
+        return _bad_request("send JSON")
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return _bad_request("the body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object")
+    action_name, note, assignee = body.get("action"), body.get("note", ""), body.get("assignee")
+    if not isinstance(action_name, str) or action_name not in ACTIONS:
+        return _bad_request(f"action must be one of {', '.join(ACTIONS)}")
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        return _bad_request(f"note must be text of at most {MAX_NOTE} characters")
+    if assignee is not None and not isinstance(assignee, str):
+        return _bad_request("assignee must be a user name")
+    if action_name == "assign" and assignee and assignee not in console.accounts:
+        return _bad_request("assignee must be a console user")
+    try:
+        action = new_action(alert_id, action_name, session.user or "", time.time(), note, assignee)
+    except TriageError as exc:
+        return _bad_request(str(exc))
+    reason = refusal(console.book.state(alert_id), action)
+    if reason is not None:
+        return _json({"error": reason}, status=409)
+    if console.triage_log is None:
+        return _json({"error": "triage storage is not connected"}, status=503)
+    try:
+        state = await console.triage_log.submit(action)
+    except TriageError as exc:
+        return _json({"error": str(exc)}, status=503)
+    audit(
+        "triage",
+        user=session.user,
+        remote=request.remote or "?",
+        alert_id=alert_id,
+        action=action.action,
+        assignee=action.assignee,
+        action_id=action.action_id,
+    )
+    return _json({"triage": state.to_dict(), "history": _history(console, alert_id)})
+
+
+async def stats(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE_KEY]
+    range_name = request.query.get("range", "24h")
+    if range_name not in RANGES:
+        return _bad_request(f"range must be one of {', '.join(RANGES)}")
+    return _json(build_stats(range_name, time.time(), console.alerts.all(), console.activity))
+
+
+async def meta(request: web.Request) -> web.StreamResponse:
+    console = request.app[CONSOLE_KEY]
+    session = request[SESSION_KEY]
+    facets = console.alerts.facets()
+    me = console.accounts.get(session.user or "")
+    return _json(
+        {
+            "me": {"username": session.user, "name": me.name if me else session.user},
+            "users": [
+                {"username": a.username, "name": a.name}
+                for a in sorted(console.accounts.values(), key=lambda a: a.username)
+                if not a.disabled
+            ],
+            "severities": list(SEVERITIES),
+            "detectors": sorted(set(DETECTORS) | set(facets["detectors"])),
+            "agencies": facets["agencies"],
+            "statuses": list(STATUS_FILTERS),
+            "actions": list(ACTIONS),
+        }
+    )
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: each alert change that concerns this feed's filter."""
+    console = request.app[CONSOLE_KEY]
+    session = request[SESSION_KEY]
+    flt = _filter(request)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    subscriber = console.hub.subscribe(flt)
+    try:
+        await response.write(b"retry: 2000\n" + _sse("hello", {"ready": True}))
+        while True:
+            if not console.sessions.alive(session):
+                await response.write(_sse("expired", {}))
+                break
+            if subscriber.overflowed:
+                while not subscriber.queue.empty():
+                    subscriber.queue.get_nowait()
+                subscriber.overflowed = False
+                await response.write(_sse("reset", {}))
+            try:
+                message = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if message is CLOSE:
+                break
+            await response.write(_sse("alert", message))
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        console.hub.unsubscribe(subscriber)
+    with contextlib.suppress(ConnectionResetError, ConnectionError, RuntimeError):
+        await response.write_eof()
+    return response

@@ -1,0 +1,115 @@
+"""The console's aiohttp application: routes, security hooks, and its Kafka readers.
+
+``create_app(console)`` gives the web application with the Kafka readers and
+the triage writer started and stopped with it. ``create_app(console,
+with_kafka=False)`` gives the same application over stores that a test fills
+directly (triage writes then answer 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from streams.console import api, pages
+from streams.console.readers import AlertReader, EventReader
+from streams.console.security import SESSION_COOKIE, add_security_headers, make_gate
+from streams.console.sessions import Session
+from streams.console.state import CONSOLE_KEY, Console
+from streams.console.topics import ensure_topics
+from streams.console.triage_log import TriageLog
+
+log = logging.getLogger("frtwatch.console")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _session_of(request: web.Request) -> Session | None:
+    return request.app[CONSOLE_KEY].sessions.get(request.cookies.get(SESSION_COOKIE))
+
+
+async def _supervise(name: str, job: Coroutine[Any, Any, None]) -> None:
+    """Run a reader for the life of the app; log (never hide) a crash."""
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("the %s reader stopped", name)
+        raise
+
+
+async def _kafka(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: topics, readers and the triage writer around the app's life."""
+    console = app[CONSOLE_KEY]
+    config = console.config
+    await ensure_topics(config)
+    alerts = AlertReader(
+        config.bootstrap,
+        config.topics.alerts,
+        config.group_id,
+        console.alerts,
+        console.alert_changed,
+    )
+    events = EventReader(
+        config.bootstrap, config.topics.events, console.activity, config.activity_lookback_s
+    )
+    triage_log = TriageLog(
+        config.bootstrap,
+        config.history_topic,
+        config.topics.triage,
+        console.book,
+        console.triage_changed,
+    )
+    await triage_log.start_producer()
+    console.triage_log = triage_log
+    console.readiness.update(alerts=alerts.ready, events=events.ready, triage=triage_log.ready)
+    tasks = [
+        asyncio.create_task(_supervise("alert", alerts.run())),
+        asyncio.create_task(_supervise("event", events.run())),
+        asyncio.create_task(_supervise("triage", triage_log.run())),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await triage_log.stop_producer()
+        console.triage_log = None
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[CONSOLE_KEY].hub.close()
+
+
+def create_app(console: Console, *, with_kafka: bool = True) -> web.Application:
+    app = web.Application(middlewares=[make_gate(_session_of)], client_max_size=64 * 1024)
+    app[CONSOLE_KEY] = console
+    app.on_response_prepare.append(add_security_headers)
+    app.on_shutdown.append(_close_streams)
+    if with_kafka:
+        app.cleanup_ctx.append(_kafka)
+    app.router.add_get("/login", pages.login_form)
+    app.router.add_post("/login", pages.login_submit)
+    app.router.add_post("/logout", pages.logout)
+    app.router.add_get("/healthz", pages.healthz)
+    app.router.add_get("/", pages.feed_page)
+    app.router.add_get("/alerts/{alert_id}", pages.alert_page)
+    app.router.add_get("/analytics", pages.analytics_page)
+    app.router.add_get("/api/alerts", api.list_alerts)
+    app.router.add_get("/api/alerts/{alert_id}", api.get_alert)
+    app.router.add_post("/api/alerts/{alert_id}/triage", api.triage)
+    app.router.add_get("/api/stats", api.stats)
+    app.router.add_get("/api/meta", api.meta)
+    app.router.add_get("/api/stream", api.stream)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
+    return app

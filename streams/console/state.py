@@ -1,0 +1,78 @@
+"""Everything one console process holds, in one object the views receive."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from streams.console.activity import ActivityStore
+from streams.console.alert_store import AlertStore, StoredAlert
+from streams.console.config import ConsoleConfig
+from streams.console.live import LiveHub
+from streams.console.ratelimit import LoginRateLimiter
+from streams.console.sessions import SessionStore
+from streams.console.triage_book import TriageBook
+from streams.console.triage_log import TriageLog
+from streams.console.users import Account
+
+
+@dataclass(eq=False)
+class Console:
+    """The stores, sessions and live hub of one console; Kafka readers attach to it."""
+
+    config: ConsoleConfig
+    accounts: dict[str, Account]
+    alerts: AlertStore
+    activity: ActivityStore
+    book: TriageBook
+    sessions: SessionStore
+    limiter: LoginRateLimiter
+    hub: LiveHub = field(init=False)
+    triage_log: TriageLog | None = None
+    readiness: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.hub = LiveHub(self.alert_view, self.book.status)
+
+    @classmethod
+    def build(cls, config: ConsoleConfig, accounts: dict[str, Account]) -> Console:
+        return cls(
+            config=config,
+            accounts=accounts,
+            alerts=AlertStore(max_alerts=config.max_alerts),
+            activity=ActivityStore(
+                per_user=config.activity_per_user,
+                max_users=config.activity_max_users,
+                retention_s=int(max(config.activity_lookback_s, 3600)),
+            ),
+            book=TriageBook(),
+            sessions=SessionStore(idle_s=config.session_idle_s, max_age_s=config.session_max_s),
+            limiter=LoginRateLimiter(
+                max_failures=config.login_max_failures, window_s=config.login_window_s
+            ),
+        )
+
+    def alert_view(self, stored: StoredAlert) -> dict[str, Any]:
+        """An alert as the browser gets it: the contract fields plus triage and a change counter."""
+        view = stored.alert.to_dict()
+        view["triage"] = self.book.state(stored.alert.alert_id).to_dict()
+        view["seq"] = stored.seq
+        view["updates"] = stored.updates
+        return view
+
+    def triage_changed(self, alert_id: str) -> None:
+        """A triage action was read from the log: tell the live feeds."""
+        stored = self.alerts.get(alert_id)
+        if stored is None:
+            return
+        stored.seq = self.alerts.next_seq()
+        self.hub.alert_changed(stored, triage_only=True)
+
+    def alert_changed(self, stored: StoredAlert) -> None:
+        self.hub.alert_changed(stored)
+
+
+CONSOLE_KEY = web.AppKey("console", Console)

@@ -1,0 +1,86 @@
+"""Make sure the topics the console reads and writes exist before it uses them.
+
+The triage topics belong to the console and are created with the settings
+their role needs: the action log keeps everything for ever (it is the audit
+trail), the state topic is compacted (latest state per alert). The alert and
+event topics belong to the pipeline; the console only creates them, with the
+pipeline's partition count, when it starts first, so it can subscribe at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.console.config import ConsoleConfig
+
+log = logging.getLogger("frtwatch.console")
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
+    """Every topic the console touches, with how it should be created."""
+    topics = config.topics
+    return [
+        NewTopic(topics.alerts, config.partitions, 1),
+        NewTopic(topics.events, config.partitions, 1),
+        NewTopic(
+            config.history_topic,
+            1,
+            1,
+            topic_configs={
+                "cleanup.policy": "delete",
+                "retention.ms": "-1",
+                "retention.bytes": "-1",
+            },
+        ),
+        NewTopic(
+            topics.triage,
+            1,
+            1,
+            topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+        ),
+    ]
+
+
+async def ensure_topics(config: ConsoleConfig) -> list[str]:
+    """Create the missing topics; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap, client_id="frtwatch-console")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted_topics(config) if t.name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(missing)
+        created = []
+        for name, code, *_ in response.topic_errors:
+            if code == 0:
+                created.append(name)
+            elif code != _TOPIC_ALREADY_EXISTS:
+                log.warning("could not create topic %s (Kafka error code %s)", name, code)
+        if created:
+            log.info("created topics: %s", ", ".join(created))
+        return created
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions of an existing topic, once each has a leader (fresh topics take a moment)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="frtwatch-console")
+    await admin.start()
+    try:
+        while True:
+            for described in await admin.describe_topics([topic]):
+                partitions = described.get("partitions", ())
+                led = all(p.get("leader", -1) >= 0 for p in partitions)
+                if described.get("topic") == topic and partitions and led:
+                    return [TopicPartition(topic, p["partition"]) for p in partitions]
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
