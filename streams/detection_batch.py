@@ -1,0 +1,171 @@
+"""One micro-batch of events through the detection core and the behaviour model.
+
+The Faust agent hands this a batch of validated events and its two state
+tables (any mutable mapping of key to bytes); this module runs
+``Engine.process`` per event, scores every behaviour row of the batch in ONE
+model call, folds the scores back with ``Engine.apply_score``, and writes each
+touched state record back once. It imports no Faust or Kafka, so the replay
+command can drive it the same way, and tests can drive it with plain dicts.
+
+``select(token)`` is called before every table read and write with the token
+of the event concerned (the Faust driver passes the stream event and makes it
+"current", which decides the changelog partition a write goes to).
+
+A bug in the core for one event must not stop the stream: the exception is
+recorded in :attr:`BatchResult.failures` (the driver dead-letters that event)
+and the batch goes on with the other events. A stored state record that can
+no longer be read is logged and replaced by a fresh state: one user's history
+is lost, but the stream keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from streams.contract import Alert, SearchEvent
+from streams.detectors.state import AgencyState, UserState
+
+if TYPE_CHECKING:
+    from models.scoring import BehaviorModel
+    from streams.detectors.engine import Engine, ScoreRequest
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class BatchItem(Generic[T]):
+    """A validated event and the driver's opaque handle for it."""
+
+    event: SearchEvent
+    token: T
+
+
+@dataclass(slots=True)
+class BatchResult(Generic[T]):
+    """What one batch produced: alerts to send and events to dead-letter."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    failures: list[tuple[BatchItem[T], BaseException]] = field(default_factory=list)
+    processed: int = 0
+    duplicates: int = 0
+    late: int = 0
+    scored: int = 0
+
+
+def _noop(token: Any) -> None:
+    return None
+
+
+class BatchDetector:
+    """Runs batches through one :class:`Engine` and an optional :class:`BehaviorModel`."""
+
+    def __init__(self, engine: Engine, model: BehaviorModel | None = None) -> None:
+        self.engine = engine
+        self.model = model
+
+    def run(
+        self,
+        items: Sequence[BatchItem[T]],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> BatchResult[T]:
+        result: BatchResult[T] = BatchResult()
+        user_cache: dict[str, UserState] = {}
+        agency_cache: dict[str, AgencyState] = {}
+        user_token: dict[str, T] = {}
+        agency_token: dict[str, T] = {}
+        requests: list[tuple[ScoreRequest, BatchItem[T]]] = []
+
+        for item in items:
+            event = item.event
+            ukey, akey = event.user_key, event.agency
+            select(item.token)
+            try:
+                user = user_cache[ukey] if ukey in user_cache else _load(users, ukey, UserState)
+                agency = (
+                    agency_cache[akey]
+                    if akey in agency_cache
+                    else _load(agencies, akey, AgencyState)
+                )
+                outcome = self.engine.process(user, agency, event)
+            except Exception as exc:
+                log.exception("detection failed for event %r", event.event_id)
+                result.failures.append((item, exc))
+                continue
+            result.processed += 1
+            if outcome.duplicate:
+                result.duplicates += 1
+                continue
+            result.late += outcome.late
+            user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
+            agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
+            result.alerts.extend(outcome.alerts)
+            if outcome.score_request is not None:
+                requests.append((outcome.score_request, item))
+
+        if requests and self.model is not None:
+            self._score(requests, user_cache, user_token, select, result)
+
+        for key, state in user_cache.items():
+            select(user_token[key])
+            users[key] = state.to_bytes()
+        for key, agency_state in agency_cache.items():
+            select(agency_token[key])
+            agencies[key] = agency_state.to_bytes()
+        return result
+
+    def _score(
+        self,
+        requests: list[tuple[ScoreRequest, BatchItem[T]]],
+        user_cache: dict[str, UserState],
+        user_token: dict[str, T],
+        select: Callable[[T], None],
+        result: BatchResult[T],
+    ) -> None:
+        import numpy as np
+
+        model = self.model
+        assert model is not None
+        try:
+            scores = model.score(np.asarray([r.features for r, _ in requests], dtype=np.float64))
+        except Exception:
+            # The model is not the events' fault: keep the rule detectors going.
+            log.exception("behaviour model failed on a batch of %d rows", len(requests))
+            return
+        threshold = model.threshold
+        for (request, item), score in zip(requests, scores, strict=True):
+            ukey = f"{request.agency}/{request.user}"
+            select(item.token)
+            try:
+                value = float(score)
+                reasons = model.explain(request.features) if value >= threshold else []
+                state, alerts = self.engine.apply_score(
+                    user_cache[ukey], request, value, threshold, reasons
+                )
+            except Exception as exc:
+                log.exception("behaviour scoring failed for event %r", request.event_id)
+                result.failures.append((item, exc))
+                continue
+            result.scored += 1
+            user_cache[ukey], user_token[ukey] = state, item.token
+            result.alerts.extend(alerts)
+
+
+S = TypeVar("S", UserState, AgencyState)
+
+
+def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> S | None:
+    data = table.get(key)
+    if data is None:
+        return None
+    try:
+        return kind.from_bytes(data)
+    except Exception:
+        log.exception("stored %s for %r is unreadable; starting it afresh", kind.__name__, key)
+        return None

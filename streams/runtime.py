@@ -1,0 +1,143 @@
+"""What a worker loads before it starts: policy, certificates, behaviour model, engine.
+
+Everything here is checked up front so that a worker with a bad policy, an
+unreadable certificates file, or an enabled behaviour detector without a
+usable model refuses to start with one clear message, instead of starting
+and failing on the first event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streams.errors import ModelError
+from streams.policy import CertificateRegistry, Policy, load_certificates_csv, load_policy
+from streams.settings import Settings, TopicNames
+
+if TYPE_CHECKING:
+    from models.scoring import BehaviorModel
+    from streams.detectors.engine import Engine
+
+
+@dataclass(slots=True)
+class WorkerRuntime:
+    """The loaded, validated pieces one worker process runs with."""
+
+    settings: Settings
+    policy: Policy
+    certificates: CertificateRegistry
+    certificates_csv: Path | None
+    engine: Engine
+    model: BehaviorModel | None
+    model_path: Path | None
+
+    @property
+    def certifications_topic(self) -> str:
+        return self.settings.topics.certifications
+
+    def describe(self) -> list[tuple[str, str]]:
+        """``(label, value)`` lines for the start-up banner."""
+        topics = self.settings.topics
+        enabled = [
+            name
+            for name in (
+                "prohibited_endpoint",
+                "unknown_endpoint",
+                "outside_agency",
+                "uncertified_user",
+                "missing_case_number",
+                "burst",
+                "behavior_anomaly",
+            )
+            if self.policy.detector(name).enabled
+        ]
+        if self.model is not None:
+            model = f"{self.model_path} (threshold {self.model.threshold:.4f})"
+        else:
+            model = "none (behavior_anomaly disabled)"
+        csv = str(self.certificates_csv) if self.certificates_csv else "none"
+        return [
+            ("broker", self.settings.bootstrap),
+            ("app id", self.settings.app_id),
+            ("input", f"{topics.events} ({self.settings.partitions} partitions if created)"),
+            ("dead letters", topics.dlq),
+            ("alerts", topics.alerts),
+            ("certificates", f"{csv} + live topic {topics.certifications}"),
+            ("policy", str(self.policy.source)),
+            ("detectors", ", ".join(enabled) or "none"),
+            ("model", model),
+            ("state", f"{self.settings.data_dir} (changelogged tables)"),
+        ]
+
+
+def certificates_csv_path(settings: Settings, policy: Policy) -> Path | None:
+    """``FRTWATCH_CERTIFICATIONS`` overrides the policy's CSV."""
+    return settings.certifications_csv or policy.certifications_csv
+
+
+def model_path_for(settings: Settings, policy: Policy) -> Path | None:
+    """``FRTWATCH_MODEL`` overrides the policy's ``behavior_anomaly.model``."""
+    return settings.model_path or policy.behavior_anomaly.model_path
+
+
+def load_behavior_model(
+    settings: Settings, policy: Policy
+) -> tuple[BehaviorModel | None, Path | None]:
+    """The model when ``behavior_anomaly`` is enabled; a :class:`ModelError` saying how to fix it."""
+    if not policy.behavior_anomaly.enabled:
+        return None, None
+    path = model_path_for(settings, policy)
+    where = f"behavior_anomaly is enabled in {policy.source}"
+    otherwise = "or set behavior_anomaly.enabled: false in the policy"
+    if path is None:
+        raise ModelError(
+            f"cannot start: {where} but no model is configured: train one with "
+            "'frtwatch model train --from-file events.jsonl --out PATH' and set "
+            f"behavior_anomaly.model (or FRTWATCH_MODEL) to PATH, {otherwise}"
+        )
+    from models.scoring import load_model
+
+    try:
+        return load_model(path), path
+    except ModelError as exc:
+        raise ModelError(f"cannot start: {where} but {exc}; {otherwise}") from None
+
+
+def with_policy_topics(settings: Settings, policy: Policy) -> Settings:
+    """Settings whose certifications topic is the policy's, unless the environment set one.
+
+    ``FRTWATCH_TOPIC_CERTIFICATIONS`` wins; otherwise the policy's
+    ``certifications.topic``; otherwise the default.
+    """
+    default = TopicNames().certifications
+    if settings.topics.certifications != default or policy.certifications_topic == default:
+        return settings
+    topics = replace(settings.topics, certifications=policy.certifications_topic)
+    return settings.with_overrides(topics=topics)
+
+
+def load_runtime(settings: Settings) -> WorkerRuntime:
+    """Load and check everything the worker needs; raise a :class:`FrtwatchError` if not.
+
+    The returned runtime's ``settings`` are the effective ones (see
+    :func:`with_policy_topics`).
+    """
+    from streams.detectors.engine import Engine
+
+    policy = load_policy(settings.policy_path)
+    settings = with_policy_topics(settings, policy)
+    csv = certificates_csv_path(settings, policy)
+    certificates = load_certificates_csv(csv) if csv else CertificateRegistry()
+    model, model_path = load_behavior_model(settings, policy)
+    engine = Engine(policy, certificates, allowed_lateness_s=settings.allowed_lateness_s)
+    return WorkerRuntime(
+        settings=settings,
+        policy=policy,
+        certificates=certificates,
+        certificates_csv=csv,
+        engine=engine,
+        model=model,
+        model_path=model_path,
+    )

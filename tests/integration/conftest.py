@@ -1,0 +1,67 @@
+"""Fixtures for tests that run ``frtwatch worker`` as a subprocess on the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from streams.settings import TopicNames
+from tests.conftest import ROOT
+from tests.integration.worker_harness import WorkerProcess, policy_without_behavior, start_worker
+
+WorkerFactory = Callable[..., WorkerProcess]
+
+
+@pytest.fixture
+def rules_policy(tmp_path: Path) -> Path:
+    """The shipped policy with the behaviour detector off (no model needed)."""
+    return policy_without_behavior(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml")
+
+
+@pytest.fixture
+def worker_factory(
+    kafka_bootstrap: str,
+    topic_names: TopicNames,
+    unique_name: str,
+    tmp_path: Path,
+    create_topics: Callable[..., None],
+) -> Iterator[WorkerFactory]:
+    """Start workers on this test's own topics; every one is stopped at teardown.
+
+    ``worker_factory(policy, app_id=None, extra_env=None, wait=True)``: the
+    input and certifications topics are created first (4 partitions; the
+    certifications topic compacted), like a deployment where shippers exist
+    before the worker. The worker has its own app id and data directory.
+    """
+    started: list[WorkerProcess] = []
+    create_topics([topic_names.events], partitions=4)
+    create_topics([topic_names.certifications], partitions=4, compact=True)
+
+    def start(
+        policy: Path,
+        *,
+        app_id: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        wait: bool = True,
+    ) -> WorkerProcess:
+        name = app_id or f"frtwatch-test-{unique_name}"
+        worker = start_worker(
+            bootstrap=kafka_bootstrap,
+            topics=topic_names,
+            app_id=name,
+            data_dir=tmp_path / f"data-{name}",
+            policy=policy,
+            log_path=tmp_path / f"worker-{name}-{len(started)}.log",
+            extra_env=extra_env,
+        )
+        started.append(worker)
+        if wait:
+            worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.alive():
+            worker.stop()

@@ -1,0 +1,232 @@
+"""Run ``frtwatch worker`` as a real subprocess against the real broker, and read topics back.
+
+Each worker gets its own topics, app id (= consumer group) and data
+directory through ``FRTWATCH_*`` variables, so tests never share state. A
+worker counts as started when it prints its readiness line, which it does
+only after Faust has assigned its partitions, rebuilt its tables and the
+certificate reader has loaded the whole certifications topic.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from streams.settings import TopicNames
+
+READY_LINE = "frtwatch worker ready:"
+FRTWATCH = Path(sys.executable).with_name("frtwatch")
+
+
+@dataclass
+class WorkerProcess:
+    """One running ``frtwatch worker``."""
+
+    proc: subprocess.Popen[bytes]
+    app_id: str
+    topics: TopicNames
+    data_dir: Path
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def ready_count(self) -> int:
+        return self.output().count(READY_LINE)
+
+    def wait_ready(self, timeout: float = 60.0, count: int = 1) -> None:
+        """Wait for the ``count``-th readiness line (one per completed rebalance)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready_count() >= count:
+                return
+            if not self.alive():
+                raise AssertionError(
+                    f"worker exited with {self.proc.returncode} before it was ready:\n"
+                    + self.output()[-4000:]
+                )
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready after {timeout}s:\n" + self.output()[-4000:])
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, and wait for a clean exit; returns the exit status."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError(
+                    f"worker did not stop within {timeout}s of SIGTERM:\n" + self.output()[-4000:]
+                ) from None
+        return self.proc.returncode
+
+
+def worker_env(
+    bootstrap: str,
+    topics: TopicNames,
+    app_id: str,
+    data_dir: Path,
+    policy: Path,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    env.update(
+        FRTWATCH_BOOTSTRAP=bootstrap,
+        FRTWATCH_APP_ID=app_id,
+        FRTWATCH_DATA_DIR=str(data_dir),
+        FRTWATCH_POLICY=str(policy),
+        FRTWATCH_TOPIC_EVENTS=topics.events,
+        FRTWATCH_TOPIC_DLQ=topics.dlq,
+        FRTWATCH_TOPIC_CERTIFICATIONS=topics.certifications,
+        FRTWATCH_TOPIC_ALERTS=topics.alerts,
+        FRTWATCH_TOPIC_WEBHOOK_DLQ=topics.webhook_dlq,
+        FRTWATCH_TOPIC_TRIAGE=topics.triage,
+        FRTWATCH_PARTITIONS="4",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_worker(
+    *,
+    bootstrap: str,
+    topics: TopicNames,
+    app_id: str,
+    data_dir: Path,
+    policy: Path,
+    log_path: Path,
+    extra_env: Mapping[str, str] | None = None,
+    args: Iterable[str] = (),
+) -> WorkerProcess:
+    """Start ``frtwatch worker`` in the background (call ``wait_ready`` next)."""
+    env = worker_env(bootstrap, topics, app_id, data_dir, policy, extra_env)
+    log = log_path.open("ab")
+    proc = subprocess.Popen(
+        [str(FRTWATCH), "worker", *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    log.close()
+    return WorkerProcess(proc, app_id, topics, data_dir, log_path)
+
+
+def produce(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes | None]],
+    **config: Any,
+) -> None:
+    """Produce ``(key, value)`` pairs with kafka-python and wait for every delivery."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **config)
+    try:
+        futures = [producer.send(topic, key=key, value=value) for key, value in records]
+        producer.flush(30)
+        for future in futures:
+            future.get(timeout=30)
+    finally:
+        producer.close(10)
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Any]], bool],
+    timeout: float = 60.0,
+) -> list[Any]:
+    """Every record of ``topic`` from the beginning, polling until ``until(records)``.
+
+    Raises with what was read if the condition does not hold in time.
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=500,
+    )
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while not partitions:
+            partitions = consumer.partitions_for_topic(topic)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topic {topic} does not exist")
+            if not partitions:
+                time.sleep(0.2)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        while True:
+            for batch in consumer.poll(timeout_ms=300).values():
+                records.extend(batch)
+            if until(records):
+                return records
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"condition on {topic} not met after {timeout}s ({len(records)} records read)"
+                )
+    finally:
+        consumer.close()
+
+
+def latest_by_key(records: Iterable[Any]) -> dict[bytes, Any]:
+    """The last record per key (what a compacted topic converges to)."""
+    latest: dict[bytes, Any] = {}
+    for record in records:
+        latest[record.key] = record
+    return latest
+
+
+def latest_alerts(records: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Alerts by ``alert_id``, keeping the update with the most evidence."""
+    alerts: dict[str, dict[str, Any]] = {}
+    for record in records:
+        alert = orjson.loads(record.value)
+        known = alerts.get(alert["alert_id"])
+        if known is None or alert["event_count"] >= known["event_count"]:
+            alerts[alert["alert_id"]] = alert
+    return alerts
+
+
+def policy_without_behavior(source: Path, target: Path, certifications: Path | None = None) -> Path:
+    """A copy of ``source`` with ``behavior_anomaly`` disabled (and absolute paths)."""
+    import yaml
+
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["detectors"]["behavior_anomaly"]["enabled"] = False
+    data["detectors"]["behavior_anomaly"].pop("model", None)
+    csv = certifications or (source.parent / data["certifications"]["csv"]).resolve()
+    data["certifications"]["csv"] = str(csv)
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def policy_with_model(source: Path, target: Path, model: Path, certifications: Path) -> Path:
+    """A copy of ``source`` whose behaviour detector uses ``model``."""
+    import yaml
+
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["detectors"]["behavior_anomaly"]["enabled"] = True
+    data["detectors"]["behavior_anomaly"]["model"] = str(model)
+    data["certifications"]["csv"] = str(certifications)
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
