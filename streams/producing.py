@@ -1,0 +1,280 @@
+"""Publishing files to Kafka with kafka-python: search events and certification records.
+
+Used by ``frtwatch produce``, ``frtwatch simulate --produce``, the demo and the
+tests. Event lines are sent as they are, byte for byte (the worker, not the
+producer, decides what is valid), so malformed samples can be produced too.
+
+Keys (``key_mode``):
+
+* ``agency-user`` (default): ``<agency>/<user>`` read from the line, as
+  CONTRACT.md recommends; a line that is not a JSON object with those fields
+  is sent with a null key;
+* ``null``: no key (the partitioner spreads messages);
+* ``random``: a random key per message, to show results do not depend on keys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.errors import BrokerError, ConfigError, FrtwatchError
+from streams.policy.certifications import load_certificates_csv
+
+KEY_MODES = ("agency-user", "null", "random")
+
+# Big batches and a short linger: kafka-python's cost is per request, not per byte.
+# No compression by default: on a local broker it costs more CPU than it saves.
+PRODUCER_TUNING: dict[str, Any] = {
+    "linger_ms": 20,
+    "batch_size": 512 * 1024,
+    "buffer_memory": 128 * 1024 * 1024,
+    "max_request_size": 4 * 1024 * 1024,
+    "metrics_enabled": False,
+    "acks": "all",
+}
+_PROGRESS_EVERY = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceStats:
+    """What one call sent, for the progress line and the benchmark."""
+
+    messages: int
+    bytes: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else float("inf")
+
+
+def make_producer(bootstrap: str, **overrides: Any) -> Any:
+    """A tuned :class:`kafka.KafkaProducer`, or a one-line :class:`BrokerError`."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    config = {**PRODUCER_TUNING, **overrides}
+    try:
+        return KafkaProducer(bootstrap_servers=bootstrap, **config)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+
+
+def key_function(mode: str) -> Callable[[bytes], bytes | None]:
+    """How a message key is derived from an event line for ``mode``.
+
+    >>> key_function("agency-user")(b'{"agency":"MPD","user":"u7","ts":"x"}')
+    b'MPD/u7'
+    >>> key_function("agency-user")(b'not json') is None
+    True
+    >>> key_function("null")(b'{}') is None
+    True
+    >>> len(key_function("random")(b'{}'))
+    16
+    """
+    if mode == "null":
+        return lambda line: None
+    if mode == "random":
+        return lambda line: os.urandom(8).hex().encode()
+    if mode != "agency-user":
+        raise ConfigError(f"unknown key mode {mode!r}; choose one of {', '.join(KEY_MODES)}")
+
+    def agency_user(line: bytes) -> bytes | None:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        agency, user = obj.get("agency"), obj.get("user")
+        if not isinstance(agency, str) or not isinstance(user, str):
+            return None
+        return f"{agency}/{user}".encode()
+
+    return agency_user
+
+
+class _Delivery:
+    """Counts acknowledged and failed sends; remembers the first failure."""
+
+    def __init__(self) -> None:
+        self.acked = 0
+        self.failed = 0
+        self.first_error: BaseException | None = None
+
+    def ok(self, _metadata: Any) -> None:
+        self.acked += 1
+
+    def error(self, exc: BaseException) -> None:
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = exc
+
+
+@contextmanager
+def _progress(enabled: bool, total_bytes: int, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar (messages, rate, ETA) on stderr; a no-op when disabled."""
+    if not enabled:
+        yield lambda done_bytes, messages: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[messages]:,} msgs"),
+        TextColumn("{task.fields[rate]:,.0f} msg/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    began = time.perf_counter()
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(label, total=max(total_bytes, 1), messages=0, rate=0.0)
+
+        def update(done_bytes: int, messages: int) -> None:
+            elapsed = time.perf_counter() - began
+            rate = messages / elapsed if elapsed > 0 else 0.0
+            bar.update(task, completed=done_bytes, messages=messages, rate=rate)
+
+        yield update
+
+
+def _flush(producer: Any, delivery: _Delivery, topic: str, bootstrap: str, sent: int) -> None:
+    from kafka.errors import KafkaError
+
+    try:
+        producer.flush(timeout=120)
+    except KafkaError as exc:
+        raise BrokerError(f"producing to {topic} at {bootstrap} did not finish: {exc}") from None
+    if delivery.failed or delivery.acked != sent:
+        reason = delivery.first_error or "not acknowledged in time"
+        raise BrokerError(
+            f"{delivery.failed or sent - delivery.acked} of {sent} messages to {topic} "
+            f"at {bootstrap} failed: {reason}"
+        )
+
+
+def produce_lines(
+    lines: Iterator[bytes],
+    topic: str,
+    bootstrap: str,
+    key_mode: str = "agency-user",
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    producer: Any = None,
+) -> ProduceStats:
+    """Send each line (without its newline) as one message; wait for every acknowledgement."""
+    from kafka.errors import KafkaError
+
+    key_of = key_function(key_mode)
+    own = producer is None
+    producer = producer or make_producer(bootstrap)
+    delivery = _Delivery()
+    sent = size = 0
+    began = time.perf_counter()
+    try:
+        for line in lines:
+            value = line.rstrip(b"\r\n")
+            if not value.strip():
+                continue  # blank lines carry nothing
+            try:
+                future = producer.send(topic, value=value, key=key_of(value))
+            except KafkaError as exc:
+                raise BrokerError(f"cannot produce to {topic} at {bootstrap}: {exc}") from None
+            future.add_callback(delivery.ok).add_errback(delivery.error)
+            sent += 1
+            size += len(line)
+            if progress is not None and sent % _PROGRESS_EVERY == 0:
+                progress(size, sent)
+        _flush(producer, delivery, topic, bootstrap, sent)
+    finally:
+        if own:
+            producer.close(timeout=10)
+    if progress is not None:
+        progress(size, sent)
+    return ProduceStats(sent, size, time.perf_counter() - began)
+
+
+def produce_file(
+    path: str | Path,
+    topic: str,
+    bootstrap: str,
+    key_mode: str = "agency-user",
+    progress: bool = True,
+) -> int:
+    """Produce every line of a JSONL file to ``topic``; return how many were sent."""
+    return produce_file_stats(path, topic, bootstrap, key_mode, progress).messages
+
+
+def produce_file_stats(
+    path: str | Path,
+    topic: str,
+    bootstrap: str,
+    key_mode: str = "agency-user",
+    progress: bool = True,
+) -> ProduceStats:
+    """Like :func:`produce_file`, with bytes and timing for reports."""
+    path = Path(path)
+    key_function(key_mode)  # reject a bad mode before connecting
+    try:
+        handle = path.open("rb")
+        total = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise FrtwatchError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle, _progress(progress, total, f"{path.name} → {topic}") as update:
+        return produce_lines(iter(handle), topic, bootstrap, key_mode, progress=update)
+
+
+def read_certifications(csv_path: str | Path) -> list[tuple[str, dict[str, str]]]:
+    """(key, value) per certificate of the CSV, validated by the registry's own loader."""
+    registry = load_certificates_csv(csv_path)
+    records: list[tuple[str, dict[str, str]]] = []
+    for key in registry:
+        agency, user = key.split("/", 1)
+        for cert in registry.certificates(agency, user):
+            records.append(
+                (key, {"certified_on": cert.certified_on, "expires_on": cert.expires_on})
+            )
+    return records
+
+
+def publish_certifications(csv_path: str | Path, topic: str, bootstrap: str) -> int:
+    """Publish each CSV row to the (compacted) certifications topic; return the count.
+
+    Key ``<agency>/<user>``, value ``{"certified_on": ..., "expires_on": ...}``,
+    exactly what the worker reads from ``frt.certifications``.
+    """
+    from kafka.errors import KafkaError
+
+    records = read_certifications(csv_path)
+    producer = make_producer(bootstrap, linger_ms=5)
+    delivery = _Delivery()
+    try:
+        for key, value in records:
+            try:
+                future = producer.send(topic, key=key.encode(), value=orjson.dumps(value))
+            except KafkaError as exc:
+                raise BrokerError(f"cannot produce to {topic} at {bootstrap}: {exc}") from None
+            future.add_callback(delivery.ok).add_errback(delivery.error)
+        _flush(producer, delivery, topic, bootstrap, len(records))
+    finally:
+        producer.close(timeout=10)
+    return len(records)
