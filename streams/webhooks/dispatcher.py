@@ -89,6 +89,9 @@ class Dispatcher:
         self._commit_wanted = asyncio.Event()
         self._commit_lock = asyncio.Lock()
         self._stop = asyncio.Event()
+        # Set once the assigned partitions' history has been re-read (see
+        # partitions_assigned); records are not started before that.
+        self._ready = asyncio.Event()
         self._fatal: BaseException | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -199,9 +202,22 @@ class Dispatcher:
                 consumer.resume(*consumer.paused())
             # A short poll keeps the stop latency low and the group membership alive.
             batches = await consumer.getmany(timeout_ms=250, max_records=max(1, room))
+            if batches and not await self._wait_ready():
+                break
             for records in batches.values():
                 for record in records:
                     self._start(record)
+
+    async def _wait_ready(self) -> bool:
+        """Wait for a rebalance to finish re-reading history; False if stopping instead."""
+        if self._ready.is_set():
+            return True
+        ready = asyncio.create_task(self._ready.wait())
+        stop = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stop.cancel()
+        return self._ready.is_set() and not self._stop.is_set()
 
     def _start(self, record: ConsumerRecord[Any, Any]) -> None:
         tp = TopicPartition(record.topic, record.partition)
@@ -356,11 +372,24 @@ class Dispatcher:
 
     async def partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Commit what is done, then forget the partitions (their in-flight work may repeat)."""
+        self._ready.clear()
         await self._commit_now()
         self._tracker.forget(revoked)
 
     async def partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """Re-learn which alerts were already seen, so 'first message' survives restarts."""
+        """Re-learn which alerts were already seen, so 'first message' survives restarts.
+
+        Reads each newly assigned partition from the look-back point up to the
+        group's committed offset (the part already handled) before any new
+        record of it is started.
+        """
+        self._ready.clear()
+        try:
+            await self._remember_history(assigned)
+        finally:
+            self._ready.set()
+
+    async def _remember_history(self, assigned: list[TopicPartition]) -> None:
         if self.options.seen_lookback_s <= 0 or not assigned:
             return
         assert self._consumer is not None

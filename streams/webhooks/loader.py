@@ -29,7 +29,6 @@ from streams.webhooks.routes import (
     DeliverySettings,
     Route,
     WebhookConfig,
-    default_update_mode,
 )
 from streams.webhooks.signing import secret_problem
 from streams.webhooks.url_safety import url_problem
@@ -285,7 +284,7 @@ class _RouteFile:
         if "agencies" in fields:
             agencies = frozenset(reader.strings(fields["agencies"][1], f"{where}.agencies"))
 
-        updates = default_update_mode(fmt)
+        updates = ""  # the format's default
         if "updates" in fields:
             value = reader.string(fields["updates"][1], f"{where}.updates")
             if value is not None and value not in UPDATE_MODES:

@@ -56,11 +56,19 @@ class Route:
     min_severity: str = "low"
     detectors: frozenset[str] | None = None
     agencies: frozenset[str] | None = None
-    updates: str = "all"
+    updates: str = ""  # "" = the format's default (see default_update_mode)
     allow_private: bool = False
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     routing_key: str | None = field(default=None, repr=False)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown webhook format {self.format!r}")
+        if not self.updates:
+            object.__setattr__(self, "updates", default_update_mode(self.format))
+        if self.updates not in UPDATE_MODES:
+            raise ValueError(f"updates must be all or first, got {self.updates!r}")
 
     @property
     def target(self) -> str:

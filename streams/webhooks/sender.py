@@ -183,7 +183,8 @@ class RouteSender:
             headers.update(unsigned_headers(alert.webhook_id))
         return headers
 
-    async def _attempt(self, alert: AlertMessage, body: bytes) -> AttemptResult:
+    async def _attempt(self, alert: AlertMessage, body: bytes) -> AttemptResult | None:
+        """One HTTP request; None when the route was disabled before it could be made."""
         if self._static_problem is not None:
             return AttemptResult(
                 delivered=False,
@@ -192,6 +193,8 @@ class RouteSender:
             )
         assert self._session is not None, "RouteSender.start() was not called"
         async with self._semaphore:
+            if self._disabled_reason is not None:  # disabled while this one queued
+                return None
             try:
                 async with self._session.post(
                     self.route.url,
@@ -225,10 +228,11 @@ class RouteSender:
         attempts = 0
         last: AttemptResult | None = None
         while attempts < settings.max_attempts:
-            if self._disabled_reason is not None:
+            result = await self._attempt(alert, body)
+            if result is None:
                 return self._failed(alert, attempts, last, self._disabled_reason, "route_disabled")
             attempts += 1
-            last = await self._attempt(alert, body)
+            last = result
             if last.delivered:
                 metrics.record_webhook_delivery(name, time.monotonic() - started)
                 log.debug(
