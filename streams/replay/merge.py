@@ -4,13 +4,14 @@ A topic's partitions are read side by side, each in offset order, but they
 arrive unevenly: one poll may bring a day of partition 0 and an hour of
 partition 3. Handing events to the detectors in arrival order would make the
 result depend on fetch sizes and timing. Instead every partition buffers what
-it delivered, and events are released only up to the *watermark*: the
+it delivered, and events are released only below the *watermark*: the
 smallest "newest event time seen" over the partitions still being read.
 Below it, no partition can still deliver an earlier event unless that event
-is out of order within its own partition.
+is out of order within its own partition. (Strictly below: a partition at
+the watermark may still deliver more events with that very time.)
 
 Each partition's events keep their offset order (a partition releases the
-prefix of its buffer that lies at or below the watermark) and the prefixes
+prefix of its buffer that lies below the watermark) and the prefixes
 are merged by ``(ts, partition, offset)``. So:
 
 * when every partition is in time order (what shippers and the simulator
@@ -26,22 +27,24 @@ are merged by ``(ts, partition, offset)``. So:
 []
 >>> m.add(1, [(20.0, 0, "c")])
 >>> [e for _, _, _, e in m.release()]
-['a', 'c']
->>> m.watermark        # partition 1 is open at 20; b (30) waits
+['a']
+>>> m.watermark        # partition 1 is open at 20: c (20) and b (30) wait
 20.0
 >>> m.finish(1)
->>> [e for _, _, _, e in m.release()]
-['b']
+>>> [e for _, _, _, e in m.release()]      # partition 0 is still open at 30
+['c']
 >>> m.finish(0)
 >>> m.watermark
 inf
+>>> [e for _, _, _, e in m.release()]
+['b']
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
@@ -67,14 +70,14 @@ class TimeAlignedMerger(Generic[T]):
 
     @property
     def watermark(self) -> float:
-        """Events at or below this time are safe to release (``inf`` once all are finished)."""
+        """Events before this time are safe to release (``inf`` once all are finished)."""
         if not self._open:
             return math.inf
         return min(self._newest.get(p, -math.inf) for p in self._open)
 
     @property
     def released_to(self) -> float:
-        """The watermark of the last :meth:`release`: what a partial run has covered."""
+        """The watermark of the last :meth:`release`: every event before it was released."""
         return self._released_to
 
     def buffered(self, partition: int | None = None) -> int:
@@ -108,19 +111,19 @@ class TimeAlignedMerger(Generic[T]):
         self._open.discard(partition)
 
     def release(self) -> list[tuple[float, int, int, T]]:
-        """Each partition's buffered prefix at or below the watermark, merged in time order."""
+        """Each partition's buffered prefix below the watermark, merged in time order."""
         mark = self.watermark
         prefixes: list[list[tuple[float, int, int, T]]] = []
         all_in_order = True
         for partition, buffer in self._buffers.items():
             if not buffer:
                 continue
-            if self._newest.get(partition, -math.inf) <= mark:
+            if self._newest.get(partition, -math.inf) < mark:
                 cut = len(buffer)  # everything this partition delivered is below the mark
             elif self._in_order[partition]:
-                cut = bisect_right(buffer, mark, key=_ts)
+                cut = bisect_left(buffer, mark, key=_ts)
             else:
-                cut = next((i for i, item in enumerate(buffer) if item[0] > mark), len(buffer))
+                cut = next((i for i, item in enumerate(buffer) if item[0] >= mark), len(buffer))
             if cut == 0:
                 continue
             prefix = buffer[:cut]
