@@ -1,0 +1,54 @@
+"""``frtwatch console`` command line: hashing, and refusing bad start-ups in one line."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from streams.cli import main
+from streams.console.passwords import verify_password
+
+
+def test_hash_password_reads_stdin_and_prints_a_hash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["console", "hash-password"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("scrypt$") and verify_password("a-long-password", out)
+    assert "a-long-password" not in out
+
+
+def test_short_passwords_are_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["console", "hash-password"]) == 2
+    assert "at least 8" in capsys.readouterr().err
+
+
+def test_missing_users_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["console", "--users", str(tmp_path / "none.yaml"), "--port", "18999"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: users file") and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["console", "--port", "0"],
+        ["console", "--tls-cert", "x.pem"],
+        ["console", "--session-idle", "0"],
+    ],
+)
+def test_bad_flags_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_help_mentions_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["console", "--help"])
+    assert "127.0.0.1" in capsys.readouterr().out
