@@ -5,14 +5,21 @@ Three tests must all pass for a search to be burst evidence (see
 
 * at least ``min_count`` searches in the window (an absolute floor),
 * more than ``own_factor`` times the user's own normal searches per active
-  window over the baseline (0 for a user with no history),
-* more than ``peer_factor`` times the searches per active colleague in the
-  same window, the user left out (0 when nobody else is active).
+  window over the baseline,
+* more than ``peer_factor`` times the typical (median) active colleague's
+  searches in the same window, the user left out (0 when nobody else is active).
 
 So an occasional user who suddenly runs 25 searches in 45 minutes fires; an
 analyst who always runs 30 an hour does not (own normal); and when a major
 incident makes a whole agency search four times harder, nobody does (peers).
-Late events never count towards rates, so they are never burst evidence.
+
+A user with fewer than :data:`MIN_BASELINE_WINDOWS` active windows on record
+has no normal yet and is judged as *new*: own normal 0, so only the floor and
+the peers apply. But right after the engine starts watching an agency, every
+member looks new; so until the agency has been watched for half the baseline
+period (a week by default, enough to see everyone who works weekly), users
+without a normal are not judged at all. Late events never count towards rates,
+so they are never burst evidence.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ from typing import Any
 from streams.contract import SearchEvent
 from streams.detectors.detector import Detector, EventContext
 from streams.detectors.phrasing import span, who
-from streams.detectors.rates import RateGeometry, own_rate, peer_rate
+from streams.detectors.rates import PeerRate, RateGeometry, own_rate, peer_rate
 from streams.detectors.state import Fold
 from streams.policy import BurstSettings, Policy
+
+MIN_BASELINE_WINDOWS = 3
+"""Active windows on record before a user's own normal is trusted."""
 
 
 @dataclass(slots=True)
@@ -35,8 +45,9 @@ class BurstFacts:
 
     count: int
     own: float
-    peer: float
-    peers_active: int
+    own_windows: int
+    new_user: bool
+    peers: PeerRate
 
 
 class Burst(Detector):
@@ -48,24 +59,29 @@ class Burst(Detector):
         assert isinstance(settings, BurstSettings)
         self.burst = settings
         self.geometry = RateGeometry.from_settings(settings.window_s, settings.baseline_s)
+        self.warm_up_s = settings.baseline_s / 2
 
-    def judge(self, ctx: EventContext) -> BurstFacts | None:
+    def judge(self, ctx: EventContext, ts: float) -> BurstFacts | None:
         """The facts when the window is a burst, else None. Cheap below the floor."""
         count = ctx.window_count
-        if not ctx.counted or count < self.burst.min_count:
+        s = self.burst
+        if not ctx.counted or count < s.min_count:
             return None
-        own = own_rate(ctx.user_state, self.geometry, ctx.bucket)
-        if count <= self.burst.own_factor * own:
+        own, windows = own_rate(ctx.user_state, self.geometry, ctx.bucket)
+        new_user = windows < MIN_BASELINE_WINDOWS
+        if new_user:
+            if ts - ctx.agency_state.since < self.warm_up_s:
+                return None  # everyone looks new while the agency's watch is young
+            own = 0.0
+        elif count <= s.own_factor * own:
             return None
-        peer, peers = peer_rate(
-            ctx.agency_state, ctx.user_state, self.geometry.width, ctx.bucket, count
-        )
-        if count <= self.burst.peer_factor * peer:
+        peers = peer_rate(ctx.agency_state, ctx.user_state, self.geometry.width, ctx.bucket)
+        if count <= s.peer_factor * peers.typical:
             return None
-        return BurstFacts(count, own, peer, peers)
+        return BurstFacts(count, own, windows, new_user, peers)
 
     def check(self, event: SearchEvent, ctx: EventContext) -> str | None:
-        facts = self.judge(ctx)
+        facts = self.judge(ctx, event.ts)
         if facts is None:
             return None
         ctx.scratch = facts
@@ -82,14 +98,17 @@ class Burst(Detector):
     ) -> tuple[str, dict[str, Any]]:
         facts: BurstFacts = ctx.scratch
         s = self.burst
+        peers = facts.peers
         own_threshold = s.own_factor * facts.own
-        peer_threshold = s.peer_factor * facts.peer
+        peer_threshold = s.peer_factor * peers.typical
         own_words = (
-            f"their own normal of {facts.own:.1f}" if facts.own else "no history of their own"
+            "no normal of their own yet"
+            if facts.new_user
+            else f"their own normal of {facts.own:.1f}"
         )
         peer_words = (
-            f"{facts.peer:.1f} per active colleague in {event.agency}"
-            if facts.peers_active
+            f"{peers.typical:.0f} for a typical active colleague in {event.agency}"
+            if peers.members
             else f"no other active colleague in {event.agency}"
         )
         summary = (
@@ -100,10 +119,13 @@ class Burst(Detector):
             "window_s": s.window_s,
             "window_count": facts.count,
             "own_baseline": round(facts.own, 3),
+            "own_baseline_windows": facts.own_windows,
+            "new_user": facts.new_user,
             "own_threshold": round(own_threshold, 3),
             "baseline_s": s.baseline_s,
-            "peer_rate": round(facts.peer, 3),
-            "peers_active": facts.peers_active,
+            "peer_rate": peers.typical,
+            "peer_mean": round(peers.mean, 3),
+            "peers_active": peers.members,
             "peer_threshold": round(peer_threshold, 3),
             "min_count": s.min_count,
             "threshold": round(max(float(s.min_count), own_threshold, peer_threshold), 3),

@@ -35,7 +35,7 @@ from streams.detectors.rates import (
     RateGeometry,
     count_agency,
     count_user,
-    move_marker,
+    move_member,
     window_count,
 )
 from streams.detectors.rules import EVENT_DETECTORS
@@ -175,17 +175,18 @@ class Engine:
             agency.reset_rates(width)
         bucket = int(ts // width)
         count_user(user, geometry, bucket)
-        count_agency(agency, bucket)
+        count_agency(agency, bucket, ts)
+        count = window_count(user, bucket)
         newest = user.newest
         if ts > newest:
             old_bucket = int(newest // width) if newest != -math.inf else None
-            if old_bucket != bucket:
-                move_marker(agency, old_bucket, bucket)
+            move_member(agency, old_bucket, user.last_count, bucket, count)
             user.newest = ts
+            user.last_count = count
         ctx = self._ctx
         ctx.counted = True
         ctx.bucket = bucket
-        ctx.window_count = window_count(user, bucket)
+        ctx.window_count = count
 
     def _remember_recent(self, user: UserState, count: int, ts: float, event_id: str) -> None:
         """Keep the last few searches once a burst is plausible, to open its alert with."""

@@ -10,10 +10,12 @@ by default): ``searches`` and ``active periods``. A user's own normal rate is
 searches in a window in which they searched at all, never counting the
 window being judged.
 
-An agency keeps the same 12 fine buckets of all its members' searches, plus a
-*marker* per member in the bucket of their newest search; the members active
-in a window are the markers inside it. The peers' rate for a user is the other
-members' searches in the window divided by the other active members.
+An agency keeps the same 12 fine buckets of all its members' searches, plus
+one histogram entry per member: in the bucket of their newest search, in the
+bin of their window count at that search. The members active in a window are
+the entries inside it; the peers' rate for a user is the median of the other
+active members' counts (a few always-busy analysts do not move a median), and
+their mean is reported alongside.
 
 >>> geo = RateGeometry.from_settings(window_s=3600.0, baseline_s=14 * 86400.0)
 >>> geo.width, geo.slot_periods
@@ -23,12 +25,23 @@ members' searches in the window divided by the other active members.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
-from streams.detectors.state import BASELINE_SLOTS, FINE_BUCKETS, AgencyState, UserState
+from streams.detectors.state import (
+    BASELINE_SLOTS,
+    FINE_BUCKETS,
+    PEER_BINS,
+    AgencyState,
+    UserState,
+)
 
 _LAST = FINE_BUCKETS - 1
 _SLOT_RING = BASELINE_SLOTS + 1
+_CELLS = FINE_BUCKETS * PEER_BINS
+PEER_BIN_FLOORS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+"""Lower bounds of the window-count bins of the agency's member histogram."""
+assert len(PEER_BIN_FLOORS) == PEER_BINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +138,8 @@ def window_count(state: UserState, bucket: int) -> int:
     return sum(state.fine[: end + 1])
 
 
-def own_rate(state: UserState, geometry: RateGeometry, bucket: int) -> float:
-    """The user's normal searches per active window over the baseline, 0.0 with no history."""
+def own_rate(state: UserState, geometry: RateGeometry, bucket: int) -> tuple[float, int]:
+    """The user's normal searches per active window over the baseline, and how many windows."""
     slot = bucket // FINE_BUCKETS // geometry.slot_periods
     start = max(0, slot - state.slot_base)
     if start == 0:
@@ -136,57 +149,102 @@ def own_rate(state: UserState, geometry: RateGeometry, bucket: int) -> float:
         active = sum(state.slot_active[start:])
         searches = sum(state.slot_counts[start:])
     else:
-        return 0.0
+        return 0.0, 0
     # The pending period overlaps the window being judged (count_user closes it
     # as soon as it does not), so it is left out.
-    return searches / active if active else 0.0
+    return (searches / active if active else 0.0), active
 
 
-def count_agency(state: AgencyState, bucket: int) -> None:
+def count_agency(state: AgencyState, bucket: int, ts: float) -> None:
     """Count one search of any member of the agency in fine bucket ``bucket``."""
+    if ts < state.since:
+        state.since = ts
     shift = bucket - state.base
     if shift > 0:
         if shift >= FINE_BUCKETS:
             state.counts = [0] * FINE_BUCKETS
-            state.markers = [0] * FINE_BUCKETS
+            state.members = [0] * _CELLS
         else:
             del state.counts[:shift]
-            del state.markers[:shift]
+            del state.members[: shift * PEER_BINS]
             state.counts.extend([0] * shift)
-            state.markers.extend([0] * shift)
+            state.members.extend([0] * (shift * PEER_BINS))
         state.base = bucket
         state.counts[_LAST] += 1
     elif shift > -FINE_BUCKETS:
         state.counts[shift + _LAST] += 1
 
 
-def move_marker(state: AgencyState, old_bucket: int | None, new_bucket: int) -> None:
-    """A member's newest search moved from ``old_bucket`` (None: first search) to ``new_bucket``."""
+def peer_bin(count: int) -> int:
+    """The histogram bin of a window count (bins start at :data:`PEER_BIN_FLOORS`)."""
+    return bisect_right(PEER_BIN_FLOORS, count) - 1 if count > 0 else 0
+
+
+def move_member(
+    state: AgencyState, old_bucket: int | None, old_count: int, new_bucket: int, new_count: int
+) -> None:
+    """A member's newest search moved from ``old_bucket`` (None: first search) to ``new_bucket``.
+
+    ``old_count``/``new_count`` are the member's window counts at those searches.
+    """
     base = state.base
+    members = state.members
     if old_bucket is not None:
         index = old_bucket - base + _LAST
-        if 0 <= index < FINE_BUCKETS and state.markers[index] > 0:
-            state.markers[index] -= 1
+        if 0 <= index < FINE_BUCKETS:
+            cell = index * PEER_BINS + peer_bin(old_count)
+            if members[cell] > 0:
+                members[cell] -= 1
     index = new_bucket - base + _LAST
     if 0 <= index < FINE_BUCKETS:
-        state.markers[index] += 1
+        members[index * PEER_BINS + peer_bin(new_count)] += 1
 
 
-def peer_rate(
-    agency: AgencyState, user: UserState, width: float, bucket: int, own_count: int
-) -> tuple[float, int]:
-    """The other active members' searches per member in the window, and how many there are."""
+@dataclass(frozen=True, slots=True)
+class PeerRate:
+    """The other active members of the agency in a window."""
+
+    typical: float  # median window count, by the floor of its histogram bin
+    mean: float  # their searches in the window per member
+    members: int
+
+
+NO_PEERS = PeerRate(0.0, 0.0, 0)
+
+
+def peer_rate(agency: AgencyState, user: UserState, width: float, bucket: int) -> PeerRate:
+    """How hard the user's active colleagues (the user left out) search in the window.
+
+    The typical colleague is the median, not the mean: a few analysts who
+    always run twenty searches an hour must not hide a colleague's burst.
+    """
     end = bucket - agency.base + _LAST
     if end < 0:
-        return 0.0, 0
-    if end >= _LAST:
-        searches, members = sum(agency.counts), sum(agency.markers)
-    else:
-        searches, members = sum(agency.counts[: end + 1]), sum(agency.markers[: end + 1])
+        return NO_PEERS
+    first = max(0, end - _LAST)
+    histogram = [0] * PEER_BINS
+    members = agency.members
+    for index in range(first, min(end, _LAST) + 1):
+        row = index * PEER_BINS
+        for k in range(PEER_BINS):
+            histogram[k] += members[row + k]
+    searches = sum(agency.counts[first : end + 1])
     if user.newest != -math.inf:
         marker = int(user.newest // width)
         if bucket - _LAST <= marker <= bucket:
-            members -= 1
-    if members <= 0:
-        return 0.0, 0
-    return max(0, searches - own_count) / members, members
+            own_bin = peer_bin(user.last_count)
+            if histogram[own_bin] > 0:
+                histogram[own_bin] -= 1
+        searches -= window_count(user, bucket)
+    total = sum(histogram)
+    if total <= 0:
+        return NO_PEERS
+    rank = (total + 1) // 2
+    seen = 0
+    typical = 0.0
+    for k, n in enumerate(histogram):
+        seen += n
+        if seen >= rank:
+            typical = float(PEER_BIN_FLOORS[k])
+            break
+    return PeerRate(typical, max(0, searches) / total, total)

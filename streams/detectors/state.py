@@ -12,7 +12,8 @@ What a user's record holds, and why:
 * ``dedupe`` - 40-bit hashes of the last :data:`DEDUPE_CAP` event ids, so a
   redelivered event changes nothing.
 * fine buckets - the user's searches in the current sliding window, in
-  :data:`FINE_BUCKETS` buckets of ``window / 12`` seconds.
+  :data:`FINE_BUCKETS` buckets of ``window / 12`` seconds; ``last_count`` is
+  the window's count at the newest search (the agency's histogram holds it).
 * baseline slots - searches and active windows per slot (a day by default)
   over the baseline period, fed only by buckets that have left the window.
 * ``recent`` - the last few evidence ``(ts, event_id)`` pairs while a burst is
@@ -57,8 +58,11 @@ FOLD_EVIDENCE_CAP = 10
 """Evidence ids kept per open alert (the alert itself caps at 100)."""
 AGENCY_HOST_CAP = 64
 """Unapproved hosts an agency remembers, to mark the first time one is used."""
+PEER_BINS = 12
+"""Bins of the agency's histogram of its active members' window counts (see :mod:`.rates`)."""
 
 _DEDUPE_BYTES = DEDUPE_CAP * HASH_BYTES
+_MEMBER_CELLS = FINE_BUCKETS * PEER_BINS
 _DETECTOR_INDEX = {name: i for i, name in enumerate(DETECTORS)}
 
 
@@ -100,6 +104,7 @@ class UserState:
         "fine_base",
         "folds",
         "geometry",
+        "last_count",
         "newest",
         "pending_count",
         "pending_period",
@@ -119,6 +124,7 @@ class UserState:
         self.geometry: tuple[float, int] = (0.0, 0)
         self.fine_base = 0
         self.fine = [0] * FINE_BUCKETS
+        self.last_count = 0
         self.pending_period = -1
         self.pending_count = 0
         self.slot_base = 0
@@ -154,6 +160,7 @@ class UserState:
         self.geometry = geometry
         self.fine_base = 0
         self.fine = [0] * FINE_BUCKETS
+        self.last_count = 0
         self.pending_period = -1
         self.pending_count = 0
         self.slot_base = 0
@@ -176,6 +183,7 @@ class UserState:
                 self.geometry,
                 self.fine_base,
                 self.fine,
+                self.last_count,
                 self.pending_period,
                 self.pending_count,
                 self.slot_base,
@@ -195,7 +203,7 @@ class UserState:
             if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
                 version = row[0] if isinstance(row, list) and row else None
                 raise StateFormatError(f"unsupported user state version {version!r}")
-            (_, newest, geometry, fine_base, fine, pending_period, pending_count,
+            (_, newest, geometry, fine_base, fine, last_count, pending_period, pending_count,
              slot_base, slot_counts, slot_active, recent, dedupe, folds, behavior) = row  # fmt: skip
             if (
                 len(fine) != FINE_BUCKETS
@@ -210,6 +218,7 @@ class UserState:
             state.geometry = (float(geometry[0]), int(geometry[1]))
             state.fine_base = int(fine_base)
             state.fine = fine
+            state.last_count = int(last_count)
             state.pending_period = int(pending_period)
             state.pending_count = int(pending_count)
             state.slot_base = int(slot_base)
@@ -240,26 +249,31 @@ class UserState:
 class AgencyState:
     """An agency's activity in the current window, for its members' peer rate.
 
-    ``counts[i]`` is the agency's searches in fine bucket ``base - 11 + i``;
-    ``markers[i]`` is how many of its users made their newest search in that
-    bucket, so the members active in a window are the markers inside it.
+    ``counts[i]`` is the agency's searches in fine bucket ``base - 11 + i``.
+    ``members`` is a histogram per fine bucket: ``members[i * PEER_BINS + k]``
+    members made their newest search in bucket ``base - 11 + i`` with a window
+    count in bin ``k`` at that moment. The members active in a window are the
+    entries inside it, and their counts give the typical active colleague's
+    rate. ``since`` is when the agency was first counted (its rates' age).
     ``hosts`` maps unapproved hosts the agency used to the first time it did.
     """
 
-    __slots__ = ("base", "counts", "hosts", "markers", "width")
+    __slots__ = ("base", "counts", "hosts", "members", "since", "width")
 
     def __init__(self) -> None:
         self.width = 0.0
+        self.since = math.inf
         self.base = 0
         self.counts = [0] * FINE_BUCKETS
-        self.markers = [0] * FINE_BUCKETS
+        self.members = [0] * _MEMBER_CELLS
         self.hosts: dict[str, float] = {}
 
     def reset_rates(self, width: float) -> None:
         self.width = width
+        self.since = math.inf
         self.base = 0
         self.counts = [0] * FINE_BUCKETS
-        self.markers = [0] * FINE_BUCKETS
+        self.members = [0] * _MEMBER_CELLS
 
     def note_host(self, host: str, ts: float) -> float:
         """Record that the agency used ``host`` at ``ts``; return the first time it did."""
@@ -279,8 +293,13 @@ class AgencyState:
         hosts: list[Any] = []
         for host, ts in self.hosts.items():
             hosts += (host, ts)
+        members: list[int] = []  # sparse: cell, value, cell, value, ...
+        for cell, value in enumerate(self.members):
+            if value:
+                members += (cell, value)
+        since = self.since if self.since != math.inf else None
         return orjson.dumps(
-            [STATE_VERSION, self.width, self.base, self.counts, self.markers, hosts]
+            [STATE_VERSION, self.width, since, self.base, self.counts, members, hosts]
         )
 
     @classmethod
@@ -290,14 +309,16 @@ class AgencyState:
             if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
                 version = row[0] if isinstance(row, list) and row else None
                 raise StateFormatError(f"unsupported agency state version {version!r}")
-            _, width, base, counts, markers, hosts = row
+            _, width, since, base, counts, members, hosts = row
+            if len(counts) != FINE_BUCKETS:
+                raise StateFormatError("agency state has rate lists of the wrong length")
             state = cls()
             state.width = float(width)
+            state.since = math.inf if since is None else float(since)
             state.base = int(base)
-            state.counts = [int(c) for c in counts]
-            state.markers = [int(c) for c in markers]
-            if len(state.counts) != FINE_BUCKETS or len(state.markers) != FINE_BUCKETS:
-                raise StateFormatError("agency state has rate lists of the wrong length")
+            state.counts = counts
+            for i in range(0, len(members) - 1, 2):
+                state.members[members[i]] = int(members[i + 1])
             pairs = [(str(hosts[i]), float(hosts[i + 1])) for i in range(0, len(hosts) - 1, 2)]
             state.hosts = dict(pairs[-AGENCY_HOST_CAP:])
         except StateFormatError:

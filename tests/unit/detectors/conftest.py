@@ -59,7 +59,8 @@ def certify(registry: CertificateRegistry, *keys: str, since="2025-01-01", until
 def with_detector(policy: Policy, name: str, **changes: Any) -> Policy:
     """The policy with one detector's settings changed (e.g. enabled=False)."""
     settings = dataclasses.replace(policy.detector(name), **changes)
-    return dataclasses.replace(policy, **{name: settings})
+    replaced: dict[str, Any] = {name: settings}
+    return dataclasses.replace(policy, **replaced)
 
 
 class Run:

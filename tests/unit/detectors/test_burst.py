@@ -53,27 +53,29 @@ def test_occasional_user_running_25_searches_in_45_minutes_fires(run):
     d = first.details
     assert d["window_count"] == 15  # the floor is the binding threshold here
     assert d["own_baseline"] == 1.0 and d["own_threshold"] == 6.0
-    assert d["peers_active"] == 5 and 1.5 <= d["peer_rate"] <= 2.5
+    assert d["own_baseline_windows"] == 7 and d["new_user"] is False
+    assert d["peers_active"] == 5 and d["peer_rate"] == 2.0 and d["peer_threshold"] == 8.0
+    assert 1.5 <= d["peer_mean"] <= 2.5
     assert d["min_count"] == 15 and d["threshold"] == 15.0
     assert d["window_s"] == 3600 and d["baseline_s"] == 14 * 86400
     burst_ids = {e.event_id for e in burst}
     assert set(first.event_ids) <= burst_ids
     assert first.event_count == 5  # the trigger and the four searches before it
     assert burst[0].ts <= first.first_seen <= first.last_seen <= burst[-1].ts
-    assert first.summary.startswith("MPD user mpd-0012 ran 15 searches in 1 hour, against their")
+    assert first.summary == (
+        "MPD user mpd-0012 ran 15 searches in 1 hour, against their own normal of 1.0 "
+        "and 2 for a typical active colleague in MPD."
+    )
     latest = r.latest("burst")
     assert len(latest) == 1 and next(iter(latest.values())).event_count >= 8
 
 
-def test_steady_analyst_at_30_an_hour_fires_only_before_they_have_a_normal(run):
+def test_steady_analyst_at_30_an_hour_never_fires(run):
     r = run()
     analyst = steady("mpd-0020", 30, range(15))
     peers = [steady(f"mpd-{n:04d}", 1, range(15), offset=300 * n) for n in (1, 2)]
     r.feed(in_order(analyst, *peers))
-    fired = r.of("burst")
-    # With no history and quiet peers their first morning is indeed unusual; from
-    # then on their own normal (30 per active hour) explains the rate.
-    assert fired and all(a.first_seen < at(0, 11) for a in fired)
+    assert not r.of("burst")
 
 
 def test_steady_analyst_with_14_days_of_history_is_silent(run):
@@ -82,9 +84,26 @@ def test_steady_analyst_with_14_days_of_history_is_silent(run):
     peers = [steady(f"mpd-{n:04d}", 1, range(15), offset=300 * n) for n in (1, 2)]
     events = in_order(analyst, *peers)
     r.feed([e for e in events if e.ts < at(14)])
-    before = len(r.of("burst"))
+    r.alerts.clear()
     r.feed([e for e in events if e.ts >= at(14)])
-    assert len(r.of("burst")) == before
+    assert not r.of("burst")
+    assert r.users["MPD/mpd-0020"].last_count == 30
+
+
+def test_a_few_busy_analysts_do_not_hide_a_colleagues_burst(run):
+    r = run()
+    days = range(9)
+    analysts = [steady(f"mpd-{n:04d}", 25, days, offset=11 * n) for n in (1, 2)]
+    regulars = [steady(f"mpd-{n:04d}", 2, days, offset=60 * n) for n in range(3, 9)]
+    burst = spaced("mpd-0009", at(9, 13), 22, 55 * 60)
+    during = [steady(f"mpd-{n:04d}", 25 if n < 3 else 2, [9], offset=11 * n) for n in range(1, 9)]
+    r.feed(in_order(*analysts, *regulars, steady("mpd-0009", 2, days), *during, burst))
+    alerts = r.of("burst")
+    assert {a.user for a in alerts} == {"mpd-0009"}
+    d = alerts[0].details
+    # The mean active colleague runs far more than the typical one.
+    assert d["peer_rate"] == 2.0 and d["peer_mean"] > 5.5
+    assert d["own_baseline"] == 2.0
 
 
 NORMALS = {f"spd-{n:04d}": per_hour for n, per_hour in enumerate((2, 3, 3, 4, 2, 3, 4, 3), 1)}
@@ -133,21 +152,38 @@ def test_peers_hold_back_a_surge_that_the_own_baseline_alone_would_flag(run, pol
 
 def test_new_user_running_40_in_an_hour_while_peers_are_quiet_fires(run):
     r = run()
-    peers = [steady(f"mpd-{n:04d}", 2, range(2), offset=90 * n) for n in (1, 2, 3)]
-    newcomer = spaced("mpd-0030", at(1, 13), 40, HOUR)
+    peers = [steady(f"mpd-{n:04d}", 2, range(9), offset=90 * n) for n in (1, 2, 3)]
+    newcomer = spaced("mpd-0030", at(8, 13), 40, HOUR)
     r.feed(in_order(*peers, newcomer))
     alerts = r.of("burst")
     assert {a.user for a in alerts} == {"mpd-0030"}
     d = alerts[0].details
-    assert d["own_baseline"] == 0.0 and d["peers_active"] == 3
-    assert "no history of their own" in alerts[0].summary
+    assert d["new_user"] is True and d["own_baseline"] == 0.0 and d["own_baseline_windows"] == 0
+    assert d["peers_active"] == 3 and d["window_count"] == 15
+    assert "no normal of their own yet" in alerts[0].summary
+
+
+def test_while_an_agency_is_newly_watched_nobody_is_new(run):
+    r = run()
+    peers = [steady(f"mpd-{n:04d}", 2, range(3), offset=90 * n) for n in (1, 2, 3)]
+    # Day 2: the agency has been watched for two days, less than half the 14 d baseline.
+    r.feed(in_order(*peers, spaced("mpd-0030", at(2, 13), 40, HOUR)))
+    assert not r.of("burst")
+
+
+def test_a_user_with_a_normal_is_judged_while_the_watch_is_young(run):
+    r = run()
+    history = [make_event(at(day, hour), user="mpd-0012") for day in (0, 1) for hour in (9, 11)]
+    r.feed(in_order(history, spaced("mpd-0012", at(2, 13), 25, 45 * 60)))
+    assert {a.user for a in r.of("burst")} == {"mpd-0012"}
 
 
 def test_below_the_floor_never_fires(run):
     r = run()
-    r.feed(spaced("mpd-0030", at(1, 13), 14, HOUR / 2))
+    r.feed([make_event(at(0, 9), user="mpd-0001")])  # the agency is watched from day 0
+    r.feed(spaced("mpd-0030", at(8, 13), 14, HOUR / 2))
     assert not r.of("burst")
-    r.feed(spaced("mpd-0030", at(1, 13, 31), 1, 1))
+    r.feed(spaced("mpd-0030", at(8, 13, 31), 1, 1))
     assert r.of("burst")
 
 

@@ -36,8 +36,8 @@ def events_for(detector: str):
         return [make_event(t + i, user="mpd-9999") for i in range(3)]
     if detector == "missing_case_number":
         return [make_event(t + i, case_number=None, purpose="test") for i in range(3)]
-    if detector == "burst":
-        return [make_event(t + 60 * i) for i in range(20)]
+    if detector == "burst":  # a user seen a week earlier, so not a cold start
+        return [make_event(t - 8 * 86400)] + [make_event(t + 60 * i) for i in range(20)]
     if detector == "behavior_anomaly":
         return [make_event(t + 600 * i) for i in range(12)]
     raise AssertionError(f"no scenario for {detector}")

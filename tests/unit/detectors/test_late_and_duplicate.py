@@ -44,7 +44,7 @@ def test_late_event_is_judged_but_not_counted(run):
     r.feed([make_event(at(0, 12))])
     user = r.users["MPD/mpd-0012"]
     counted = sum(user.fine), user.pending_count, list(user.slot_counts)
-    agency = list(r.agencies["MPD"].counts), list(r.agencies["MPD"].markers)
+    agency = list(r.agencies["MPD"].counts), list(r.agencies["MPD"].members)
 
     late = make_event(at(0, 12) - HOUR - 1, endpoint="pimeyes.com")
     (alert,) = r.feed([late])
@@ -53,7 +53,7 @@ def test_late_event_is_judged_but_not_counted(run):
     assert alert.detector == "prohibited_endpoint"
     assert alert.first_seen == late.ts
     assert (sum(user.fine), user.pending_count, list(user.slot_counts)) == counted
-    assert (r.agencies["MPD"].counts, r.agencies["MPD"].markers) == agency
+    assert (r.agencies["MPD"].counts, r.agencies["MPD"].members) == agency
     assert user.newest == at(0, 12)
     # ...but it is remembered, so its redelivery is a duplicate.
     assert r.engine.process(user, r.agencies["MPD"], late).duplicate
