@@ -30,30 +30,33 @@ def worker_factory(
 ) -> Iterator[WorkerFactory]:
     """Start workers on this test's own topics; every one is stopped at teardown.
 
-    ``worker_factory(policy, app_id=None, extra_env=None, wait=True)``: the
-    input and certifications topics are created first (4 partitions; the
-    certifications topic compacted), like a deployment where shippers exist
-    before the worker. The worker has its own app id and data directory.
+    ``worker_factory(policy, topics=None, app_id=None, extra_env=None, wait=True)``:
+    the input and certifications topics (default: this test's ``topic_names``)
+    are created first (4 partitions; the certifications topic compacted), like
+    a deployment where shippers exist before the worker. Each worker has its
+    own app id (consumer group) and data directory.
     """
     started: list[WorkerProcess] = []
-    create_topics([topic_names.events], partitions=4)
-    create_topics([topic_names.certifications], partitions=4, compact=True)
 
     def start(
         policy: Path,
         *,
+        topics: TopicNames | None = None,
         app_id: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         wait: bool = True,
     ) -> WorkerProcess:
-        name = app_id or f"frtwatch-test-{unique_name}"
+        topics = topics or topic_names
+        create_topics([topics.events], partitions=4)
+        create_topics([topics.certifications], partitions=4, compact=True)
+        name = app_id or f"frtwatch-test-{unique_name}-{len(started)}"
         worker = start_worker(
             bootstrap=kafka_bootstrap,
-            topics=topic_names,
+            topics=topics,
             app_id=name,
             data_dir=tmp_path / f"data-{name}",
             policy=policy,
-            log_path=tmp_path / f"worker-{name}-{len(started)}.log",
+            log_path=tmp_path / f"worker-{name}.log",
             extra_env=extra_env,
         )
         started.append(worker)

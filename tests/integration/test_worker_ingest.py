@@ -9,7 +9,6 @@ record; and the worker must still be running afterwards.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,38 +27,14 @@ from streams.ingest import (
 from streams.settings import TopicNames
 from streams.tables import USER_TABLE
 from tests.integration.conftest import WorkerFactory
-from tests.integration.worker_harness import latest_by_key, produce, read_topic
-
-ENDPOINT = "https://frt.county.example.gov/api/search"
-
-
-def search(user: str, agency: str, n: int, **overrides: Any) -> dict[str, Any]:
-    """A valid search by a certified user on an authorised system, with a case number."""
-    event: dict[str, Any] = {
-        "event_id": f"{user}-{n}-{uuid.uuid4().hex[:8]}",
-        "ts": f"2026-03-02T09:{10 + n:02d}:00Z",
-        "agency": agency,
-        "user": user,
-        "endpoint": ENDPOINT,
-        "case_number": f"{agency}-2026-{n:06d}",
-        "purpose": "investigation",
-        "result_count": 3,
-        "source": "audit-log",
-    }
-    event.update(overrides)
-    return event
-
-
-def dumps(event: dict[str, Any]) -> bytes:
-    return orjson.dumps(event)
-
-
-def kcat_produce(bootstrap: str, topic: str, lines: list[bytes], *, key_delimiter: bool) -> None:
-    """Produce one message per line with ``kcat -P`` (``-Z``: an empty value is NULL)."""
-    args = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-Z"]
-    if key_delimiter:
-        args += ["-K", "\t"]
-    subprocess.run(args, input=b"\n".join(lines) + b"\n", check=True, timeout=60)
+from tests.integration.worker_harness import (
+    dumps,
+    kcat_produce,
+    latest_by_key,
+    produce,
+    read_topic,
+    search,
+)
 
 
 def test_valid_and_malformed_input_from_two_clients(

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from streams.settings import TopicNames
 
 READY_LINE = "frtwatch worker ready:"
+ENDPOINT = "https://frt.county.example.gov/api/search"
 FRTWATCH = Path(sys.executable).with_name("frtwatch")
 
 
@@ -230,3 +232,92 @@ def policy_with_model(source: Path, target: Path, model: Path, certifications: P
     data["certifications"]["csv"] = str(certifications)
     target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return target
+
+
+def search(user: str, agency: str, n: int, **overrides: Any) -> dict[str, Any]:
+    """A valid search by ``user`` on an authorised county system, with a case number.
+
+    ``n`` spaces events a minute apart from 2026-03-02T09:10Z (up to n = 49).
+    """
+    event: dict[str, Any] = {
+        "event_id": f"{user}-{n}-{uuid.uuid4().hex[:8]}",
+        "ts": f"2026-03-02T09:{10 + n:02d}:00Z",
+        "agency": agency,
+        "user": user,
+        "endpoint": ENDPOINT,
+        "case_number": f"{agency}-2026-{n:06d}",
+        "purpose": "investigation",
+        "result_count": 3,
+        "source": "audit-log",
+    }
+    event.update(overrides)
+    return event
+
+
+def dumps(event: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(event)
+
+
+def kcat_produce(bootstrap: str, topic: str, lines: list[bytes], *, key_delimiter: bool) -> None:
+    """Produce one message per line with Debian's ``kcat -P`` (``-Z``: empty value = NULL).
+
+    With ``key_delimiter`` each line is ``key<TAB>value``.
+    """
+    args = ["kcat", "-P", "-b", bootstrap, "-t", topic, "-Z"]
+    if key_delimiter:
+        args += ["-K", "\t"]
+    subprocess.run(args, input=b"\n".join(lines) + b"\n", check=True, timeout=60)
+
+
+def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets, by (topic, partition)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets({group: None}).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        consumer.close()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+def wait_drained(
+    worker: WorkerProcess, bootstrap: str, expected_input: int, timeout: float = 60.0
+) -> None:
+    """Wait until the worker has committed every input and repartitioned record.
+
+    The worker commits an offset only after everything that record caused (dead
+    letter, repartitioned copy, alerts) is confirmed by the broker, so a fully
+    committed pipeline means all of its output is on the topics.
+    """
+    internal = f"{worker.app_id}-events-by-agency"
+    deadline = time.monotonic() + timeout
+    while True:
+        # Committed offsets first: an input offset is committed only after its
+        # repartitioned copy is on the internal topic, so ends read afterwards
+        # include every copy the committed input produced.
+        committed = committed_offsets(bootstrap, worker.app_id)
+        ends = {**end_offsets(bootstrap, worker.topics.events), **end_offsets(bootstrap, internal)}
+        produced = sum(v for (t, _), v in ends.items() if t == worker.topics.events)
+        if produced >= expected_input and all(
+            committed.get(tp, 0) >= end for tp, end in ends.items()
+        ):
+            return
+        if not worker.alive():
+            raise AssertionError("worker exited:\n" + worker.output()[-4000:])
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"worker not drained after {timeout}s: produced {produced}/{expected_input}, "
+                f"ends {ends}, committed {committed}"
+            )
+        time.sleep(0.5)
