@@ -101,20 +101,26 @@ class Burst(Detector):
         peers = facts.peers
         own_threshold = s.own_factor * facts.own
         peer_threshold = s.peer_factor * peers.typical
-        own_words = (
-            "no normal of their own yet"
-            if facts.new_user
-            else f"their own normal of {facts.own:.1f}"
-        )
-        peer_words = (
-            f"{peers.typical:.0f} for a typical active colleague in {event.agency}"
-            if peers.members
-            else f"no other active colleague in {event.agency}"
-        )
-        summary = (
-            f"{who(event)} ran {facts.count} searches in {span(s.window_s)}, "
-            f"against {own_words} and {peer_words}."
-        )
+        compared = []
+        if not facts.new_user:
+            compared.append(f"their usual {facts.own:.1f}")
+        if peers.members:
+            compared.append(
+                f"the {peers.typical:.0f} of a typical active colleague in {event.agency}"
+            )
+        searched = f"ran {facts.count} searches within {span(s.window_s)}"
+        if not compared:
+            summary = (
+                f"{who(event)} {searched}, with little search history of their own "
+                f"and no other colleague in {event.agency} active."
+            )
+        elif facts.new_user:
+            summary = (
+                f"{who(event)}, who has little search history yet, {searched}, "
+                f"far more than {compared[0]}."
+            )
+        else:
+            summary = f"{who(event)} {searched}, far more than {' and '.join(compared)}."
         return summary, {
             "window_s": s.window_s,
             "window_count": facts.count,
