@@ -23,8 +23,8 @@ def describe_score(
     features: Sequence[float],
 ) -> tuple[str, dict[str, Any]]:
     """One-sentence summary and details for a behaviour score at or above its threshold."""
-    lead = reasons[0].strip().rstrip(".") if reasons else ""
-    because = f", mainly {lead}" if lead else ""
+    lead = " ".join(reasons[0].split()).rstrip(".") if reasons else ""
+    because = f": {lead}" if lead else ""
     summary = (
         f"{agency} user {user}'s recent searches look unusual for them "
         f"(anomaly score {score:.2f}, threshold {threshold:.2f}){because}."
