@@ -27,7 +27,6 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from streams.contract.alert import Alert
 from streams.errors import FrtwatchError
 from streams.settings import TopicNames
 
