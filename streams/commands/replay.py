@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from streams.errors import UsageError
-from streams.settings import load_settings
+from streams.settings import TopicNames, load_settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--certifications", type=Path, metavar="CSV",
                         help="certificate registry CSV (default: FRTWATCH_CERTIFICATIONS, else "
                              "the policy's)")  # fmt: skip
+    certs = parser.add_mutually_exclusive_group()
+    certs.add_argument("--certifications-topic", metavar="TOPIC",
+                       help="apply this compacted topic's certificates on top of the CSV, as the "
+                            "worker does (default for Kafka replays: FRTWATCH_TOPIC_"
+                            "CERTIFICATIONS, else the policy's topic; skipped if absent)")  # fmt: skip
+    certs.add_argument("--no-certifications-topic", action="store_true",
+                       help="judge certificates against the CSV alone")  # fmt: skip
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--model", type=Path,
                        help="behaviour model artifact (default: FRTWATCH_MODEL, else the "
@@ -64,9 +71,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--slack", type=float, default=None, metavar="SECONDS",
                         help="how far message timestamps may differ from event times "
                              "(default 3600)")  # fmt: skip
-    parser.add_argument("--full-scan", action="store_true",
-                        help="ignore message timestamps: read whole partitions and filter by "
-                             "event ts (for topics loaded in bulk)")  # fmt: skip
+    parser.add_argument("--seek", choices=("auto", "time", "scan"), default="auto",
+                        help="how to find the range's offsets: time = offsets_for_times on "
+                             "message timestamps; scan = read whole partitions; auto (default) = "
+                             "time, except for partitions whose message timestamps do not follow "
+                             "event times (loaded in bulk), which are scanned")  # fmt: skip
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_replay)
@@ -92,17 +101,25 @@ def _replay(args: argparse.Namespace) -> int:
     from streams.replay.timerange import DEFAULT_SLACK_S, TimeRange
 
     settings = load_settings()
-    if args.from_file is not None and (args.topic or args.full_scan):
-        raise UsageError("--from-file reads a file: --topic and --full-scan do not apply")
+    if args.from_file is not None and (args.topic or args.seek != "auto"):
+        raise UsageError("--from-file reads a file: --topic and --seek do not apply")
     if args.slack is not None and args.slack < 0:
         raise UsageError("--slack must not be negative")
     time_range = TimeRange.parse(args.start, args.end)
     policy_path = args.policy or settings.policy_path
+    policy = load_policy(policy_path)
+    cert_topic = args.certifications_topic
+    if cert_topic is None and args.from_file is None and not args.no_certifications_topic:
+        # The worker's choice: the environment's topic, else the policy's.
+        default = TopicNames().certifications
+        cert_topic = settings.topics.certifications
+        if cert_topic == default:
+            cert_topic = policy.certifications_topic
     model_path = None
     if not args.no_model:
         model_path = args.model or settings.model_path
         if model_path is None:
-            policy_model = load_policy(policy_path).behavior_anomaly.model_path
+            policy_model = policy.behavior_anomaly.model_path
             if policy_model is not None and policy_model.is_file():
                 model_path = policy_model
     options = ReplayOptions(
@@ -113,11 +130,12 @@ def _replay(args: argparse.Namespace) -> int:
         topic=None if args.from_file else (args.topic or settings.topics.events),
         from_file=args.from_file,
         certifications=args.certifications or settings.certifications_csv,
+        certifications_topic=cert_topic,
         model_path=model_path,
         threshold=args.threshold,
         allowed_lateness_s=settings.allowed_lateness_s,
         slack_s=DEFAULT_SLACK_S if args.slack is None else args.slack,
-        full_scan=args.full_scan,
+        seek=args.seek,
         publish_topic=args.publish,
         diff_dir=args.diff,
         report=not args.no_report,

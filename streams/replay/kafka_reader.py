@@ -21,13 +21,36 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from streams.errors import BrokerError, FrtwatchError
+from streams.contract import parse_event
+from streams.errors import BrokerError, ContractError, FrtwatchError
 from streams.replay.timerange import PartitionPlan, TimeRange, plan_partition
 
 POLL_RECORDS = 50_000
 """Records per ``poll()``: large, so the per-poll overhead vanishes."""
 STALL_TIMEOUT_S = 60.0
 """Give up when no partition advances for this long (broker gone, data deleted)."""
+
+
+def message_lag(consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> float | None:
+    """Message timestamp minus event ``ts`` (seconds) of the record at ``offset``.
+
+    ``None`` when it cannot be told: no record there (compacted away), no
+    timestamp, or not a valid event.
+    """
+    consumer.assign([tp])
+    consumer.seek(tp, offset)
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500, max_records=1).values():
+            record = records[0]
+            if record.offset != offset or record.timestamp is None or record.timestamp < 0:
+                return None
+            try:
+                event = parse_event(record.value)
+            except ContractError:
+                return None
+            return record.timestamp / 1000.0 - event.ts
+    return None
 
 
 def consumer_config(bootstrap: str, client_id: str = "frtwatch-replay") -> dict[str, Any]:
@@ -64,23 +87,40 @@ class PartitionProgress:
         return max(0, self.next_offset - self.plan.start)
 
 
+SEEK_MODES = ("auto", "time", "scan")
+"""``time``: trust message timestamps; ``scan``: read whole partitions; ``auto``: probe first."""
+
+
 @dataclass(slots=True)
 class RangeReader:
-    """Plans and reads ``[start, stop)`` offsets of every partition; see :meth:`open`."""
+    """Plans and reads ``[start, stop)`` offsets of every partition; see :meth:`open`.
+
+    ``seek`` says how offsets are chosen. ``time`` seeks with
+    ``offsets_for_times``. ``scan`` reads whole partitions (the event-time
+    filter still applies). ``auto`` (the default) first reads the oldest and
+    newest message of each partition and compares their message timestamps
+    with their events' own ``ts``: where they differ by more than the slack
+    (a topic loaded in bulk from an archive, or produced by a tool that does
+    not set timestamps) seeking by time would miss events, so that partition
+    is scanned instead. :attr:`methods` records the choice per partition.
+    """
 
     bootstrap: str
     topic: str
     time_range: TimeRange
     slack_s: float
-    full_scan: bool = False
+    seek: str = "auto"
     poll_records: int = POLL_RECORDS
     progress: dict[int, PartitionProgress] = field(default_factory=dict)
+    methods: dict[int, str] = field(default_factory=dict)
     _consumer: KafkaConsumer | None = None
     _tps: dict[int, TopicPartition] = field(default_factory=dict)
     _last_advance: float = 0.0
 
     def open(self) -> list[PartitionPlan]:
         """Connect, plan every partition's offsets and seek to the starts."""
+        if self.seek not in SEEK_MODES:
+            raise ValueError(f"seek must be one of {SEEK_MODES}, got {self.seek!r}")
         try:
             consumer = KafkaConsumer(**consumer_config(self.bootstrap))
         except KafkaError:
@@ -107,17 +147,21 @@ class RangeReader:
         consumer = self._consumer
         begins = consumer.beginning_offsets(list(tps))
         ends = consumer.end_offsets(list(tps))
-        lo_ms, hi_ms = (
-            (None, None) if self.full_scan else self.time_range.seek_bounds_ms(self.slack_s)
-        )
+        lo_ms, hi_ms = self.time_range.seek_bounds_ms(self.slack_s)
+        bounded = lo_ms is not None or hi_ms is not None
+        scan = {tp for tp in tps if self.seek == "scan" or not bounded}
+        if self.seek == "auto" and bounded:
+            scan |= self._untimely(tps, begins, ends)
+        timed = [tp for tp in tps if tp not in scan]
         starts: dict[TopicPartition, int | None] = {tp: begins[tp] for tp in tps}
-        stops: dict[TopicPartition, int | None] = {tp: None for tp in tps}
-        if lo_ms is not None:
-            found = consumer.offsets_for_times({tp: lo_ms for tp in tps})
-            starts = {tp: (hit.offset if hit is not None else None) for tp, hit in found.items()}
-        if hi_ms is not None:
-            found = consumer.offsets_for_times({tp: hi_ms for tp in tps})
-            stops = {tp: (hit.offset if hit is not None else None) for tp, hit in found.items()}
+        stops: dict[TopicPartition, int | None] = dict.fromkeys(tps)
+        if timed and lo_ms is not None:
+            found = consumer.offsets_for_times(dict.fromkeys(timed, lo_ms))
+            starts.update({tp: (hit.offset if hit else None) for tp, hit in found.items()})
+        if timed and hi_ms is not None:
+            found = consumer.offsets_for_times(dict.fromkeys(timed, hi_ms))
+            stops.update({tp: (hit.offset if hit else None) for tp, hit in found.items()})
+        self.methods = {tp.partition: "scan" if tp in scan else "time" for tp in tps}
         return [
             plan_partition(
                 tp.partition,
@@ -128,6 +172,34 @@ class RangeReader:
             )
             for tp in tps
         ]
+
+    def _untimely(
+        self,
+        tps: Sequence[TopicPartition],
+        begins: dict[TopicPartition, int],
+        ends: dict[TopicPartition, int],
+    ) -> set[TopicPartition]:
+        """Partitions whose first or last message time strays from its event time."""
+        probe = KafkaConsumer(
+            **{
+                **consumer_config(self.bootstrap, "frtwatch-replay-probe"),
+                "fetch_max_bytes": 256 * 1024,
+                "max_partition_fetch_bytes": 256 * 1024,
+            }
+        )
+        untimely: set[TopicPartition] = set()
+        try:
+            for tp in tps:
+                if ends[tp] <= begins[tp]:
+                    continue
+                for offset in {begins[tp], ends[tp] - 1}:
+                    lag = message_lag(probe, tp, offset)
+                    if lag is not None and abs(lag) > self.slack_s:
+                        untimely.add(tp)
+                        break
+        finally:
+            probe.close(autocommit=False)
+        return untimely
 
     @property
     def total(self) -> int:

@@ -38,6 +38,7 @@ from streams.detectors import Engine
 from streams.errors import FrtwatchError, UsageError
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
 from streams.replay.alert_store import ALERTS_JSONL, read_alert_records
+from streams.replay.certificates import apply_certifications_topic
 from streams.replay.diff import DIFF_JSON, AlertDiff, diff_alerts
 from streams.replay.driver import SCORE_BATCH, ReplayDriver
 from streams.replay.progress import ProgressView
@@ -64,11 +65,12 @@ class ReplayOptions:
     topic: str | None = None
     from_file: Path | None = None
     certifications: Path | None = None
+    certifications_topic: str | None = None
     model_path: Path | None = None
     threshold: float | None = None
     allowed_lateness_s: float = 3600.0
     slack_s: float = DEFAULT_SLACK_S
-    full_scan: bool = False
+    seek: str = "auto"
     publish_topic: str | None = None
     diff_dir: Path | None = None
     report: bool = True
@@ -108,7 +110,7 @@ def _source(options: ReplayOptions) -> EventSource:
         options.topic,
         options.time_range,
         slack_s=options.slack_s,
-        full_scan=options.full_scan,
+        seek=options.seek,
     )
 
 
@@ -135,6 +137,11 @@ def run_replay(
     cert_path = options.certifications or policy.certifications_csv
     certificates = (
         load_certificates_csv(cert_path) if cert_path is not None else CertificateRegistry()
+    )
+    topic_load = (
+        apply_certifications_topic(certificates, options.bootstrap, options.certifications_topic)
+        if options.certifications_topic
+        else None
     )
     model: BehaviorModel | None = (
         load_model(options.model_path) if options.model_path is not None else None
@@ -192,19 +199,29 @@ def run_replay(
     stats = source.stats
     if status == "partial":
         warnings.insert(0, "partial run: interrupted before the end of the range")
-    if isinstance(source, KafkaSource) and not options.full_scan:
+    if isinstance(source, KafkaSource):
+        methods = source.reader.methods
+        scanned = sorted(p for p, how in methods.items() if how == "scan")
+        bounded = not (math.isinf(requested.start) and math.isinf(requested.end))
+        if options.seek == "auto" and bounded and scanned:
+            warnings.append(
+                f"partition(s) {', '.join(map(str, scanned))} were read whole: their message "
+                "timestamps do not follow event times (loaded in bulk?), so seeking by time "
+                "would have missed events"
+            )
         lag_lo, lag_hi = stats.lag_min_s, stats.lag_max_s
-        if lag_lo <= lag_hi and (lag_hi > options.slack_s or lag_lo < -options.slack_s):
+        timed = [p for p, how in methods.items() if how == "time"]
+        if timed and lag_lo <= lag_hi and max(lag_hi, -lag_lo) > options.slack_s:
             warnings.append(
                 f"message timestamps differ from event times by {lag_lo:.0f} s to "
                 f"{lag_hi:.0f} s, more than the seek slack ({options.slack_s:.0f} s): events "
-                "near the range edges may not have been read; widen --slack or use --full-scan"
+                "near the range edges may not have been read; widen --slack or use --seek scan"
             )
-        if stats.messages == 0 and source_info.get("partitions"):
-            warnings.append(
-                "no message has a timestamp in the seek window; if the topic was loaded "
-                "in bulk (message times unrelated to event times) use --full-scan"
-            )
+    if topic_load is not None and not topic_load.found:
+        warnings.append(
+            f"certifications topic {topic_load.topic!r} does not exist: certificates come "
+            "from the CSV alone"
+        )
     if stats.invalid:
         warnings.append(
             f"{stats.invalid} invalid message(s) skipped (the live worker sends them to its "
@@ -227,6 +244,17 @@ def run_replay(
         "certifications": {
             "path": str(cert_path) if cert_path else None,
             "sha256": _sha256(cert_path),
+            "topic": (
+                {
+                    "name": topic_load.topic,
+                    "found": topic_load.found,
+                    "records": topic_load.records,
+                    "applied": topic_load.applied,
+                    "rejected": topic_load.rejected,
+                }
+                if topic_load is not None
+                else None
+            ),
         },
         "model": (
             {

@@ -88,9 +88,9 @@ class KafkaSource:
         time_range: TimeRange,
         *,
         slack_s: float,
-        full_scan: bool = False,
+        seek: str = "auto",
     ) -> None:
-        self.reader = RangeReader(bootstrap, topic, time_range, slack_s, full_scan)
+        self.reader = RangeReader(bootstrap, topic, time_range, slack_s, seek)
         self.time_range = time_range
         self.slack_s = slack_s
         self.stats = ReadStats()
@@ -105,9 +105,16 @@ class KafkaSource:
             "kind": "kafka",
             "bootstrap": self.reader.bootstrap,
             "topic": self.reader.topic,
-            "seek": "full scan" if self.reader.full_scan else "offsets_for_times",
+            "seek": self.reader.seek,
             "slack_s": self.slack_s,
-            "partitions": {str(p.partition): {"start": p.start, "stop": p.stop} for p in plans},
+            "partitions": {
+                str(p.partition): {
+                    "start": p.start,
+                    "stop": p.stop,
+                    "method": self.reader.methods.get(p.partition),
+                }
+                for p in plans
+            },
         }
 
     @property

@@ -11,7 +11,9 @@ events whose own ``ts`` lies in ``[start, end)``. ``slack`` must cover how
 late shippers deliver and how far producer clocks drift; events delivered
 later than that are outside the seek window and are not read. A topic whose
 message timestamps say nothing about event time (for instance one bulk-loaded
-from an archive) needs a full scan instead: read everything, filter by ``ts``.
+from an archive) cannot be searched by time at all: the reader notices that
+and reads such partitions whole (see :mod:`.kafka_reader`), still keeping
+only the events whose ``ts`` is in the range.
 
 >>> r = TimeRange.parse("2026-03-02", "2026-03-03T12:00:00+02:00")
 >>> r.start, r.end - r.start
