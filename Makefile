@@ -5,6 +5,10 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 FRT    := $(BIN)/frtwatch
 DEMO   ?= .demo
+# The local broker's port; tests and the demo talk to it unless FRTWATCH_BOOTSTRAP says otherwise.
+FRTWATCH_KAFKA_PORT ?= 9092
+FRTWATCH_BOOTSTRAP  ?= 127.0.0.1:$(FRTWATCH_KAFKA_PORT)
+export FRTWATCH_KAFKA_PORT FRTWATCH_BOOTSTRAP
 
 .PHONY: help install demo test unit integration browser lint bench kafka-up kafka-down clean
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from streams import __version__
-from streams.errors import FrtwatchError, UsageError
+from streams.errors import ConfigError, FrtwatchError, UsageError
 
 # One line per sub-command module; each defines register(subparsers).
 COMMAND_MODULES = (
@@ -70,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:
+        if len(exc.errors) == 1:
+            print(f"error: {exc.errors[0]}", file=sys.stderr)
+        else:
+            print(f"error: {len(exc.errors)} problems:", file=sys.stderr)
+            for line in exc.errors:
+                print(line, file=sys.stderr)
+        return 1
     except FrtwatchError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
         print(f"error: {lines[0]}", file=sys.stderr)

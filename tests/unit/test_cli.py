@@ -65,3 +65,18 @@ def test_every_registered_command_has_help():
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, command in sub.choices.items():  # type: ignore[union-attr]
         assert command.description or command.format_help(), name
+
+
+def test_policy_check_lists_every_error_with_file_and_line(capsys):
+    from tests.conftest import FILES
+
+    bad = FILES / "policy" / "invalid_many.yaml"
+    assert main(["policy", "check", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"error: {len(err) - 1} problems:"
+    assert all(line.startswith(f"{bad}:") for line in err[1:])
+
+
+def test_policy_check_accepts_the_shipped_policy(capsys):
+    assert main(["policy", "check"]) == 0
+    assert "valid" in capsys.readouterr().out

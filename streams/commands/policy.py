@@ -1,0 +1,67 @@
+"""``frtwatch policy check``: validate a policy file (and its certificates) without starting anything."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from streams.contract.alert import DETECTORS
+from streams.errors import ConfigError
+from streams.policy import load_certificates_csv, load_policy
+from streams.settings import load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "policy",
+        help="validate a policy file",
+        description=(
+            "Validate a policy file and its certificate registry. Every error is listed as "
+            "file:line: message; the exit status is 1 if there is any."
+        ),
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check", help="validate and summarise a policy", description=parser.description
+    )
+    check.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="policy file (default: FRTWATCH_POLICY or config/policy.yaml)",
+    )
+    check.add_argument(
+        "--certifications", type=Path, help="certificate CSV to check instead of the policy's"
+    )
+    check.set_defaults(func=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    path = args.file or settings.policy_path
+    errors: list[str] = []
+    try:
+        policy = load_policy(path)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), exc.errors) from None
+    csv_path = args.certifications or settings.certifications_csv or policy.certifications_csv
+    certified = 0
+    if csv_path is not None:
+        try:
+            certified = len(load_certificates_csv(csv_path))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConfigError(f"{len(errors)} error(s)", errors)
+    enabled = [name for name in DETECTORS if policy.detector(name).enabled]
+    print(f"{path}: valid")
+    print(f"  agencies      {len(policy.agencies)}: {', '.join(sorted(policy.agencies))}")
+    print(
+        f"  authorised    {len(policy.authorised)} system(s); prohibited: {len(policy.prohibited_suffixes)} suffix(es)"
+    )
+    print(
+        f"  certificates  {certified} user(s) from {csv_path or 'no CSV'}; live topic {policy.certifications_topic}"
+    )
+    print(f"  detectors     {', '.join(enabled)}")
+    print(f"  suppression   {policy.suppression_s:g}s")
+    return 0
