@@ -154,6 +154,8 @@ def _run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.log_level != "DEBUG":  # the Kafka client narrates every rebalance at INFO
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)
     options = DispatcherOptions(
         group_id=args.group or f"{settings.app_id}-webhooks",
         start_from=args.start_from,
