@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams.contract import SearchEvent
-from tests.unit.detectors.conftest import HOUR, at, make_event, with_detector
+from tests.unit.detectors.factories import HOUR, at, make_event, with_detector
 
 WORKDAY = range(9, 17)
 

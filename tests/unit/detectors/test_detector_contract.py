@@ -18,7 +18,7 @@ from streams.detectors import Engine, ScoreRequest
 from streams.detectors.folding import period_start
 from streams.detectors.rules import EVENT_DETECTORS
 from streams.policy import CertificateRegistry, Policy
-from tests.unit.detectors.conftest import Run, at, certify, make_event, with_detector
+from tests.unit.detectors.factories import Run, at, certify, make_event, with_detector
 
 USER = "mpd-0012"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.detectors.conftest import at, make_event
+from tests.unit.detectors.factories import at, make_event
 
 
 def test_prohibited_suffix_fires_with_host_as_subject(run):

@@ -6,7 +6,7 @@ import random
 
 from streams.contract import make_alert_id
 from streams.detectors.state import FOLD_CAP, FOLD_EVIDENCE_CAP
-from tests.unit.detectors.conftest import HOUR, at, make_event
+from tests.unit.detectors.factories import HOUR, at, make_event
 
 
 def prohibited(ts, user="mpd-0012", host="app.clearview.ai"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from streams.detectors import Engine
-from tests.unit.detectors.conftest import HOUR, at, make_event
+from streams.detectors import AgencyState, Engine, UserState
+from tests.unit.detectors.factories import HOUR, at, make_event
 
 
 def test_duplicate_changes_no_state_and_raises_no_alert(run):
@@ -20,14 +20,12 @@ def test_duplicate_changes_no_state_and_raises_no_alert(run):
 
 
 def test_duplicate_after_a_state_roundtrip_is_still_caught(policy, registry):
-    r_engine = Engine(policy, registry)
+    engine = Engine(policy, registry)
     event = make_event(at(0, 10))
-    out = r_engine.process(None, None, event)
-    from streams.detectors import AgencyState, UserState
-
+    out = engine.process(None, None, event)
     user = UserState.from_bytes(out.user_state.to_bytes())
     agency = AgencyState.from_bytes(out.agency_state.to_bytes())
-    assert r_engine.process(user, agency, event).duplicate
+    assert engine.process(user, agency, event).duplicate
 
 
 def test_duplicate_with_different_content_is_still_a_duplicate(run):

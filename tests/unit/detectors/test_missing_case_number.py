@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.detectors.conftest import at, make_event
+from tests.unit.detectors.factories import at, make_event
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from streams.detectors.state import (
     FOLD_EVIDENCE_CAP,
     RECENT_CAP,
 )
-from tests.unit.detectors.conftest import HOUR, Run, at, make_event, with_detector
+from tests.unit.detectors.factories import HOUR, Run, at, make_event, with_detector
 
 TYPICAL_STATE_LIMIT = 1024
 

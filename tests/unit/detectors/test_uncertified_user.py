@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streams.policy import CertificateRegistry
 from streams.policy.certifications import parse_date_start
-from tests.unit.detectors.conftest import DAY, HOUR, at, certify, make_event
+from tests.unit.detectors.factories import DAY, HOUR, at, certify, make_event
 
 USER = "MPD/mpd-0012"
 
