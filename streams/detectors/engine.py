@@ -96,6 +96,8 @@ class Engine:
         self.detectors: tuple[Detector, ...] = tuple(
             detector for detector in (cls(policy) for cls in EVENT_DETECTORS) if detector.enabled
         )
+        # (detector, its bound check): the loop every event runs, kept lean.
+        self._checks = tuple((detector, detector.check) for detector in self.detectors)
         self.scoring = policy.behavior_anomaly.enabled
         self._ctx = EventContext(certificates)
 
@@ -125,31 +127,10 @@ class Engine:
             self._count(user, agency, ts)
 
         alerts: list[Alert] = []
-        suppression_s = self.policy.suppression_s
-        for detector in self.detectors:
-            subject = detector.check(event, ctx)
-            if subject is None:
-                continue
-            fold_key = (detector.name, subject, period_start(ts, suppression_s))
-            prior = (
-                detector.prior_evidence(event, ctx, fold_key[2])
-                if fold_key not in user.folds
-                else ()
-            )
-            fold, emit = add_evidence(user.folds, fold_key, ts, event.event_id, prior)
-            if emit:
-                summary, details = detector.describe(event, ctx, fold)
-                alerts.append(
-                    build_alert(
-                        fold_key,
-                        fold,
-                        severity=detector.severity,
-                        agency=event.agency,
-                        user=event.user,
-                        summary=summary,
-                        details=details,
-                    )
-                )
+        for detector, check in self._checks:
+            subject = check(event, ctx)
+            if subject is not None:
+                self._fold(detector, subject, event, user, alerts)
 
         if not late and (user.recent or ctx.window_count >= self.recent_from):
             self._remember_recent(user, ctx.window_count, ts, event.event_id)
@@ -164,6 +145,36 @@ class Engine:
             if features is not None:
                 request = ScoreRequest(event.agency, event.user, event.event_id, ts, features)
         return Outcome(user, agency, alerts, False, late, request)
+
+    def _fold(
+        self,
+        detector: Detector,
+        subject: str,
+        event: SearchEvent,
+        user: UserState,
+        alerts: list[Alert],
+    ) -> None:
+        """Add ``event`` to the detector's alert for ``subject``; emit it if it is due."""
+        ts = event.ts
+        ctx = self._ctx
+        fold_key = (detector.name, subject, period_start(ts, self.policy.suppression_s))
+        prior = (
+            detector.prior_evidence(event, ctx, fold_key[2]) if fold_key not in user.folds else ()
+        )
+        fold, emit = add_evidence(user.folds, fold_key, ts, event.event_id, prior)
+        if emit:
+            summary, details = detector.describe(event, ctx, fold)
+            alerts.append(
+                build_alert(
+                    fold_key,
+                    fold,
+                    severity=detector.severity,
+                    agency=event.agency,
+                    user=event.user,
+                    summary=summary,
+                    details=details,
+                )
+            )
 
     def _count(self, user: UserState, agency: AgencyState, ts: float) -> None:
         """Count a search that is not late in the user's and the agency's rates."""
