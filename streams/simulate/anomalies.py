@@ -10,8 +10,8 @@ changes is what the behaviour model looks at:
   nearly all with zero results, in irregular clumps, more often than before;
 * ``probe_fishing``: daytime, but many distinct probes with nothing found, in
   irregular clumps, two to three times the user's usual daily count;
-* ``odd_hours``: late-night searching (22:30-05:30), irregular, mostly new
-  probes, often nothing found, about twice the usual count.
+* ``odd_hours``: late-night searching (22:30-05:30), irregular, almost every
+  probe new, mostly nothing found, two to three times the usual count.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _plan_days(
                 plans.append((rng.randint(8, 14), begin, end - HOUR_MS))
         elif day == onset or rng.random() < 0.85:
             plans.append(
-                (rng.randint(5, 10), base + 22 * HOUR_MS + 30 * MINUTE_MS, base + 29 * HOUR_MS)
+                (rng.randint(6, 12), base + 22 * HOUR_MS + 30 * MINUTE_MS, base + 29 * HOUR_MS)
             )
     return plans
 
@@ -85,7 +85,7 @@ def _changed_behaviour(
     book = CaseBook(user.agency, world.year, rng)
     cases = [book.open_case() for _ in range(rng.randint(1, 2))]
     p_new, p_zero = {"night_fishing": (1.0, 0.9), "probe_fishing": (1.0, 0.9)}.get(
-        variant, (0.95, 0.6)
+        variant, (0.97, 0.8)
     )
     for count, first, last in _plan_days(sc, rng, user, variant, onset):
         for t in clumped_times(rng, count, first, last):

@@ -235,11 +235,11 @@ def uncertified(sc: Scenario) -> None:
 
     # Expires mid-run and keeps searching: searches before expiry are fine, after are not.
     label = sc.incident("uncertified_user", "certificate_expired", "")
-    user = sc.reserve(rng, label, accept=_has_incident_days(sc, 3))
+    user = sc.reserve(rng, label, accept=_has_incident_days(sc, 2))
     label.agency = user.agency
     user.leave = None
     days = sc.incident_days(user)
-    first_bad = rng.choice(days[1:-1] or days[1:])
+    first_bad = rng.choice(days[:-1])  # at least two working days without a certificate
     user.certificate = (world.date_text(first_bad - 730), world.date_text(first_bad - 1))
     user.tag_windows.append((world.day_ms(first_bad), end, label.index))
 

@@ -78,7 +78,7 @@ def _occasional_day(
     purpose = rng.choice(PURPOSES)
     t = rng.randint(t0, max(t0, t1 - 40 * MINUTE_MS))
     for _ in range(count):
-        out.emit(t, endpoint, case.number, book.probe(case, 0.75), result_count(rng, 0.25), purpose)
+        out.emit(t, endpoint, case.number, book.probe(case, 0.6), result_count(rng, 0.25), purpose)
         t += rng.randint(2 * MINUTE_MS, 15 * MINUTE_MS)
 
 
@@ -92,7 +92,7 @@ def _regular_day(
         purpose = rng.choice(PURPOSES)
         t = start
         for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
-            probe = book.probe(case, 0.75)
+            probe = book.probe(case, 0.6)
             out.emit(t, endpoint, case.number, probe, result_count(rng, 0.25), purpose)
             t += rng.randint(MINUTE_MS, 10 * MINUTE_MS)
 
@@ -109,7 +109,7 @@ def _analyst_day(
         while t < cluster_end:
             if rng.random() < 0.08:
                 case = book.pick_case(p_new=0.5)
-            probe = book.probe(case, 0.85)
+            probe = book.probe(case, 0.7)
             out.emit(t, endpoint, case.number, probe, result_count(rng, 0.3), "investigation")
             t += int(gap_ms * rng.uniform(0.75, 1.25))
         t += rng.randint(8 * MINUTE_MS, 40 * MINUTE_MS)
