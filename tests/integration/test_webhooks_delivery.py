@@ -530,3 +530,64 @@ async def test_invalid_messages_are_dead_lettered_and_delivery_goes_on(settings,
     assert {d["reason"] for d in dead} == {"invalid_alert"} and all(
         d["route"] is None for d in dead
     )
+
+
+async def test_request_timeout_is_retried(settings, unique_name):
+    release = asyncio.Event()
+
+    async def stalls_once(request: web.Request, previous: list[Seen]) -> web.StreamResponse:
+        if not any(s.webhook_id == request.headers["webhook-id"] for s in previous):
+            await release.wait()  # the first attempt never gets an answer in time
+        return web.Response(status=200)
+
+    a = alert()
+    quick = DeliverySettings(
+        timeout_s=0.5, max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.1
+    )
+    before = metric("frtwatch_webhook_retries_total", route="stalled", cause="timeout")
+    async with receiving(stalls_once) as rx:
+        await produce(settings.bootstrap, settings.topics.alerts, [a])
+        try:
+            async with dispatching(
+                settings,
+                [route("stalled", rx.url(), secret=new_secret(), delivery=quick)],
+                f"g{unique_name}",
+            ):
+                await rx.wait_for(lambda seen: any(s.status == 200 for s in seen))
+        finally:
+            release.set()
+    assert [s.webhook_id for s in rx.seen] == [wid(a), wid(a)]
+    assert rx.seen[1].at - rx.seen[0].at >= 0.5  # the dispatcher gave up on the first after 0.5 s
+    assert metric("frtwatch_webhook_retries_total", route="stalled", cause="timeout") - before == 1
+
+
+async def test_concurrency_per_route_is_bounded(settings, unique_name):
+    active = 0
+    peak = 0
+    overlap = asyncio.Event()
+
+    async def tracks_overlap(_: web.Request, __: list[Seen]) -> web.StreamResponse:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        if active >= 2:
+            overlap.set()
+        # Hold each request until another overlaps it (or briefly), so an unbounded
+        # dispatcher would pile up every alert here at once.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(overlap.wait(), timeout=0.3)
+        await asyncio.sleep(0.05)  # stay busy a moment so a third request could overlap
+        active -= 1
+        return web.Response(status=200)
+
+    alerts = [alert(f"u{i}") for i in range(8)]
+    two = DeliverySettings(timeout_s=3.0, max_attempts=2, backoff_initial_s=0.05, concurrency=2)
+    async with receiving(tracks_overlap) as rx:
+        await produce(settings.bootstrap, settings.topics.alerts, alerts)
+        async with dispatching(
+            settings,
+            [route("bounded", rx.url(), secret=new_secret(), delivery=two)],
+            f"g{unique_name}",
+        ):
+            await rx.wait_for(lambda seen: len([s for s in seen if s.status == 200]) >= 8)
+    assert peak == 2
