@@ -44,7 +44,11 @@
 
   function row(view) {
     const tr = el('tr', {class: 'row-link sev-row-' + view.severity, dataset: {alertId: view.alert_id}, tabindex: '0'});
-    if (fresh.has(view.alert_id)) tr.classList.add('flash');
+    if (fresh.has(view.alert_id)) {
+      // Rows are redrawn on every change; keep the highlight running from its arrival.
+      tr.classList.add('flash');
+      tr.style.animationDelay = -(Date.now() - fresh.get(view.alert_id)) + 'ms';
+    }
     const link = el('a', {href: FRT.alertHref(view.alert_id), class: 'summary-link'}, view.summary);
     const triage = view.triage || {};
     tr.append(
