@@ -14,8 +14,10 @@ import logging
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from streams.console.config import ConsoleConfig
+from streams.errors import BrokerError
 
 log = logging.getLogger("frtwatch.console")
 
@@ -50,7 +52,14 @@ def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
 async def ensure_topics(config: ConsoleConfig) -> list[str]:
     """Create the missing topics; returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap, client_id="frtwatch-console")
-    await admin.start()
+    try:
+        await admin.start()
+    except KafkaError as exc:
+        await admin.close()
+        raise BrokerError(
+            f"cannot reach Kafka at {config.bootstrap} ({exc}); is it running? "
+            "(frtwatch kafka status)"
+        ) from None
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in wanted_topics(config) if t.name not in existing]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,17 @@ def test_help_mentions_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["console", "--help"])
     assert "127.0.0.1" in capsys.readouterr().out
+
+
+def test_unreachable_kafka_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from streams.console.config import EXAMPLE_USERS
+
+    monkeypatch.setenv("FRTWATCH_BOOTSTRAP", "127.0.0.1:1")  # nothing listens on port 1
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["console", "--port", str(port), "--users", str(EXAMPLE_USERS)]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot reach Kafka at 127.0.0.1:1" in err and "Traceback" not in err
