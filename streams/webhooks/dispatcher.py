@@ -34,6 +34,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
 from streams import metrics
+from streams.errors import BrokerError
 from streams.settings import Settings
 from streams.webhooks.alert_message import AlertMessage, InvalidAlertError, parse_alert_message
 from streams.webhooks.dead_letters import dead_letter, encode
@@ -120,16 +121,17 @@ class Dispatcher:
             session_timeout_ms=session_ms,
             heartbeat_interval_ms=max(100, session_ms // 3),
         )
-        started: list[Any] = []
         try:
             for sender in self._senders:
                 await sender.start()
-                started.append(sender)
-            await self._producer.start()
-            started.append(self._producer)
-            self._consumer.subscribe([topic], listener=_Rebalance(self))
-            await self._consumer.start()
-            started.append(self._consumer)
+            try:
+                await self._producer.start()
+                self._consumer.subscribe([topic], listener=_Rebalance(self))
+                await self._consumer.start()
+            except KafkaError as exc:
+                raise BrokerError(
+                    f"cannot reach Kafka at {self.settings.bootstrap}: {exc}"
+                ) from exc
             await self._check_topics()
             log.info(
                 "delivering alerts from %s (group %s) to %d route(s): %s",
@@ -151,9 +153,12 @@ class Dispatcher:
                 await self._commit_now()
         finally:
             watcher.cancel()
-            for part in reversed(started):
+            # Stopping a client that never started is harmless; one left open warns.
+            for client in (self._consumer, self._producer):
                 with contextlib.suppress(Exception):
-                    await (part.stop() if not isinstance(part, RouteSender) else part.close())
+                    await client.stop()
+            for sender in self._senders:
+                await sender.close()
         if self._fatal is not None:
             raise self._fatal
 
@@ -221,6 +226,9 @@ class Dispatcher:
 
     def _start(self, record: ConsumerRecord[Any, Any]) -> None:
         tp = TopicPartition(record.topic, record.partition)
+        assert self._consumer is not None
+        if tp not in self._consumer.assignment():
+            return  # fetched before a rebalance took the partition away; its new owner reads it
         self._tracker.started(tp, record.offset)
         alert_id: str | None = None
         coro: Coroutine[Any, Any, None]
@@ -384,6 +392,7 @@ class Dispatcher:
         record of it is started.
         """
         self._ready.clear()
+        self._tracker.forget(assigned)  # start clean from the committed offsets
         try:
             await self._remember_history(assigned)
         finally:
