@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +34,25 @@ def _session_of(request: web.Request) -> Session | None:
     return request.app[CONSOLE_KEY].sessions.get(request.cookies.get(SESSION_COOKIE))
 
 
-async def _supervise(name: str, job: Coroutine[Any, Any, None]) -> None:
-    """Run a reader for the life of the app; log (never hide) a crash."""
-    try:
-        await job
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("the %s reader stopped", name)
-        raise
+async def supervise(
+    name: str, run: Callable[[], Coroutine[Any, Any, None]], first_delay: float = 1.0
+) -> None:
+    """Run a reader for the life of the app; after a crash, log it and start it again.
+
+    Restarting is safe: alerts are upserts, triage actions are deduplicated by
+    id, and the event reader resumes where it stopped.
+    """
+    delay = first_delay
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the %s reader stopped; restarting in %.0f s", name, delay)
+        await asyncio.sleep(delay)
+        delay = min(max(delay * 2, first_delay), 30.0)
 
 
 async def _kafka(app: web.Application) -> AsyncIterator[None]:
@@ -71,9 +81,9 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
     console.triage_log = triage_log
     console.readiness.update(alerts=alerts.ready, events=events.ready, triage=triage_log.ready)
     tasks = [
-        asyncio.create_task(_supervise("alert", alerts.run())),
-        asyncio.create_task(_supervise("event", events.run())),
-        asyncio.create_task(_supervise("triage", triage_log.run())),
+        asyncio.create_task(supervise("alert", alerts.run)),
+        asyncio.create_task(supervise("event", events.run)),
+        asyncio.create_task(supervise("triage", triage_log.run)),
     ]
     try:
         yield

@@ -121,6 +121,8 @@ class EventReader:
         self.lookback_s = lookback_s
         self.ready = asyncio.Event()
         self.rejected = 0
+        # Where to resume after a restart of this reader, so nothing is counted twice.
+        self._resume: dict[TopicPartition, int] = {}
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -139,12 +141,15 @@ class EventReader:
             targets = dict(await consumer.end_offsets(partitions))
             for tp in partitions:
                 found = starts.get(tp)
-                consumer.seek(tp, found.offset if found is not None else targets[tp])
+                start = found.offset if found is not None else targets[tp]
+                consumer.seek(tp, self._resume.get(tp, start))
             while True:
                 batches = await consumer.getmany(timeout_ms=_POLL_MS, max_records=5000)
-                for records in batches.values():
+                for tp, records in batches.items():
                     for record in records:
                         self.handle(record.value)
+                    if records:
+                        self._resume[tp] = records[-1].offset + 1
                 if not self.ready.is_set() and await _caught_up(consumer, targets):
                     log.info("recent activity loaded: %d events", self.store.events_seen)
                     self.ready.set()

@@ -7,7 +7,8 @@ need sticky sessions (triage state, unlike sessions, is shared through Kafka).
 
 A visitor who has not signed in gets an *anonymous* session too, only so the
 login form can carry a CSRF token; signing in replaces it with a new id
-(no session fixation).
+(no session fixation). Anonymous sessions have their own, separate bound, so
+a flood of login-page requests can never push out a signed-in analyst.
 """
 
 from __future__ import annotations
@@ -54,15 +55,18 @@ class SessionStore:
         max_age_s: float = 12 * 3600,
         anonymous_s: float = 15 * 60,
         max_sessions: int = 10_000,
+        max_anonymous: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.idle_s = idle_s
         self.max_age_s = max_age_s
         self.anonymous_s = anonymous_s
         self.max_sessions = max_sessions
+        self.max_anonymous = max_anonymous
         self._clock = clock
         # Ordered by last use, so the least recently used session is evicted first.
         self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._anonymous: OrderedDict[str, Session] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -77,9 +81,12 @@ class SessionStore:
             created=now,
             last_seen=now,
         )
-        self._sessions[session.sid] = session
-        while len(self._sessions) > self.max_sessions:
-            self._sessions.popitem(last=False)
+        table, bound = (
+            (self._sessions, self.max_sessions) if user else (self._anonymous, self.max_anonymous)
+        )
+        table[session.sid] = session
+        while len(table) > bound:
+            table.popitem(last=False)
         return session
 
     def _expired(self, session: Session, now: float) -> bool:
@@ -91,16 +98,17 @@ class SessionStore:
         """The live session for ``sid``, or ``None`` when unknown or expired."""
         if not sid:
             return None
-        session = self._sessions.get(sid)
+        table = self._sessions if sid in self._sessions else self._anonymous
+        session = table.get(sid)
         if session is None:
             return None
         now = self._clock()
         if self._expired(session, now):
-            del self._sessions[sid]
+            del table[sid]
             return None
         if touch:
             session.last_seen = now
-            self._sessions.move_to_end(sid)
+            table.move_to_end(sid)
         return session
 
     def alive(self, session: Session) -> bool:
@@ -109,3 +117,4 @@ class SessionStore:
 
     def drop(self, sid: str) -> None:
         self._sessions.pop(sid, None)
+        self._anonymous.pop(sid, None)

@@ -69,3 +69,12 @@ def test_drop_and_unknown_ids() -> None:
     store.drop(session.sid)
     assert store.get(session.sid) is None
     assert store.get(None) is None and store.get("") is None and store.get("nope") is None
+
+
+def test_anonymous_sessions_cannot_push_out_signed_in_ones() -> None:
+    store = SessionStore(max_sessions=2, max_anonymous=3)
+    signed_in = store.create("ana")
+    for _ in range(100):
+        store.create(None)  # someone hammering the login page
+    assert store.get(signed_in.sid) is signed_in
+    assert len(store._anonymous) == 3
