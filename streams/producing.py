@@ -40,6 +40,7 @@ PRODUCER_TUNING: dict[str, Any] = {
     "batch_size": 768 * 1024,
     "metrics_enabled": False,
     "acks": "all",
+    "bootstrap_timeout_ms": 10_000,  # an unreachable broker is reported in 10 s, not 30
 }
 _PROGRESS_EVERY = 4096
 
