@@ -43,7 +43,7 @@ def _read_all(bootstrap: str, topic: str) -> list[tuple[bytes, dict]]:
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
-        records = []
+        records: list[tuple[bytes, dict]] = []
         deadline = time.monotonic() + 10
         while any(consumer.position(tp) < ends[tp] for tp in partitions):
             assert time.monotonic() < deadline, f"could not read {topic} to its end"

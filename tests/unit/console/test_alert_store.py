@@ -25,10 +25,11 @@ def test_a_seen_alert_id_is_an_update_and_the_largest_event_count_wins(
     )
     # an older version redelivered or replayed: ignored
     assert store.upsert(make_alert(event_count=2), received_at=2) is None
-    assert store.get("a1").alert.event_count == 3
+    current = store.get("a1")
+    assert current is not None and current.alert.event_count == 3
     newer = store.upsert(make_alert(event_count=5, last_seen="2026-03-01T09:30:00Z"), received_at=3)
     assert newer is not None and newer.updates == 2
-    assert len(store) == 1 and store.get("a1").alert.event_count == 5
+    assert len(store) == 1 and newer.alert.event_count == 5 and store.get("a1") is newer
     assert store.stale_updates == 1
 
 

@@ -80,7 +80,7 @@ def test_assigning_to_the_current_assignee_is_refused() -> None:
 )
 def test_bad_actions_are_refused(action: str, kwargs: dict[str, str]) -> None:
     with pytest.raises(TriageError):
-        act(action, **kwargs)
+        new_action("a1", action, "ana", 100.0, note=kwargs.get("note", ""))
 
 
 def test_assignee_only_kept_for_assign() -> None:
