@@ -177,8 +177,8 @@ def _report(alerts: dict[str, dict[str, Any]], world: Path) -> None:
     agencies.add_column("alerts", justify="right")
     agencies.add_column("users", justify="right")
     for agency, count in Counter(a["agency"] for a in alerts.values()).most_common():
-        users = len({a["user"] for a in alerts.values() if a["agency"] == agency})
-        agencies.add_row(agency, str(count), str(users))
+        people = len({a["user"] for a in alerts.values() if a["agency"] == agency})
+        agencies.add_row(agency, str(count), str(people))
     out.print(agencies)
 
     found = Table(title="Injected incidents found (ground truth)", title_justify="left")

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import BrokerError
@@ -75,7 +75,7 @@ class BrokerConfig:
     host: str = "127.0.0.1"
     port: int = 9092
     kafka_version: str = DEFAULT_KAFKA_VERSION
-    cache: Path = Path("~/.cache/frtwatch").expanduser()
+    cache: Path = field(default_factory=lambda: Path("~/.cache/frtwatch").expanduser())
     heap: str = "768m"
     partitions: int = 4
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -64,9 +65,7 @@ def create_topics(kafka_admin: object) -> Callable[..., None]:
         configs = {"cleanup.policy": "compact"} if compact else {}
         topics = [NewTopic(n, num_partitions=partitions, replication_factor=1, topic_configs=configs)
                   for n in names]  # fmt: skip
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):
             kafka_admin.create_topics(topics)  # type: ignore[attr-defined]
-        except TopicAlreadyExistsError:
-            pass
 
     return create

@@ -7,7 +7,7 @@ import argparse
 from streams import localbroker
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "kafka",
         help="run a local Apache Kafka broker (fetched from Maven Central on first use)",

@@ -11,7 +11,7 @@ from streams.policy import load_certificates_csv, load_policy
 from streams.settings import load_settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "policy",
         help="validate a policy file",

@@ -373,8 +373,8 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
             det_fields["suppression"][1], "detectors.suppression", _positive_duration, suppression
         )
     for name in _DETECTOR_KEYS:
-        node = det_fields[name][1] if name in det_fields else None
-        detectors[name] = _detector(ctx, name, node, base_dir)
+        detector_node = det_fields[name][1] if name in det_fields else None
+        detectors[name] = _detector(ctx, name, detector_node, base_dir)
 
     if ctx.errors:
         return None
