@@ -25,10 +25,12 @@ from typing import Any
 
 import orjson
 
-from streams.errors import BrokerError, ConfigError, FrtwatchError
+from streams.contract.event import parse_timestamp
+from streams.errors import BrokerError, ConfigError, ContractError, FrtwatchError
 from streams.policy.certifications import load_certificates_csv
 
 KEY_MODES = ("agency-user", "null", "random")
+TIMESTAMP_MODES = ("now", "event")
 
 # Big batches (under the broker's default 1 MiB message limit) and a short linger:
 # kafka-python's cost is per request, not per byte. Idempotent, acks=all (its
@@ -172,18 +174,44 @@ def _flush(producer: Any, delivery: _Delivery, topic: str, bootstrap: str, sent:
         )
 
 
+def event_time_ms(line: bytes) -> int | None:
+    """The event's ``ts`` as epoch milliseconds, or None for a line that has no valid one.
+
+    >>> event_time_ms(b'{"ts": "2026-03-02T00:00:01.5Z"}')
+    1772409601500
+    >>> event_time_ms(b'{"ts": 5}') is None
+    True
+    """
+    try:
+        obj = orjson.loads(line)
+        return round(parse_timestamp(obj["ts"]) * 1000)
+    except (orjson.JSONDecodeError, ContractError, KeyError, TypeError):
+        return None
+
+
 def produce_lines(
     lines: Iterator[bytes],
     topic: str,
     bootstrap: str,
     key_mode: str = "agency-user",
     *,
+    timestamps: str = "now",
     progress: Callable[[int, int], None] | None = None,
     producer: Any = None,
 ) -> ProduceStats:
-    """Send each line (without its newline) as one message; wait for every acknowledgement."""
+    """Send each line (without its newline) as one message; wait for every acknowledgement.
+
+    ``timestamps``: ``now`` lets the producer stamp the time of sending, like a
+    live shipper; ``event`` stamps each message with its event's ``ts``, like a
+    bulk load of history that keeps seeking by time meaningful.
+    """
     from kafka.errors import KafkaError
 
+    if timestamps not in TIMESTAMP_MODES:
+        raise ConfigError(f"unknown timestamps mode {timestamps!r}; choose now or event")
+    stamp: Callable[[bytes], int | None] = (
+        event_time_ms if timestamps == "event" else (lambda line: None)
+    )
     key_of = key_function(key_mode)
     own = producer is None
     producer = producer or make_producer(bootstrap)
@@ -192,11 +220,13 @@ def produce_lines(
     began = time.perf_counter()
     try:
         for line in lines:
-            value = line.rstrip(b"\r\n")
+            value = line[:-1] if line.endswith(b"\n") else line
             if not value.strip():
                 continue  # blank lines carry nothing
             try:
-                future = producer.send(topic, value=value, key=key_of(value))
+                future = producer.send(
+                    topic, value=value, key=key_of(value), timestamp_ms=stamp(value)
+                )
             except KafkaError as exc:
                 raise BrokerError(f"cannot produce to {topic} at {bootstrap}: {exc}") from None
             future.add_callback(delivery.ok).add_errback(delivery.error)
@@ -219,9 +249,10 @@ def produce_file(
     bootstrap: str,
     key_mode: str = "agency-user",
     progress: bool = True,
+    timestamps: str = "now",
 ) -> int:
     """Produce every line of a JSONL file to ``topic``; return how many were sent."""
-    return produce_file_stats(path, topic, bootstrap, key_mode, progress).messages
+    return produce_file_stats(path, topic, bootstrap, key_mode, progress, timestamps).messages
 
 
 def produce_file_stats(
@@ -230,6 +261,7 @@ def produce_file_stats(
     bootstrap: str,
     key_mode: str = "agency-user",
     progress: bool = True,
+    timestamps: str = "now",
 ) -> ProduceStats:
     """Like :func:`produce_file`, with bytes and timing for reports."""
     path = Path(path)
@@ -240,7 +272,9 @@ def produce_file_stats(
     except OSError as exc:
         raise FrtwatchError(f"cannot read {path}: {exc.strerror or exc}") from None
     with handle, _progress(progress, total, topic) as update:
-        return produce_lines(iter(handle), topic, bootstrap, key_mode, progress=update)
+        return produce_lines(
+            iter(handle), topic, bootstrap, key_mode, timestamps=timestamps, progress=update
+        )
 
 
 def read_certifications(csv_path: str | Path) -> list[tuple[str, dict[str, str]]]:

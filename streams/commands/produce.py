@@ -6,7 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from streams.producing import KEY_MODES, produce_file_stats, publish_certifications
+from streams.producing import (
+    KEY_MODES,
+    TIMESTAMP_MODES,
+    produce_file_stats,
+    publish_certifications,
+)
 from streams.settings import load_settings
 
 
@@ -30,11 +35,19 @@ def add_kafka_arguments(parser: argparse._ActionsContainer) -> None:
         "random = a random key per message; the worker's results do not depend on it",
     )
     parser.add_argument(
+        "--timestamps",
+        choices=TIMESTAMP_MODES,
+        default="now",
+        help="message timestamps: now = time of producing, like a live shipper (default); "
+        "event = each event's ts, like a bulk load of history, so that seeking the topic "
+        "by time finds the right events",
+    )
+    parser.add_argument(
         "--certifications-topic",
         metavar="T",
         help="certifications topic (default: FRTWATCH_TOPIC_CERTIFICATIONS or frt.certifications)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -51,8 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         ),
     )
     parser.add_argument("file", type=Path, metavar="FILE.jsonl", help="events to send")
-    parser.add_argument("--certifications", type=Path, metavar="CSV",
-                        help="also publish this agency,user,certified_on,expires_on CSV first")  # fmt: skip
+    parser.add_argument(
+        "--certifications",
+        type=Path,
+        metavar="CSV",
+        help="also publish this agency,user,certified_on,expires_on CSV first",
+    )
     add_kafka_arguments(parser)
     parser.set_defaults(func=_run)
 
@@ -70,12 +87,15 @@ def produce_world(
         cert_topic = args.certifications_topic or settings.topics.certifications
         began = time.perf_counter()
         count = publish_certifications(certifications, cert_topic, bootstrap)
-        print(f"published {count} certificates to {cert_topic} "
-              f"in {time.perf_counter() - began:.2f} s")  # fmt: skip
-    stats = produce_file_stats(events, topic, bootstrap, args.key, progress=not args.no_progress)
+        print(
+            f"published {count} certificates to {cert_topic} in {time.perf_counter() - began:.2f} s"
+        )
+    stats = produce_file_stats(
+        events, topic, bootstrap, args.key, not args.no_progress, args.timestamps
+    )
     print(
         f"produced {stats.messages:,} events ({stats.bytes / 1e6:.1f} MB) to {topic} at "
-        f"{bootstrap} in {stats.seconds:.2f} s: {stats.per_second:,.0f} events/s (key: {args.key})"
+        f"{bootstrap} in {stats.seconds:.2f} s: {stats.per_second:,.0f} events/s (key: {args.key}, timestamps: {args.timestamps})"
     )
 
 

@@ -119,8 +119,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         metavar="FILE",
         help="policy file (default: FRTWATCH_POLICY or config/policy.yaml)",
     )
-    parser.add_argument("--produce", action="store_true",
-                        help="then publish the certificates and the events to Kafka")  # fmt: skip
+    parser.add_argument(
+        "--produce",
+        action="store_true",
+        help="then publish the certificates and the events to Kafka",
+    )
     add_kafka_arguments(parser.add_argument_group("with --produce"))
     parser.set_defaults(func=_run)
 
@@ -134,6 +137,10 @@ def _policy(arg: str | None) -> tuple[Path, str]:
         return path, path.resolve().relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
         return path, str(path)
+
+
+def _tally(counts: Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -153,12 +160,10 @@ def _run(args: argparse.Namespace) -> int:
         f"from {config.start}, into {args.out} in {result.seconds:.2f} s "
         f"({result.events_per_second:,.0f} events/s)"
     )
-    by_detector = Counter(i["detector"] for i in truth["incidents"])
-    print(f"incidents: {len(truth['incidents'])} ("
-          + ", ".join(f"{d} {n}" for d, n in sorted(by_detector.items())) + ")")  # fmt: skip
-    by_kind = Counter(d["kind"] for d in truth["decoys"])
-    print(f"decoys: {len(truth['decoys'])} ("
-          + ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items())) + ")")  # fmt: skip
+    incidents = Counter(i["detector"] for i in truth["incidents"])
+    decoys = Counter(d["kind"] for d in truth["decoys"])
+    print(f"incidents: {len(truth['incidents'])} ({_tally(incidents)})")
+    print(f"decoys: {len(truth['decoys'])} ({_tally(decoys)})")
     print(f"files: {EVENTS_FILE}, {CERTIFICATIONS_FILE}, {TRUTH_FILE}")
     if args.produce:
         produce_world(args.out / EVENTS_FILE, args.out / CERTIFICATIONS_FILE, args)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from streams.errors import FrtwatchError
 from streams.policy import Policy
+from streams.settings import DEFAULT_POLICY
 from streams.simulate.timefmt import DAY_MS, MINUTE_MS
 
 ROLES = ("occasional", "regular", "analyst")
@@ -40,7 +41,7 @@ class SimulationConfig:
     users: int = 400
     days: int = 14
     start: date = date(2026, 3, 2)
-    policy_path: Path = Path("config/policy.yaml")
+    policy_path: Path = DEFAULT_POLICY
     # How truth.json names the policy file (the path as the user wrote it).
     policy_label: str = "config/policy.yaml"
 

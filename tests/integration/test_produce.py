@@ -18,12 +18,14 @@ import orjson
 import pytest
 
 from streams.cli import main
+from streams.contract.event import parse_timestamp
 from streams.errors import FrtwatchError
 from streams.producing import produce_file
 from streams.settings import DEFAULT_POLICY, TopicNames
 from streams.simulate import SimulationConfig, simulate
 
 Record = tuple[int, bytes | None, bytes]  # partition, key, value
+Stamped = tuple[int, bytes]  # message timestamp (ms), value
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +128,23 @@ def test_agency_user_keys_and_certificates_through_the_command(
     assert {key: orjson.loads(value) for key, value in by_kcat} == want
 
 
-def test_random_keys_still_deliver_every_line(
+def _timestamps(bootstrap: str, topic: str, expected: int) -> list[Stamped]:
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                             auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    stamped: list[Stamped] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(stamped) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                stamped += [(m.timestamp, m.value) for m in batch]
+    finally:
+        consumer.close()
+    return stamped
+
+
+def test_random_keys_and_event_timestamps(
     world: Path, kafka_bootstrap: str, topic_names: TopicNames,
     create_topics: Callable[..., None],
 ) -> None:  # fmt: skip
@@ -136,11 +154,15 @@ def test_random_keys_still_deliver_every_line(
     sample = world / "sample.jsonl"
     sample.write_bytes(b"\n".join(lines) + b"\n")
 
-    assert produce_file(sample, topic, kafka_bootstrap, "random", progress=False) == 500
+    sent = produce_file(sample, topic, kafka_bootstrap, "random", False, timestamps="event")
 
+    assert sent == 500
     records = _consume(kafka_bootstrap, topic, 500)
     assert len({key for _, key, _ in records}) == 500
     assert Counter(value for _, _, value in records) == Counter(lines)
+    # timestamps="event": each message carries its event's time, as a bulk load of history.
+    for stamp, value in _timestamps(kafka_bootstrap, topic, 500):
+        assert stamp == round(parse_timestamp(orjson.loads(value)["ts"]) * 1000)
 
 
 def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
