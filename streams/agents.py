@@ -1,22 +1,26 @@
-"""The Faust agents: decode, call the core, send. Nothing else.
+"""The Faust agents: decode, call the core, send.
 
 ``ingest`` reads the input topic as raw bytes, validates each message
-(:mod:`streams.ingest`) and either re-keys it by agency onto
-``<app_id>-events-by-agency`` or dead-letters it. ``detect`` reads that
-internal topic in micro-batches, runs them through the detection core and the
-behaviour model (:mod:`streams.detection_batch`) with per-user and per-agency
-state in changelogged tables, and sends alerts.
+(:mod:`streams.ingest`) and either dead-letters it or re-keys it by agency
+onto ``<app_id>-events-by-agency``, merging the input partitions by event
+time on the way (:mod:`streams.event_time_merge`). ``detect`` reads that
+internal topic in micro-batches (``stream.take_events``), runs them through
+the detection core and the behaviour model (:mod:`streams.detection_batch`)
+with per-user and per-agency state in changelogged tables, and sends alerts.
 
-Acknowledgement and commits (checked against faust-streaming's source):
-both agents use ``stream.take_events``, which acks a batch's events only when
-the ``async for`` body has finished with that batch and asks for the next
-one; the consumer commits only acked offsets, and before committing it
-flushes the producer. Flushing does not report failed deliveries, so every
-send here is awaited until the broker has confirmed it (``acks=all``),
-retrying with back-off for as long as it takes; only then does the body
-finish. A message is therefore never committed before its dead letter, its
-repartitioned copy or its alerts are on the broker (at-least-once; duplicates
-after a crash are harmless: event-id dedupe and deterministic alert ids).
+Acknowledgement and commits (checked against faust-streaming 0.15.3):
+the consumer commits only acked offsets, contiguous per partition, and
+flushes the producer before committing; but a flush does not report failed
+deliveries, and Faust acks an event in a ``finally`` even when the handler
+raised or was cancelled. So every send here is awaited until the broker has
+confirmed it (``acks=all``), retrying with back-off for as long as it takes,
+before its input is acked: ``ingest`` acks each message itself after its
+dead letter or copy is confirmed; ``detect`` finishes the body of its
+``take_events`` loop (which acks the batch when the next one is requested)
+only after the batch's alerts and dead letters are confirmed, and never lets
+an exception escape it. A message is never committed before what it caused
+is on the broker (at-least-once; a redelivery after a crash is harmless:
+event-id dedupe and deterministic alert ids).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -36,6 +41,7 @@ from faust.types import StreamT
 from streams.certificates_feed import CertificateFeed
 from streams.contract.event import event_from_dict
 from streams.detection_batch import BatchDetector, BatchItem, BatchResult
+from streams.event_time_merge import EventTimeMerge
 from streams.ingest import (
     DeadLetter,
     Headers,
@@ -56,6 +62,11 @@ log = logging.getLogger("frtwatch.worker")
 DLQ_TRUNCATE_BYTES = 256 * 1024
 """Dead-letter value size kept when the broker refuses the original as too large."""
 MAX_RETRY_DELAY_S = 10.0
+MERGE_IDLE_S = 1.0
+"""A quiet input partition holds the others back for at most this long (wall clock)."""
+MERGE_MAX_HELD = 20_000
+"""Input messages held for the event-time merge or in flight, at most."""
+TICK_S = 0.1
 
 
 @dataclass(slots=True)
@@ -139,26 +150,131 @@ def _headers(event: faust.EventT) -> Headers:
     return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 
 
-def route_input(event: faust.EventT, topics: WorkerTopics) -> Outgoing:
-    """Where one input message goes: its agency's partition, or the dead-letter topic."""
+def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, float | None]:
+    """Where one input message goes: its agency's partition (with the event time), or
+    the dead-letter topic (with no time)."""
     message = event.message
     source = _coordinates(event)
     try:
         verdict = triage(message.value)
         if verdict.event is not None:
             valid = verdict.event
-            return Outgoing(
+            copy = Outgoing(
                 topics.events_by_agency,
                 valid.agency.encode("utf-8"),
                 valid.to_json(),
                 origin_headers(source),
             )
+            return copy, valid.ts
         reason = verdict.reason or "invalid event"
     except Exception as exc:  # a bug in validation must not lose the message
         log.exception("validation failed at %s", source)
         reason = internal_error_reason(exc)
     letter = dead_letter(message.key, message.value, reason, source, _headers(event))
-    return Outgoing.dead(topics.dlq, letter)
+    return Outgoing.dead(topics.dlq, letter), None
+
+
+Routed = tuple[Outgoing, faust.EventT]
+
+
+class Ingest:
+    """The ``ingest`` agent: validate, dead-letter, merge partitions by event time, re-key.
+
+    Acks are manual here (``take_events`` would ack a batch whether or not
+    its events were sent on): an input message is acked only after its dead
+    letter or its re-keyed copy is confirmed by the broker. Valid events wait
+    in an :class:`EventTimeMerge` over the assigned input partitions, so they
+    reach the internal topic in event-time order even when the partitions
+    are read unevenly (a backlog, a bulk load); invalid ones go straight out.
+
+    Three tasks share the work: the agent loop routes each message, a ticker
+    releases what the merge holds once quiet partitions have been idle for
+    ``idle_s``, and a sender sends released records in order, waits for the
+    broker, and acks. Rebalances and shutdown wait for every started
+    message to be acked, which happens within about ``idle_s``.
+    """
+
+    def __init__(
+        self,
+        app: faust.App,
+        topics: WorkerTopics,
+        *,
+        idle_s: float = MERGE_IDLE_S,
+        max_held: int = MERGE_MAX_HELD,
+    ) -> None:
+        self.app = app
+        self.topics = topics
+        self.input_topic = topics.events.get_topic_name()
+        self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
+        self.max_in_flight = max_held
+        self.in_flight = 0
+        self._queue: asyncio.Queue[list[Routed]] = asyncio.Queue()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def _watch_assignment(self, now: float) -> None:
+        try:
+            assigned = self.app.consumer.assignment()
+        except Exception:  # consumer not started yet
+            return
+        self.merge.watch((tp.partition for tp in assigned if tp.topic == self.input_topic), now)
+
+    def _enqueue(self, routed: list[Routed]) -> None:
+        if routed:
+            self._queue.put_nowait(routed)
+
+    def accept(self, event: faust.EventT) -> None:
+        """Route one message (synchronous: nothing else runs in between)."""
+        self.in_flight += 1
+        out, ts = route_input(event, self.topics)
+        now = time.monotonic()
+        if ts is None:
+            self._enqueue([(out, event)])
+            return
+        self.merge.push(event.message.partition, ts, (out, event), now)
+        self._enqueue(self.merge.release(now))
+
+    async def run(self, stream: faust.Stream) -> None:
+        stream.enable_acks = False  # acked by the sender once delivered
+        tasks = [
+            asyncio.ensure_future(self._tick_forever()),
+            asyncio.ensure_future(self._send_forever(stream)),
+        ]
+        try:
+            self._watch_assignment(time.monotonic())
+            async for event in stream.events():
+                try:
+                    self.accept(event)
+                except Exception:  # never lose the stream over one message
+                    log.exception("ingest failed on %s", _coordinates(event))
+                while self.in_flight >= self.max_in_flight:
+                    self._room.clear()
+                    await self._room.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                now = time.monotonic()
+                self._watch_assignment(now)
+                self._enqueue(self.merge.release(now))
+            except Exception:
+                log.exception("event-time merge tick failed")
+
+    async def _send_forever(self, stream: faust.Stream) -> None:
+        while True:
+            routed = await self._queue.get()
+            while not self._queue.empty():
+                routed.extend(self._queue.get_nowait())
+            await deliver([out for out, _ in routed])
+            for _, event in routed:
+                await stream.ack(event)
+            self.in_flight -= len(routed)
+            if self.in_flight < self.max_in_flight:
+                self._room.set()
 
 
 class Detection:
@@ -224,10 +340,8 @@ def install(
     size, within = settings.batch_size, settings.batch_within_s
 
     async def ingest(agent_stream: StreamT) -> None:
-        stream = cast(faust.Stream, agent_stream)
         await topics.declare_outputs()
-        async for batch in stream.take_events(size, within=within):
-            await deliver([route_input(event, topics) for event in batch])
+        await Ingest(app, topics).run(cast(faust.Stream, agent_stream))
 
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)

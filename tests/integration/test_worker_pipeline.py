@@ -1,0 +1,221 @@
+"""End to end: ``frtwatch simulate`` -> produce with null keys -> worker -> alerts vs ground truth.
+
+The world is small (150 users, 7 days, seed 7). The behaviour model is
+trained first with ``frtwatch model train`` on the simulated baseline (every
+event before the first incident starts), so the worker runs every detector.
+
+Checked against ``truth.json``:
+
+* every rule incident is found by its detector: an alert for one of its
+  users with that detector (and its subject: the host for endpoint
+  incidents, the requesting agency for outside-agency ones);
+* no decoy is flagged by a detector it lists in ``must_not_fire``;
+* no rule alert lies outside the time span of an incident of its detector
+  for that user, and no user without an incident gets any rule alert;
+* alerts per incident are bounded: an alert is one (user, detector, subject,
+  suppression period), so an incident cannot have more distinct alert ids
+  than the suppression periods its span touches, summed over its users.
+
+Recall per detector, decoys flagged and alerts per incident are printed
+(``pytest -s``) whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from streams.policy import load_policy
+from streams.settings import TopicNames
+from tests.conftest import ROOT
+from tests.integration.conftest import WorkerFactory
+from tests.integration.worker_harness import (
+    FRTWATCH,
+    latest_alerts,
+    policy_with_model,
+    read_topic,
+    wait_drained,
+)
+
+RULE_DETECTORS = (
+    "prohibited_endpoint",
+    "unknown_endpoint",
+    "outside_agency",
+    "uncertified_user",
+    "missing_case_number",
+    "burst",
+)
+TOLERANCE_S = 0.001  # alert times are microseconds, truth times milliseconds
+
+
+def epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def frtwatch(*args: str) -> str:
+    done = subprocess.run(
+        [str(FRTWATCH), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"frtwatch {' '.join(args)} failed:\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def subject_of(alert: dict[str, Any]) -> str:
+    details = alert.get("details", {})
+    if alert["detector"] in ("prohibited_endpoint", "unknown_endpoint"):
+        return str(details.get("host", ""))
+    if alert["detector"] == "outside_agency":
+        return str(details.get("requesting_agency", ""))
+    return ""
+
+
+def periods_touched(start: float, end: float, suppression_s: float) -> int:
+    return math.floor(end / suppression_s) - math.floor(start / suppression_s) + 1
+
+
+@dataclass
+class Evaluation:
+    """Alerts judged against the ground truth; ``problems`` lists every failed check."""
+
+    found: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    per_incident: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    decoys_flagged: list[str] = field(default_factory=list)
+    behaviour_false: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        lines = ["recall per detector:"]
+        for detector, hits in sorted(self.found.items()):
+            lines.append(f"  {detector:<20} {sum(hits)}/{len(hits)} = {sum(hits) / len(hits):.2f}")
+        lines.append(f"decoys flagged: {len(self.decoys_flagged)} {self.decoys_flagged}")
+        lines.append("alerts per incident (distinct alert ids / bound / evidence events):")
+        for name, (alerts, bound, evidence) in sorted(self.per_incident.items()):
+            lines.append(f"  {name:<28} {alerts:>3} / {bound:>3} / {evidence:>3}")
+        counts = [a for a, _, _ in self.per_incident.values()]
+        if counts:
+            lines.append(f"  mean {sum(counts) / len(counts):.2f}, max {max(counts)}")
+        lines.append(
+            f"behaviour alerts on users without a behaviour incident: {self.behaviour_false}"
+        )
+        lines.extend(f"PROBLEM: {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+def evaluate(
+    truth: dict[str, Any], alerts: list[dict[str, Any]], suppression_s: float
+) -> Evaluation:
+    result = Evaluation()
+    incidents = truth["incidents"]
+    by_user: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for incident in incidents:
+        for user in incident["users"]:
+            by_user[(incident["agency"], user)].append(incident)
+
+    def within(alert: dict[str, Any], incident: dict[str, Any]) -> bool:
+        return (
+            epoch(alert["first_seen"]) >= epoch(incident["start"]) - TOLERANCE_S
+            and epoch(alert["last_seen"]) <= epoch(incident["end"]) + TOLERANCE_S
+        )
+
+    def matches(alert: dict[str, Any], incident: dict[str, Any]) -> bool:
+        return (
+            alert["detector"] == incident["detector"]
+            and alert["agency"] == incident["agency"]
+            and alert["user"] in incident["users"]
+            and (not incident.get("subject") or subject_of(alert) == incident["subject"])
+        )
+
+    for incident in incidents:
+        mine = [a for a in alerts if matches(a, incident)]
+        if incident["detector"] == "behavior_anomaly":
+            mine = [a for a in mine if within(a, incident)]
+        name = f"{incident['id']} {incident['detector']}"
+        result.found[incident["detector"]].append(bool(mine))
+        if not mine and incident["detector"] != "behavior_anomaly":
+            result.problems.append(f"{name} ({incident['kind']}) not found")
+        start, end = epoch(incident["start"]), epoch(incident["end"])
+        bound = len(incident["users"]) * periods_touched(start, end, suppression_s)
+        result.per_incident[name] = (len(mine), bound, len(incident["event_ids"]))
+        if len(mine) > bound:
+            result.problems.append(f"{name}: {len(mine)} alerts, more than the bound {bound}")
+
+    for alert in alerts:
+        who = (alert["agency"], alert["user"])
+        own = [i for i in by_user.get(who, []) if i["detector"] == alert["detector"]]
+        if alert["detector"] == "behavior_anomaly":
+            result.behaviour_false += not own
+            continue
+        if not by_user.get(who):
+            result.problems.append(f"{alert['detector']} alert on {who}, a user without incidents")
+        elif not any(within(alert, i) and matches(alert, i) for i in own):
+            result.problems.append(
+                f"{alert['detector']} alert on {who} {alert['first_seen']}..{alert['last_seen']} "
+                "outside the span of any incident of that detector"
+            )
+
+    for decoy in truth["decoys"]:
+        start, end = epoch(decoy["start"]), epoch(decoy["end"])
+        flagged = [
+            a for a in alerts
+            if a["detector"] in decoy["must_not_fire"] and a["agency"] == decoy["agency"]
+            and a["user"] in decoy["users"]
+            and epoch(a["last_seen"]) >= start and epoch(a["first_seen"]) <= end
+        ]  # fmt: skip
+        if flagged:
+            result.decoys_flagged.append(decoy["id"])
+            result.problems.append(f"decoy {decoy['id']} ({decoy['kind']}) flagged")
+    return result
+
+
+def write_baseline(events: Path, truth: dict[str, Any], target: Path) -> int:
+    """The events before the first incident starts: the world's normal behaviour."""
+    cut = min(epoch(i["start"]) for i in truth["incidents"])
+    kept = 0
+    with events.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
+        for line in source:
+            if epoch(json.loads(line)["ts"]) < cut:
+                out.write(line)
+                kept += 1
+    return kept
+
+
+def test_simulated_world_end_to_end(
+    kafka_bootstrap: str,
+    topic_names: TopicNames,
+    worker_factory: WorkerFactory,
+    tmp_path: Path,
+) -> None:
+    world = tmp_path / "world"
+    frtwatch("simulate", "--out", str(world), "--users", "150", "--days", "7", "--seed", "7",
+             "--no-progress")  # fmt: skip
+    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+
+    baseline = tmp_path / "baseline.jsonl"
+    assert write_baseline(world / "events.jsonl", truth, baseline) > 1000
+    model = tmp_path / "model" / "behavior.skops"
+    print("\n" + frtwatch("model", "train", "--from-file", str(baseline), "--out", str(model)))
+    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
+                               model, world / "certifications.csv")  # fmt: skip
+    suppression_s = load_policy(policy).suppression_s
+
+    worker = worker_factory(policy, app_id=f"frtwatch-e2e-{uuid.uuid4().hex[:8]}")
+    assert "behavior_anomaly" in worker.output()
+    frtwatch("produce", str(world / "events.jsonl"), "--topic", topic_names.events,
+             "--bootstrap", kafka_bootstrap, "--key", "null", "--no-progress")  # fmt: skip
+    wait_drained(worker, kafka_bootstrap, truth["event_count"], timeout=240)
+    messages = read_topic(kafka_bootstrap, topic_names.alerts, until=bool)
+    alerts = list(latest_alerts(messages).values())
+
+    result = evaluate(truth, alerts, suppression_s)
+    print(f"{truth['event_count']} events, {len(messages)} alert messages, {len(alerts)} alerts")
+    print(result.report())
+    assert worker.stop() == 0
+    assert result.problems == []
+    assert all(all(result.found[d]) for d in RULE_DETECTORS)
