@@ -94,7 +94,7 @@ def _regular_day(
         for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
             probe = book.probe(case, 0.6)
             out.emit(t, endpoint, case.number, probe, result_count(rng, 0.25), purpose)
-            t += rng.randint(MINUTE_MS, 10 * MINUTE_MS)
+            t += MINUTE_MS + int(rng.random() * 9 * MINUTE_MS)
 
 
 def _analyst_day(
@@ -111,7 +111,7 @@ def _analyst_day(
                 case = book.pick_case(p_new=0.5)
             probe = book.probe(case, 0.7)
             out.emit(t, endpoint, case.number, probe, result_count(rng, 0.3), "investigation")
-            t += int(gap_ms * rng.uniform(0.75, 1.25))
+            t += int(gap_ms * (0.75 + 0.5 * rng.random()))
         t += rng.randint(8 * MINUTE_MS, 40 * MINUTE_MS)
 
 
