@@ -52,6 +52,8 @@ from streams.report.tally import SearchTally
 RUN_JSON = "run.json"
 SEARCHES_PARQUET = "searches.parquet"
 RUN_SCHEMA = "frtwatch.replay-run.v1"
+SLICE = 20_000
+"""Events judged between two looks at the progress bar and at Ctrl-C."""
 
 
 @dataclass(slots=True)
@@ -163,6 +165,7 @@ def run_replay(
     warnings: list[str] = []
     first_ts, last_ts = math.inf, -math.inf
     handed = 0
+    stopped_at: float | None = None  # event time of the first released event not judged
     detect_s = 0.0
     clock = time.perf_counter()
     try:
@@ -171,17 +174,25 @@ def run_replay(
         ) as view:
             try:
                 for batch in source.batches(should_stop):
-                    tick = time.perf_counter()
-                    driver.process(batch)
-                    detect_s += time.perf_counter() - tick
-                    handed += len(batch)
-                    first_ts = min(first_ts, min(e.ts for e in batch))
-                    last_ts = max(last_ts, max(e.ts for e in batch))
-                    view.update(source.done, handed)
+                    # Slices keep the progress bar moving and Ctrl-C prompt: one
+                    # release of the merge can hold hundreds of thousands of events.
+                    for begin in range(0, len(batch), SLICE):
+                        part = batch[begin : begin + SLICE]
+                        tick = time.perf_counter()
+                        driver.process(part)
+                        detect_s += time.perf_counter() - tick
+                        handed += len(part)
+                        first_ts = min(first_ts, min(e.ts for e in part))
+                        last_ts = max(last_ts, max(e.ts for e in part))
+                        view.update(source.done, handed)
+                        if should_stop():
+                            if begin + SLICE < len(batch):
+                                stopped_at = batch[begin + SLICE].ts
+                            break
                     if should_stop():
                         break
                 view.update(source.done, handed)
-                if not source.complete:
+                if stopped_at is not None or not source.complete:
                     status = "partial"
 
             except KeyboardInterrupt:
@@ -195,7 +206,10 @@ def run_replay(
     elapsed = time.perf_counter() - clock
 
     requested = options.time_range
-    covered_to = requested.end if status == "complete" else min(requested.end, source.covered_to)
+    if status == "complete":
+        covered_to = requested.end
+    else:
+        covered_to = min(requested.end, source.covered_to if stopped_at is None else stopped_at)
     stats = source.stats
     if status == "partial":
         warnings.insert(0, "partial run: interrupted before the end of the range")

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from streams.contract.event import SearchEvent
-from streams.policy import CertificateRegistry, Policy
+from streams.policy import Certificate, CertificateRegistry, Policy
 
 DAY_S = 86400
 
@@ -63,7 +63,11 @@ COLUMNS = ("day", "agency", "user", "host", "purpose", "flags", "searches")
 
 
 class SearchTally:
-    """Counts searches by ``(day, agency, user, host, purpose, compliance flags)``."""
+    """Counts searches by ``(day, agency, user, host, purpose, compliance flags)``.
+
+    Each user's certificates are looked up once: build a new tally if the
+    registry changes (a replay's registry is fixed before the first event).
+    """
 
     def __init__(self, policy: Policy, certificates: CertificateRegistry) -> None:
         self._policy = policy
@@ -73,6 +77,8 @@ class SearchTally:
         self._host_flags: dict[tuple[str, str], int] = {}
         self._agency_flags: dict[tuple[str, str], int] = {}
         self._purposes: dict[str | None, str] = {None: NO_PURPOSE}
+        # Certificates per user, looked up once: the registry does not change during a run.
+        self._certs: dict[tuple[str, str], tuple[Certificate, ...]] = {}
 
     def __len__(self) -> int:
         return sum(self._counts.values())
@@ -118,9 +124,15 @@ class SearchTally:
             flags |= NO_CASE
             if purpose not in self._exempt:
                 flags |= NO_CASE_NOT_EXEMPT
-        if not self._certificates.is_valid(agency, event.user, event.ts):
+        certs = self._certs.get((agency, event.user))
+        if certs is None:
+            certs = self._certs[agency, event.user] = self._certificates.certificates(
+                agency, event.user
+            )
+        ts = event.ts
+        if not any(cert.valid_from <= ts < cert.valid_until for cert in certs):
             flags |= UNCERTIFIED
-        key = (int(event.ts // DAY_S), agency, event.user, host, purpose, flags)
+        key = (int(ts // DAY_S), agency, event.user, host, purpose, flags)
         counts = self._counts
         counts[key] = counts.get(key, 0) + 1
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from streams.replay import ReplayOptions, TimeRange, read_manifest, run_replay
+from streams.replay import run as run_module
 from streams.replay.alert_store import read_alert_records
 from streams.replay.sources import FileSource
 from streams.settings import DEFAULT_POLICY
@@ -157,3 +158,22 @@ def test_what_if_a_detector_is_switched_off(tmp_path: Path) -> None:
     assert "What changed against the baseline run" in (tmp_path / "new/run/report.html").read_text(
         encoding="utf-8"
     )
+
+
+def test_a_stop_inside_a_large_release_covers_up_to_the_first_event_not_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_module, "SLICE", 3)
+    calls = 0
+
+    def stop_after_the_first_slice() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > 1  # the source asks first, then the run after each slice
+
+    manifest = run_replay(_options(tmp_path), should_stop=stop_after_the_first_slice).manifest
+    assert manifest["status"] == "partial"
+    assert manifest["processed"]["events"] == 3  # h01-h03
+    assert manifest["covered"]["to"] == "2026-03-02T10:00:00Z"  # h04, the first not judged
+    alerts = read_alert_records(tmp_path / "run")
+    assert [a["detector"] for a in alerts] == ["missing_case_number"]  # h02 only
