@@ -10,7 +10,10 @@ Choices that matter (see also :mod:`streams.agents`):
 
 * Faust's web server is off unless ``FRTWATCH_WEB_ENABLED`` is set; even then
   it binds to ``FRTWATCH_WEB_HOST`` (default 127.0.0.1) with the table views
-  (which would serve per-user state) turned off.
+  (which would serve per-user state) turned off. ``faust ... worker`` turns
+  Faust's web server on by itself (``--with-web`` is its default), so when
+  it is off here an HTTP server that serves nothing is registered in its
+  place: no port is opened by either entry point.
 * Tables live in memory and are rebuilt from their changelogs at start-up
   (``store="memory://"``); ``FRTWATCH_DATA_DIR`` holds Faust's own files.
 * ``acks=all`` for every record the worker produces; offsets are read from
@@ -24,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from mode import Service
 
 from streams.agents import install
 from streams.certificates_feed import CertificateFeed
@@ -76,7 +80,16 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
         client_id=f"{settings.app_id}-certificates",
     )
     install(app, runtime, topics, tables, feed)
+    if not settings.web_enabled:
+        app.web_server(NoWebServer())
     return app
+
+
+class NoWebServer(Service):
+    """Stands in for Faust's web server: the worker serves no HTTP at all."""
+
+    web_url = "http://127.0.0.1:0/"
+    driver_version = "none (FRTWATCH_WEB_ENABLED is off)"
 
 
 _app: faust.App | None = None

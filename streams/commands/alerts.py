@@ -237,34 +237,38 @@ def read_snapshot(bootstrap: str, topic: str, timeout: float = 30.0) -> Iterator
         consumer.close()
 
 
+def _poll_alerts(consumer: Any) -> Iterator[dict[str, Any]]:
+    """Readable alerts as they arrive, forever (unreadable messages are skipped)."""
+    while True:
+        for records in consumer.poll(timeout_ms=500).values():
+            for record in records:
+                alert = parse_alert(record.value)
+                if alert is not None:
+                    yield alert
+
+
 def tail(
     bootstrap: str, topic: str, out: TextIO, *, from_beginning: bool, limit: int, as_json: bool
 ) -> int:
+    """Print alerts as they arrive; ``limit`` > 0 stops after that many messages."""
     consumer = _consumer(bootstrap)
     seen: set[str] = set()
-    printed = 0
     try:
         tps = _assign_all(consumer, topic, 30.0)
         if from_beginning:
             consumer.seek_to_beginning(*tps)
         else:
             consumer.seek_to_end(*tps)
-        while not limit or printed < limit:
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    alert = parse_alert(record.value)
-                    if alert is None:
-                        continue
-                    if as_json:
-                        out.write(orjson.dumps(alert).decode() + "\n")
-                    else:
-                        update = alert["alert_id"] in seen or _count(alert) > 1
-                        out.write(format_line(alert, update=update) + "\n")
-                    seen.add(alert["alert_id"])
-                    out.flush()
-                    printed += 1
-                    if limit and printed >= limit:
-                        break
+        for printed, alert in enumerate(_poll_alerts(consumer), start=1):
+            if as_json:
+                out.write(orjson.dumps(alert).decode() + "\n")
+            else:
+                update = alert["alert_id"] in seen or _count(alert) > 1
+                out.write(format_line(alert, update=update) + "\n")
+            out.flush()
+            seen.add(alert["alert_id"])
+            if limit and printed >= limit:
+                break
     finally:
         consumer.close()
     return 0

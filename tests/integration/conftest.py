@@ -30,7 +30,8 @@ def worker_factory(
 ) -> Iterator[WorkerFactory]:
     """Start workers on this test's own topics; every one is stopped at teardown.
 
-    ``worker_factory(policy, topics=None, app_id=None, extra_env=None, wait=True)``:
+    ``worker_factory(policy, topics=None, app_id=None, extra_env=None, command=None,
+    wait=True)``:
     the input and certifications topics (default: this test's ``topic_names``)
     are created first (4 partitions; the certifications topic compacted), like
     a deployment where shippers exist before the worker. Each worker has its
@@ -44,6 +45,7 @@ def worker_factory(
         topics: TopicNames | None = None,
         app_id: str | None = None,
         extra_env: Mapping[str, str] | None = None,
+        command: list[str] | None = None,
         wait: bool = True,
     ) -> WorkerProcess:
         topics = topics or topic_names
@@ -58,6 +60,7 @@ def worker_factory(
             policy=policy,
             log_path=tmp_path / f"worker-{name}.log",
             extra_env=extra_env,
+            command=command,
         )
         started.append(worker)
         if wait:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import uuid
 from collections import defaultdict
@@ -216,6 +217,11 @@ def test_simulated_world_end_to_end(
     result = evaluate(truth, alerts, suppression_s)
     print(f"{truth['event_count']} events, {len(messages)} alert messages, {len(alerts)} alerts")
     print(result.report())
+    summary = frtwatch("alerts", "summary", "--topic", topic_names.alerts,
+                       "--bootstrap", kafka_bootstrap)  # fmt: skip
+    print(summary)
+    total = next(line for line in summary.splitlines() if " total " in line)
+    assert re.findall(r"\d+", total)[0] == str(len(alerts)), total
     assert worker.stop() == 0
     assert result.problems == []
     assert all(all(result.found[d]) for d in RULE_DETECTORS)

@@ -114,13 +114,13 @@ def start_worker(
     policy: Path,
     log_path: Path,
     extra_env: Mapping[str, str] | None = None,
-    args: Iterable[str] = (),
+    command: Iterable[str] | None = None,
 ) -> WorkerProcess:
-    """Start ``frtwatch worker`` in the background (call ``wait_ready`` next)."""
+    """Start ``frtwatch worker`` (or ``command``) in the background; call ``wait_ready`` next."""
     env = worker_env(bootstrap, topics, app_id, data_dir, policy, extra_env)
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        [str(FRTWATCH), "worker", *args],
+        list(command) if command is not None else [str(FRTWATCH), "worker"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -321,3 +321,22 @@ def wait_drained(
                 f"ends {ends}, committed {committed}"
             )
         time.sleep(0.5)
+
+
+def listening_ports(pid: int) -> list[int]:
+    """TCP ports process ``pid`` listens on (its socket inodes matched in /proc/net/tcp*)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A = LISTEN
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
