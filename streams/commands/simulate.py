@@ -35,10 +35,11 @@ high-volume analysts (clusters of 18-28 searches an hour all shift) — on day
 or evening shifts with days off and some leave, all certified. Ordinary work
 breaks no rule.
 
-In the second half of the run, incidents break exactly one rule each: a ring
-of users on a commercial service (prohibited_endpoint), an unapproved vendor
-and another agency's system (unknown_endpoint), searches for agencies no MOU
-covers (outside_agency), an expired, a never-issued and a lapsed certificate
+In the second half of the run (after at least a week once --days >= 10),
+incidents break exactly one rule each: a ring of users on a commercial
+service (prohibited_endpoint), an unapproved vendor and another agency's
+system (unknown_endpoint), searches for agencies no MOU covers
+(outside_agency), an expired, a never-issued and a lapsed certificate
 (uncertified_user), test/curiosity searches and investigations without a case
 number (missing_case_number), loud and quiet bursts (burst), and users whose
 behaviour changes without breaking a rule (behavior_anomaly). Decoys must stay
@@ -105,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         type=_bounded(MIN_DAYS, MAX_DAYS),
         default=14,
         help=f"length of the run in days, {MIN_DAYS}-{MAX_DAYS} (default 14); "
-        "incidents fall in the second half",
+        "incidents fall in the second half, after at least a week once --days >= 10",
     )
     parser.add_argument(
         "--start",

@@ -73,8 +73,9 @@ def _spread_searches(
             )
 
 
-def _has_incident_days(sc: Scenario, minimum: int = 2) -> Callable[[SimUser], bool]:
-    """Accept users with at least ``minimum`` working days left for the incident."""
+def _has_incident_days(sc: Scenario) -> Callable[[SimUser], bool]:
+    """Accept users with working days for the incident: two, or one in a short run."""
+    minimum = 2 if sc.world.days - sc.world.history_days >= 4 else 1
     return lambda u: len(sc.incident_days(u)) >= minimum
 
 
@@ -208,11 +209,11 @@ def outside_agency(sc: Scenario) -> None:
     )
     unknown = next(c for c in UNKNOWN_AGENCY_CODES if c not in policy.agencies)
     stories = [("unauthorised_request", *rng.choice(pairs))] if pairs else []
-    staffed = [a for a in world.agencies if sc.has_candidate(("regular",), a, accept=enough)]
-    stories.append(("unknown_requester", rng.choice(staffed or list(world.agencies)), unknown))
+    stories.append(("unknown_requester", "", unknown))
     for kind, agency, other in stories:
         label = sc.incident("outside_agency", kind, agency, subject=other)
-        user = sc.reserve(rng, label, ("regular", "occasional"), agency, accept=enough)
+        # The unknown requester may come from any agency (chosen with the user).
+        user = sc.reserve(rng, label, ("regular", "occasional"), agency or None, accept=enough)
         label.agency = user.agency
         _spread_searches(
             sc,
@@ -235,11 +236,11 @@ def uncertified(sc: Scenario) -> None:
 
     # Expires mid-run and keeps searching: searches before expiry are fine, after are not.
     label = sc.incident("uncertified_user", "certificate_expired", "")
-    user = sc.reserve(rng, label, accept=_has_incident_days(sc, 2))
+    user = sc.reserve(rng, label, accept=_has_incident_days(sc))
     label.agency = user.agency
     user.leave = None
     days = sc.incident_days(user)
-    first_bad = rng.choice(days[:-1])  # at least two working days without a certificate
+    first_bad = rng.choice(days[:-1] or days)  # two working days without a certificate, if any
     user.certificate = (world.date_text(first_bad - 730), world.date_text(first_bad - 1))
     user.tag_windows.append((world.day_ms(first_bad), end, label.index))
 
@@ -264,7 +265,7 @@ def missing_case_number(sc: Scenario) -> None:
     """'Test' and curiosity searches without a case, and investigations without one."""
     rng = sc.rng("missing-case-number")
     label = sc.incident("missing_case_number", "curiosity_searches", "")
-    user = sc.reserve(rng, label, accept=_has_incident_days(sc))
+    user = sc.reserve(rng, label, ("regular", "occasional"), accept=_has_incident_days(sc))
     label.agency = user.agency
     _spread_searches(
         sc,
@@ -279,7 +280,7 @@ def missing_case_number(sc: Scenario) -> None:
         p_zero=0.4,
     )
     label = sc.incident("missing_case_number", "no_case_number", "")
-    user = sc.reserve(rng, label, accept=_has_incident_days(sc))
+    user = sc.reserve(rng, label, ("regular", "occasional"), accept=_has_incident_days(sc))
     label.agency = user.agency
     _spread_searches(
         sc,

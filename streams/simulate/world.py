@@ -210,7 +210,9 @@ def build_world(config: SimulationConfig, policy: Policy) -> World:
     sizes = _split(config.users, weights, minimum=max(6, config.users // (10 * len(codes))))
     start = config.start
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()) * 1000
-    history_days = max(1, config.days // 2)
+    # Incidents wait for ordinary history: half the run, and at least a full week
+    # (weekdays and weekend, what a burst baseline needs) once the run has 10 days.
+    history_days = max(config.days // 2, 7) if config.days >= 10 else max(1, config.days // 2)
     users: list[SimUser] = []
     for code, size in zip(codes, sizes, strict=True):
         for n, role in enumerate(_roles(rng, size), start=1):

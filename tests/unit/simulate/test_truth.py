@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from streams.contract import DETECTORS
-from tests.unit.simulate.conftest import WrittenWorld
+from tests.unit.simulate.conftest import WrittenWorld, write_world
 from tests.unit.simulate.rules import broken_rules, max_per_window
 
 RULES = {"prohibited_endpoint", "unknown_endpoint", "outside_agency", "uncertified_user",
@@ -122,7 +123,7 @@ def test_incidents_happen_after_a_history(world: WrittenWorld) -> None:
 
     start = parse_timestamp(world.truth["start"])
     days = round((parse_timestamp(world.truth["end"]) - start) / 86400)
-    history = max(1, days // 2) * 86400
+    history = (max(days // 2, 7) if days >= 10 else max(1, days // 2)) * 86400
     for incident in world.truth["incidents"]:
         assert parse_timestamp(incident["start"]) >= start + history, incident["id"]
 
@@ -139,3 +140,23 @@ def test_behaviour_anomalies_break_no_rule_and_stay_under_the_burst_floor(
         # Days of changed behaviour give the model enough to score (a 3-day world: a few).
         assert len(events) >= (10 if len(world.events) > 20_000 else 3)
         assert max_per_window([e.ts for e in events], world.policy.burst.window_s) < floor
+
+
+@pytest.mark.parametrize(
+    ("users", "days", "seed"),
+    [(60, 3, 1), (60, 4, 9), (80, 5, 12), (100, 7, 5), (120, 10, 11), (250, 21, 4)],
+)
+def test_worlds_of_many_shapes_cover_every_detector(
+    tmp_path: Path, users: int, days: int, seed: int
+) -> None:
+    world = write_world(tmp_path, users=users, days=days, seed=seed)
+    assert {i["detector"] for i in world.truth["incidents"]} == set(DETECTORS)
+    by_id = world.by_id
+    evidence = world.incident_ids()
+    for incident in world.truth["incidents"]:
+        expected = {incident["detector"]} & RULES
+        for event_id in incident["event_ids"]:
+            assert broken_rules(by_id[event_id], world.policy, world.certificates) == expected
+    for event in world.events:
+        if event.event_id not in evidence:
+            assert not broken_rules(event, world.policy, world.certificates)
