@@ -47,28 +47,36 @@ def _spread_searches(
     on_behalf_of: str | None = None,
     case_agency: str | None = None,
     source: str = "audit-log",
+    also_seen_as: tuple[tuple[str, str], ...] = (),
     purposes: tuple[str, ...] = ("investigation",),
     cases: tuple[object, ...] | None = None,
     p_zero: float = 0.25,
 ) -> None:
-    """A few incident searches on ``days`` of the user's incident-phase working days."""
+    """A few incident searches on ``days`` of the user's incident-phase working days.
+
+    ``also_seen_as``: other (endpoint, source) forms the same service takes in
+    other sensors' records, e.g. a bare host name from DNS or ``host:443`` from a
+    proxy's CONNECT line; each search uses one of the forms.
+    """
     book = CaseBook(user.agency, sc.world.year, rng)
+    forms = ((endpoint, source), *also_seen_as)
     available = sc.incident_days(user)
     chosen = sorted(rng.sample(available, min(days, len(available))))
     for day in chosen:
         case: object = book.case_number(case_agency)
         for t in _times_in_shift(sc, rng, user, day, rng.randint(*per_day)):
+            seen_at, seen_by = forms[rng.randrange(len(forms))]
             sc.sink.add(
                 t,
                 user.agency,
                 user.user,
-                endpoint,
+                seen_at,
                 on_behalf_of=on_behalf_of,
                 case=rng.choice(cases) if cases is not None else case,
                 purpose=rng.choice(purposes),
                 probe=new_probe(rng),
                 results=result_count(rng, p_zero),
-                source=source,
+                source=seen_by,
                 label=label.index,
             )
 
@@ -140,6 +148,7 @@ def commercial_service(sc: Scenario) -> None:
         per_day=(2, 4),
         endpoint=f"https://{host}/",
         source="proxy",
+        also_seen_as=((f"{host}:443", "proxy"),),
         p_zero=0.1,
     )
 
@@ -167,6 +176,7 @@ def unapproved_vendor(sc: Scenario) -> None:
         per_day=(2, 4),
         endpoint=f"https://{hosts[0]}/v1/match",
         source="proxy",
+        also_seen_as=((hosts[0], "dns"),),
     )
 
 

@@ -45,7 +45,11 @@ def test_lines_are_exactly_what_orjson_writes(default_world: WrittenWorld) -> No
 
 def test_events_carry_realistic_fields(default_world: WrittenWorld) -> None:
     events = default_world.events
-    assert {e.source for e in events} >= {"audit-log", "proxy"}
+    assert {e.source for e in events} == {"audit-log", "proxy", "dns"}
+    # Endpoints come as URLs, as proxy CONNECT targets (host:port) and as bare DNS names.
+    assert any(e.endpoint.startswith("https://") for e in events)
+    assert any(e.endpoint.endswith(":443") for e in events)
+    assert any("/" not in e.endpoint for e in events)
     share_investigation = sum(e.purpose == "investigation" for e in events) / len(events)
     assert share_investigation > 0.9
     assert all(e.probe_sha256 and e.result_count is not None for e in events)
