@@ -8,8 +8,9 @@ changes is what the behaviour model looks at:
 
 * ``night_fishing``: searching between 01:45 and 04:30, almost every probe new,
   nearly all with zero results, in irregular clumps, more often than before;
-* ``probe_fishing``: daytime, but many distinct probes with nothing found, in
-  irregular clumps, two to three times the user's usual daily count;
+* ``probe_fishing``: many distinct probes with nothing found, in irregular
+  clumps, during the shift and often again late in the evening, two to three
+  times the user's usual daily count;
 * ``odd_hours``: late-night searching (22:30-05:30), irregular, almost every
   probe new, mostly nothing found, two to three times the usual count.
 """
@@ -70,7 +71,9 @@ def _plan_days(
                     if working
                     else (base + 10 * HOUR_MS, base + 16 * HOUR_MS)
                 )
-                plans.append((rng.randint(8, 14), begin, end - HOUR_MS))
+                plans.append((rng.randint(6, 10), begin, end - HOUR_MS))
+                if rng.random() < 0.6:  # and carries on alone late in the evening
+                    plans.append((rng.randint(3, 6), base + 21 * HOUR_MS, base + 23 * HOUR_MS))
         elif day == onset or rng.random() < 0.85:
             plans.append(
                 (rng.randint(6, 12), base + 22 * HOUR_MS + 30 * MINUTE_MS, base + 29 * HOUR_MS)

@@ -4,7 +4,8 @@
   clusters all day, every day: never a burst;
 * ``agency_surge``: a major incident sends every member of one agency to the
   search system for a few hours at three to five times their working pace:
-  they all rise together, so none of them is a burst;
+  they all rise together, so none of them is a burst. Only the volume
+  changes: probes repeat and results come back as on any other day;
 * ``mou_request``: searches on behalf of another agency that a memorandum of
   understanding in the policy allows: never an outside-agency search.
 """
@@ -84,7 +85,7 @@ def run_surge(sc: Scenario, plan: SurgePlan) -> None:
         probes: list[str] = []
         t = plan.start_ms + rng.randint(0, 10 * MINUTE_MS)
         while t < plan.end_ms:
-            if probes and rng.random() < 0.1:
+            if probes and rng.random() < 0.3:
                 probe = rng.choice(probes)
             else:
                 probe = new_probe(rng)
@@ -96,7 +97,7 @@ def run_surge(sc: Scenario, plan: SurgePlan) -> None:
                 user.endpoints[0],
                 case=major_case,
                 probe=probe,
-                results=result_count(rng, 0.35),
+                results=result_count(rng, 0.28),
                 label=label.index,
             )
             t += int(gap_ms * rng.uniform(0.6, 1.4))
