@@ -182,3 +182,26 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(world: Path) -> None:
         "error: cannot reach Kafka at 127.0.0.1:1: KafkaTimeoutError: Unable to bootstrap "
         "from 127.0.0.1:1"
     ]
+
+
+def test_simulate_produce_generates_and_publishes_in_one_go(
+    tmp_path: Path, kafka_bootstrap: str, topic_names: TopicNames,
+    create_topics: Callable[..., None], capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    topic, cert_topic = topic_names.events, topic_names.certifications
+    create_topics([topic], partitions=4)
+    create_topics([cert_topic], partitions=4, compact=True)
+    out = tmp_path / "world"
+
+    status = main(["simulate", "--out", str(out), "--users", "60", "--days", "3",
+                   "--policy", str(DEFAULT_POLICY), "--produce", "--topic", topic,
+                   "--bootstrap", kafka_bootstrap, "--key", "null",
+                   "--certifications-topic", cert_topic, "--no-progress"])  # fmt: skip
+
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "published" in printed and "produced" in printed
+    lines = _lines(out / "events.jsonl")
+    assert Counter(v for _, _, v in _consume(kafka_bootstrap, topic, len(lines))) == Counter(lines)
+    rows = (out / "certifications.csv").read_text().splitlines()[1:]
+    assert len(_consume(kafka_bootstrap, cert_topic, len(rows))) == len(rows)
