@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from streams.settings import TopicNames
 from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
 from tests.integration.worker_harness import (
-    FRTWATCH,
+    frtwatch,
     latest_alerts,
     policy_with_model,
     read_topic,
@@ -58,14 +57,6 @@ TOLERANCE_S = 0.001  # alert times are microseconds, truth times milliseconds
 
 def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def frtwatch(*args: str) -> str:
-    done = subprocess.run(
-        [str(FRTWATCH), *args], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, f"frtwatch {' '.join(args)} failed:\n{done.stderr}"
-    return done.stdout + done.stderr
 
 
 def subject_of(alert: dict[str, Any]) -> str:

@@ -78,6 +78,15 @@ class WorkerProcess:
         return self.proc.returncode
 
 
+def frtwatch(*args: str) -> str:
+    """Run a ``frtwatch`` command to completion; its output, or an assertion with stderr."""
+    done = subprocess.run(
+        [str(FRTWATCH), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, f"frtwatch {' '.join(args)} failed:\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
 def worker_env(
     bootstrap: str,
     topics: TopicNames,
