@@ -16,6 +16,28 @@ recorded in :attr:`BatchResult.failures` (the driver dead-letters that event)
 and the batch goes on with the other events. A stored state record that can
 no longer be read is logged and replaced by a fresh state: one user's history
 is lost, but the stream keeps running.
+
+>>> from streams.contract import parse_event
+>>> from streams.detectors.engine import Engine
+>>> from streams.policy import CertificateRegistry, load_policy
+>>> from streams.settings import DEFAULT_POLICY
+>>> class Flaky(Engine):  # a detector bug that hits one event
+...     def process(self, user, agency, event):
+...         if event.event_id == "e2":
+...             raise ValueError("a detector bug")
+...         return super().process(user, agency, event)
+>>> def search(i):
+...     return parse_event(b'{"event_id": "e%d", "ts": "2026-03-02T09:0%d:00Z", "agency": "MPD",'
+...                        b' "user": "u1", "endpoint": "https://app.clearview.ai/"}' % (i, i))
+>>> users, agencies = {}, {}
+>>> engine = Flaky(load_policy(DEFAULT_POLICY), CertificateRegistry())
+>>> result = BatchDetector(engine).run([BatchItem(search(i), i) for i in (1, 2, 3)], users, agencies)
+>>> [(item.token, str(exc)) for item, exc in result.failures]
+[(2, 'a detector bug')]
+>>> result.processed, sorted(users), sorted(agencies)
+(2, ['MPD/u1'], ['MPD'])
+>>> sorted({alert.detector for alert in result.alerts})
+['missing_case_number', 'prohibited_endpoint', 'uncertified_user']
 """
 
 from __future__ import annotations

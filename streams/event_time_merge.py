@@ -30,6 +30,12 @@ memory: beyond it the oldest item is released regardless.
 ['a@10', 'b@20']
 >>> merge.release(now=1.3)  # source 1 has been idle for a second
 ['a@30']
+>>> small = EventTimeMerge(idle_s=60.0, max_held=2)
+>>> small.watch([0, 1], now=0.0)
+>>> for ts in (5.0, 6.0, 7.0):
+...     small.push(0, ts, ts, now=0.0)
+>>> small.release(now=0.0)  # more than max_held: the oldest goes regardless
+[5.0]
 """
 
 from __future__ import annotations
