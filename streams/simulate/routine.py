@@ -82,19 +82,25 @@ def _occasional_day(
         t += rng.randint(2 * MINUTE_MS, 15 * MINUTE_MS)
 
 
+# A regular's sessions a day and searches a session (drawn uniformly from these).
+_SESSIONS = (1, 1, 2, 2, 2, 3)
+_SESSION_LENGTHS = (1, 2, 2, 3, 3, 4)
+
+
 def _regular_day(
     rng: random.Random, book: CaseBook, out: _Emitter, endpoint: str, t0: int, t1: int
 ) -> None:
-    sessions = rng.choice((1, 1, 2, 2, 2, 3))
-    starts = sorted(rng.randint(t0, max(t0, t1 - 45 * MINUTE_MS)) for _ in range(sessions))
-    for start in starts:
+    draw = rng.random
+    sessions = _SESSIONS[int(draw() * len(_SESSIONS))]
+    room = max(0, t1 - 45 * MINUTE_MS - t0)
+    for start in sorted(t0 + int(draw() * room) for _ in range(sessions)):
         case = book.pick_case(p_new=0.5)
-        purpose = rng.choice(PURPOSES)
+        purpose = PURPOSES[int(draw() * len(PURPOSES))]
         t = start
-        for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
+        for _ in range(_SESSION_LENGTHS[int(draw() * len(_SESSION_LENGTHS))]):
             probe = book.probe(case, 0.6)
             out.emit(t, endpoint, case.number, probe, result_count(rng, 0.25), purpose)
-            t += MINUTE_MS + int(rng.random() * 9 * MINUTE_MS)
+            t += MINUTE_MS + int(draw() * 9 * MINUTE_MS)
 
 
 def _analyst_day(
@@ -129,8 +135,8 @@ def generate_routine(world: World, user: SimUser, sink: SearchSink) -> None:
         if not world.works(user, day):
             continue
         begin, end = world.shift(user, day)
-        # Shifts start and end a little differently every day.
-        begin += rng.randint(-15, 15) * MINUTE_MS
-        end += rng.randint(-15, 15) * MINUTE_MS
+        # Shifts start and end a little differently every day (up to 15 minutes).
+        begin += (int(rng.random() * 31) - 15) * MINUTE_MS
+        end += (int(rng.random() * 31) - 15) * MINUTE_MS
         endpoint = primary if not others or rng.random() < 0.85 else rng.choice(others)
         plan(rng, book, out, endpoint, begin, end)
