@@ -73,7 +73,7 @@ def _plan_days(
                 )
                 plans.append((rng.randint(6, 10), begin, end - HOUR_MS))
                 if rng.random() < 0.6:  # and carries on alone late in the evening
-                    plans.append((rng.randint(3, 6), base + 21 * HOUR_MS, base + 23 * HOUR_MS))
+                    plans.append((rng.randint(3, 6), base + 22 * HOUR_MS, base + 23 * HOUR_MS))
         elif day == onset or rng.random() < 0.85:
             plans.append(
                 (rng.randint(6, 12), base + 22 * HOUR_MS + 30 * MINUTE_MS, base + 29 * HOUR_MS)

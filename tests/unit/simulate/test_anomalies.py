@@ -32,9 +32,13 @@ def test_anomalies_differ_from_ordinary_users_in_several_features(
     start = parse_timestamp(world.truth["start"])
     half = start + 7 * 86400
     end = parse_timestamp(world.truth["end"])
+    (surge,) = [d for d in world.truth["decoys"] if d["kind"] == "agency_surge"]
+    surge_span = (parse_timestamp(surge["start"]), parse_timestamp(surge["end"]))
     by_user: dict[tuple[str, str], list[SearchEvent]] = defaultdict(list)
     for e in world.events:
-        by_user[(e.agency, e.user)].append(e)
+        # The surge's searches are explained by the surge (a decoy), not by the user.
+        if not (e.agency == surge["agency"] and surge_span[0] <= e.ts <= surge_span[1]):
+            by_user[(e.agency, e.user)].append(e)
     anomalies = {(i["agency"], i["users"][0]): i for i in world.truth["incidents"]
                  if i["detector"] == "behavior_anomaly"}  # fmt: skip
     assert len(anomalies) >= 8
