@@ -60,12 +60,45 @@ class ProduceStats:
         return self.messages / self.seconds if self.seconds > 0 else float("inf")
 
 
+def _partitioner() -> Any:
+    """KIP-480 sticky partitions for null keys; keyed records hashed once per key.
+
+    Keyed records land where the Java client (and kafka-python's default) puts
+    them, ``murmur2(key) % partitions``, but the pure-Python hash is computed
+    once per distinct key instead of once per record.
+    """
+    from kafka.partitioner.default import murmur2
+    from kafka.partitioner.sticky import StickyPartitioner
+
+    class CachedKeyPartitioner(StickyPartitioner):
+        def __init__(self) -> None:
+            super().__init__()
+            self._by_key: dict[tuple[str, bytes], tuple[int, int]] = {}
+
+        def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
+            if serialized_key is None:
+                return super().partition(topic, key, None, value, serialized_value, cluster)
+            partitions = cluster.partitions_for_topic(topic)
+            if partitions is None:
+                raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+            known = self._by_key.get((topic, serialized_key))
+            if known is not None and known[0] == len(partitions):
+                return known[1]
+            ordered = sorted(partitions)
+            chosen = ordered[(murmur2(serialized_key) & 0x7FFFFFFF) % len(ordered)]
+            if len(self._by_key) < 1_000_000:
+                self._by_key[(topic, serialized_key)] = (len(ordered), chosen)
+            return chosen
+
+    return CachedKeyPartitioner()
+
+
 def make_producer(bootstrap: str, **overrides: Any) -> Any:
     """A tuned :class:`kafka.KafkaProducer`, or a one-line :class:`BrokerError`."""
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    config = {**PRODUCER_TUNING, **overrides}
+    config = {"partitioner": _partitioner(), **PRODUCER_TUNING, **overrides}
     try:
         return KafkaProducer(bootstrap_servers=bootstrap, **config)
     except KafkaError as exc:

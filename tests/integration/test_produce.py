@@ -111,6 +111,10 @@ def test_agency_user_keys_and_certificates_through_the_command(
         partitions[key].add(partition)
         order[key].append(value)
     assert all(len(p) == 1 for p in partitions.values())
+    # The partition Java clients choose for the key: murmur2(key) mod partitions.
+    from kafka.partitioner.default import murmur2
+
+    assert all(p == {(murmur2(k) & 0x7FFFFFFF) % 4} for k, p in partitions.items())
     expected: dict[bytes, list[bytes]] = defaultdict(list)
     for line in lines:
         event = orjson.loads(line)
