@@ -9,12 +9,12 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     Progress,
     ProgressColumn,
     Task,
     TaskProgressColumn,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
@@ -30,7 +30,7 @@ class _EventRate(ProgressColumn):
     def render(self, task: Task) -> Text:
         elapsed = max(time.perf_counter() - self._view.started, 1e-9)
         rate = self._view.events / elapsed
-        return Text(f"{self._view.events:,} events  {rate:,.0f} ev/s", style="progress.data.speed")
+        return Text(f"{self._view.events:,} ev {rate:,.0f} ev/s", style="progress.data.speed")
 
 
 class ProgressView:
@@ -43,13 +43,17 @@ class ProgressView:
         self._progress: Progress | None = None
         self._task = None
         if enabled:
+            amount: ProgressColumn = (
+                DownloadColumn()
+                if unit == "B"
+                else TextColumn(f"{{task.completed:,}}/{{task.total:,}} {unit}")
+            )
             self._progress = Progress(
                 TextColumn("[bold]replay[/bold]"),
-                BarColumn(),
+                BarColumn(bar_width=16),
                 TaskProgressColumn(),
-                TextColumn(f"{{task.completed:,}}/{{task.total:,}} {unit}"),
+                amount,
                 _EventRate(self),
-                TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=Console(file=sys.stderr),

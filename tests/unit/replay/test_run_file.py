@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -121,12 +122,12 @@ def test_a_stopped_run_writes_consistent_partial_output(
     assert result.partial and manifest["status"] == "partial"
     assert manifest["warnings"][0].startswith("partial run")
     covered_to = manifest["covered"]["to"]
-    assert covered_to is not None and covered_to < "2026-03-03T12:00:00Z"
+    assert covered_to is not None and _when(covered_to) < _when("2026-03-03T12:00:00Z")
     processed = manifest["processed"]["events"]
     assert 0 < processed < 9
     # Every written alert is backed by evidence from before the covered end.
     alerts = read_alert_records(tmp_path / "run")
-    assert all(a["last_seen"] < covered_to for a in alerts)
+    assert all(_when(a["last_seen"]) < _when(covered_to) for a in alerts)
     assert len(alerts) < sum(EXPECTED.values())
     searches = pd.read_parquet(tmp_path / "run" / "searches.parquet")["searches"].sum()
     assert searches == processed  # the report's tally holds what was judged, no more
@@ -177,3 +178,7 @@ def test_a_stop_inside_a_large_release_covers_up_to_the_first_event_not_judged(
     assert manifest["covered"]["to"] == "2026-03-02T10:00:00Z"  # h04, the first not judged
     alerts = read_alert_records(tmp_path / "run")
     assert [a["detector"] for a in alerts] == ["missing_case_number"]  # h02 only
+
+
+def _when(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
