@@ -6,7 +6,9 @@ other incidents are left out: their rule-breaking is not this model's job).
 A user's score is their highest row score over the replayed events, and a
 user is flagged when it reaches the model's threshold, which is exactly when
 the stream would raise at least one ``behavior_anomaly`` alert for them.
-Users with too little history to be scored count as not flagged.
+Users with too little history to be scored count as not flagged, and rank
+lowest in ``roc_auc``; ``roc_auc_scored`` leaves them out, which is the
+harder figure (the model's ranking among users it did score).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Evaluation:
     precision: float
     recall: float
     roc_auc: float
+    roc_auc_scored: float
     normal_flagged_share: float
     missed: list[str]
     false_alarms: list[str]
@@ -98,7 +101,17 @@ def evaluate(
         precision=tp / (tp + fp) if tp + fp else 0.0,
         recall=tp / len(pos),
         roc_auc=float(roc_auc_score(labels, values)),
+        roc_auc_scored=_auc_scored(pos, neg),
         normal_flagged_share=fp / len(neg),
         missed=[u for u, v in zip(positives, pos, strict=True) if not v >= model.threshold],
         false_alarms=[u for u, v in zip(negatives, neg, strict=True) if v >= model.threshold],
     )
+
+
+def _auc_scored(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC over users with at least one scored row (NaN when a class has none)."""
+    p, n = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+    if not len(p) or not len(n):
+        return float("nan")
+    labels = np.r_[np.ones(len(p)), np.zeros(len(n))]
+    return float(roc_auc_score(labels, np.r_[p, n]))

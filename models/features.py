@@ -1,19 +1,30 @@
 """Behaviour features: one bounded accumulator per user, the same code for training and stream.
 
-:class:`BehaviorWindow` summarises a user's recent searches in **event time**.
-Every quantity is an exponentially decayed sum: an event ``age`` seconds old
-weighs ``exp(-age / tau)``. Decayed sums need no list of past events (the state
-is a fixed handful of numbers), and adding an event late gives the same sums as
-adding it in order. Training replays each user's events through this class in
-time order, and the stream updates the same class per event, so a model never
-sees features computed two different ways.
+:class:`BehaviorWindow` summarises a user's recent searches as exponentially
+weighted sums, so it needs no list of past events: the state is a fixed
+handful of numbers. Two kinds of weight are used, each where it fits:
+
+* **rates** decay in event time: a search ``age`` seconds old weighs
+  ``exp(-age / tau)``, so a late event counts as if it had come in order;
+* **shares and gaps** decay per search: the search ``k`` searches ago weighs
+  ``(1 - 1/RECENT_SEARCHES) ** k``. Every share is then taken over about the
+  same number of searches (the last ~20) whether the user searches twenty
+  times a day or twice a week; a time window would give an occasional user's
+  shares two or three searches and make them noise.
+
+Training replays each user's events through this class in time order, and
+the stream updates the same class per event, so a model never sees features
+computed two different ways.
 
 Features (``FEATURE_NAMES`` order), each a plain number an analyst can read:
 
 ``rate_vs_baseline``
-    The user's recent rate (1-day half-life) divided by their own long-run rate
-    (7-day half-life). 1.0 is "as usual"; both rates are corrected for how long
-    the user has been seen, so a new user does not start at 7x.
+    Searches in the short window (1-day half-life) against the number the
+    user's own long-run rate (7-day half-life) predicts for it, each side with
+    :data:`RATE_PRIOR` pseudo-searches added. 1.0 is "as usual". Both rates are
+    corrected for how long the user has been seen, so a new user does not start
+    at 7x, and the pseudo-searches keep a user with one search a week who runs
+    three in a day from reading as "10x" (a count that small says little).
 ``off_hours_share``
     Share of recent searches run off-hours: 22:00 to 06:00 UTC (hour 22 up to,
     not including, hour 6). Policy deployments in other time zones still see a
@@ -38,7 +49,7 @@ Features (``FEATURE_NAMES`` order), each a plain number an analyst can read:
     in bursts separated by long silences. A log scale makes it independent of
     how busy the user is.
 
-"Recent" for the shares and gaps means a 3-day half-life. ``features()`` is
+"Recent" for the shares and gaps means the last ~20 searches. ``features()`` is
 ``None`` until the user has :data:`MIN_EVENTS` searches, because shares over a
 handful of searches say more about chance than about behaviour.
 
@@ -59,15 +70,15 @@ handful of searches say more about chance than about behaviour.
 >>> def show(row):
 ...     return {name: round(value, 2) for name, value in zip(FEATURE_NAMES, row)}
 >>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
-{'rate_vs_baseline': 1.11, 'off_hours_share': 0.0, 'distinct_probe_share': 1.0,
+{'rate_vs_baseline': 1.08, 'off_hours_share': 0.0, 'distinct_probe_share': 1.0,
  'zero_result_share': 0.0, 'no_case_share': 0.0, 'other_agency_share': 0.0,
- 'distinct_endpoints': 1.0, 'gap_irregularity': 1.01}
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 0.99}
 >>> for hour in (0, 1, 2, 3, 4):       # then a night of searches, no case, nothing found
 ...     window.update(search(5, hour, case=None, results=0))
 >>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
-{'rate_vs_baseline': 1.39, 'off_hours_share': 0.37, 'distinct_probe_share': 1.0,
- 'zero_result_share': 0.37, 'no_case_share': 0.37, 'other_agency_share': 0.0,
- 'distinct_endpoints': 1.0, 'gap_irregularity': 1.26}
+{'rate_vs_baseline': 1.29, 'off_hours_share': 0.35, 'distinct_probe_share': 1.0,
+ 'zero_result_share': 0.35, 'no_case_share': 0.35, 'other_agency_share': 0.0,
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 1.25}
 >>> BehaviorWindow.from_list(window.to_list()).features() == window.features()
 True
 >>> BehaviorWindow().features() is None        # no history yet
@@ -101,11 +112,13 @@ OFF_HOURS_END = 6
 """Off-hours are hours ``>= 22`` or ``< 6`` UTC."""
 
 _LN2 = math.log(2.0)
-SHARE_HALF_LIFE_S = 3 * 86_400.0
 SHORT_HALF_LIFE_S = 1 * 86_400.0
 LONG_HALF_LIFE_S = 7 * 86_400.0
 ENDPOINT_HORIZON_S = 7 * 86_400.0
-_TAU_SHARE = SHARE_HALF_LIFE_S / _LN2
+RECENT_SEARCHES = 20
+"""Shares and gaps weigh each search by ``(1 - 1/RECENT_SEARCHES) ** searches_since``."""
+_KEEP = 1.0 - 1.0 / RECENT_SEARCHES
+RATE_PRIOR = 2.0
 _TAU_SHORT = SHORT_HALF_LIFE_S / _LN2
 _TAU_LONG = LONG_HALF_LIFE_S / _LN2
 
@@ -166,54 +179,47 @@ class BehaviorWindow:
         """Fold one search into the window. Call once per distinct event (dedupe before)."""
         ts = event.ts
         sums = self._sums
+        keep = _KEEP
         if self._n == 0:
             self._first_ts = self._last_ts = ts
         elif ts > self._last_ts:
             dt = ts - self._last_ts
-            decay = math.exp(-dt / _TAU_SHARE)
-            for i in range(_SHORT):
-                sums[i] *= decay
             sums[_SHORT] *= math.exp(-dt / _TAU_SHORT)
             sums[_LONG] *= math.exp(-dt / _TAU_LONG)
-            sums[_G0] *= decay
-            sums[_G1] *= decay
-            sums[_G2] *= decay
             gap = math.log1p(dt)
-            sums[_G0] += 1.0
-            sums[_G1] += gap
-            sums[_G2] += gap * gap
+            sums[_G0] = sums[_G0] * keep + 1.0
+            sums[_G1] = sums[_G1] * keep + gap
+            sums[_G2] = sums[_G2] * keep + gap * gap
             self._last_ts = ts
         if ts >= self._last_ts:
-            weight = short_weight = long_weight = 1.0
-        else:  # a late event weighs what it would have weighed had it come in order
+            short_weight = long_weight = 1.0
+        else:  # a late event counts in the rates with the weight it would have had in order
             age = self._last_ts - ts
-            weight = math.exp(-age / _TAU_SHARE)
             short_weight = math.exp(-age / _TAU_SHORT)
             long_weight = math.exp(-age / _TAU_LONG)
             self._first_ts = min(self._first_ts, ts)
         self._n += 1
+        sums[_SHORT] += short_weight
+        sums[_LONG] += long_weight
 
-        sums[_TOTAL] += weight
         hour = int(ts // 3600.0) % 24
-        if hour >= OFF_HOURS_START or hour < OFF_HOURS_END:
-            sums[_OFF] += weight
+        off = 1.0 if hour >= OFF_HOURS_START or hour < OFF_HOURS_END else 0.0
+        distinct = 0.0
         probe = event.probe_sha256
         if probe is not None:
             key = _probe_key(probe)
             probes = self._probes
             if key not in probes:
-                sums[_DISTINCT] += weight
+                distinct = 1.0
                 probes.append(key)
                 if len(probes) > PROBE_MEMORY:
                     del probes[0]
-        if event.result_count == 0:
-            sums[_ZERO] += weight
-        if event.case_number is None:
-            sums[_NOCASE] += weight
-        if event.on_behalf_of != event.agency:
-            sums[_OTHER] += weight
-        sums[_SHORT] += short_weight
-        sums[_LONG] += long_weight
+        sums[_TOTAL] = sums[_TOTAL] * keep + 1.0
+        sums[_OFF] = sums[_OFF] * keep + off
+        sums[_DISTINCT] = sums[_DISTINCT] * keep + distinct
+        sums[_ZERO] = sums[_ZERO] * keep + (1.0 if event.result_count == 0 else 0.0)
+        sums[_NOCASE] = sums[_NOCASE] * keep + (1.0 if event.case_number is None else 0.0)
+        sums[_OTHER] = sums[_OTHER] * keep + (1.0 if event.on_behalf_of != event.agency else 0.0)
         self._touch_endpoint(_host_key(event.host), ts)
 
     def _touch_endpoint(self, key: int, ts: float) -> None:
@@ -234,8 +240,8 @@ class BehaviorWindow:
         sums = self._sums
         total = sums[_TOTAL]
         age = self._last_ts - self._first_ts
-        long_rate = _rate(sums[_LONG], _TAU_LONG, age)
-        short_rate = _rate(sums[_SHORT], _TAU_SHORT, age)
+        span = _TAU_SHORT * -math.expm1(-age / _TAU_SHORT) if age > 0 else 0.0
+        expected = _rate(sums[_LONG], _TAU_LONG, age) * span
         g0 = sums[_G0]
         if g0 > 0:
             mean = sums[_G1] / g0
@@ -244,7 +250,7 @@ class BehaviorWindow:
             irregularity = 0.0
         horizon = self._last_ts - ENDPOINT_HORIZON_S
         return [
-            short_rate / long_rate if long_rate > 0 else 1.0,
+            (sums[_SHORT] + RATE_PRIOR) / (expected + RATE_PRIOR),
             sums[_OFF] / total,
             sums[_DISTINCT] / total,
             sums[_ZERO] / total,

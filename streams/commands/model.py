@@ -72,8 +72,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="end of the range (exclusive); required with --topic")  # fmt: skip
     train.add_argument("--bootstrap", help="Kafka bootstrap servers (default FRTWATCH_BOOTSTRAP)")
     train.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    train.add_argument("--target-fp", type=_fraction, default=0.01, metavar="SHARE",
-                       help="share of users the threshold should flag (default 0.01)")  # fmt: skip
+    train.add_argument("--target-fp", type=_fraction, default=None, metavar="SHARE",
+                       help="share of normal users the threshold may flag in 14 days "
+                            "(default 0.005, a margin under 1%%)")  # fmt: skip
     train.add_argument("--out", type=Path, help="artifact path (default: the model path)")
     train.set_defaults(func=_train)
 
@@ -107,7 +108,7 @@ def _model_path(given: Path | None) -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     from models.dataset import EventBatch, read_events_file
-    from models.train import train_to_file
+    from models.train import DEFAULT_TARGET_USER_FP_RATE, train_to_file
 
     out = _model_path(args.out)
     started = time.perf_counter()
@@ -131,11 +132,12 @@ def _train(args: argparse.Namespace) -> int:
                 rejected=batch.rejected,
                 source=batch.source,
             )  # fmt: skip
+    target = args.target_fp if args.target_fp is not None else DEFAULT_TARGET_USER_FP_RATE
     card = train_to_file(
         batch,
         out,
         seed=args.seed,
-        target_user_fp_rate=args.target_fp,
+        target_user_fp_rate=target,
         range_from=args.range_from,
         range_to=args.range_to,
     )
@@ -143,7 +145,7 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained on {training['event_count']} events from {training['user_count']} users "
           f"({training['row_count']} rows, {training['rejected_count']} rejected) "
           f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
-    print(f"threshold {card['threshold']:.4f} (target {args.target_fp:.1%} of users flagged)")
+    print(f"threshold {card['threshold']:.4f} (target: {target:.2%} of normal users in 14 days)")
     print(f"wrote {out} (sha256 {card['artifact_sha256'][:16]}...) and its card")
     return 0
 
@@ -167,7 +169,7 @@ def _eval(args: argparse.Namespace) -> int:
         ("users without incidents", f"{result.negatives} ({result.unscored_negatives} unscored)"),
         ("precision", f"{result.precision:.3f}"),
         ("recall", f"{result.recall:.3f}"),
-        ("ROC AUC", f"{result.roc_auc:.3f}"),
+        ("ROC AUC", f"{result.roc_auc:.3f} (scored users only: {result.roc_auc_scored:.3f})"),
         ("normal users flagged", f"{result.false_positives} ({result.normal_flagged_share:.2%})"),
         ("missed", ", ".join(result.missed) or "-"),
         ("false alarms", ", ".join(result.false_alarms) or "-"),

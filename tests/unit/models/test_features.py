@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from models.features import FEATURE_NAMES, MIN_EVENTS, SHARE_HALF_LIFE_S, BehaviorWindow
+from models.features import FEATURE_NAMES, MIN_EVENTS, RECENT_SEARCHES, BehaviorWindow
 from streams.contract import SearchEvent
 
 START = 1_772_409_600.0  # 2026-03-02T00:00:00Z, a Monday
@@ -88,17 +88,20 @@ def test_each_share_counts_its_own_kind_of_search() -> None:
     ]
     events = base + odd
     named = features_of(events)
-    # An event's weight halves every SHARE_HALF_LIFE_S; each odd search weighs about 1.
-    now = events[-1].ts
-    total = sum(2 ** (-(now - e.ts) / SHARE_HALF_LIFE_S) for e in events)
-    for name in ("zero_result_share", "no_case_share", "other_agency_share"):
-        assert named[name] == pytest.approx(1 / total, rel=0.01), name
+    # The search k searches ago weighs keep**k; the odd ones are 2, 1 and 0 searches ago.
+    keep = 1 - 1 / RECENT_SEARCHES
+    total = sum(keep**k for k in range(len(events)))
+    assert named["zero_result_share"] == pytest.approx(keep**2 / total)
+    assert named["no_case_share"] == pytest.approx(keep / total)
+    assert named["other_agency_share"] == pytest.approx(1 / total)
 
 
 def test_repeated_probe_lowers_distinct_share() -> None:
     same = hashlib.sha256(b"same face").hexdigest()
     events = [search(START + n * HOUR, n, probe_sha256=same) for n in range(MIN_EVENTS)]
-    assert features_of(events)["distinct_probe_share"] == pytest.approx(1 / MIN_EVENTS, rel=0.05)
+    keep = 1 - 1 / RECENT_SEARCHES  # only the first search, MIN_EVENTS - 1 searches ago, was new
+    expected = keep ** (MIN_EVENTS - 1) / sum(keep**k for k in range(MIN_EVENTS))
+    assert features_of(events)["distinct_probe_share"] == pytest.approx(expected)
 
 
 def test_distinct_endpoints_counts_hosts_of_the_last_seven_days() -> None:
@@ -127,14 +130,21 @@ def test_new_user_rate_is_not_inflated() -> None:
     assert features_of(events)["rate_vs_baseline"] == pytest.approx(1.0, abs=0.1)
 
 
-def test_shares_do_not_depend_on_arrival_order() -> None:
+def test_rate_does_not_depend_on_arrival_order() -> None:
     events = working_days(days=7)
-    events[5] = search(events[5].ts, 5, result_count=0, case_number=None)
     shuffled = events[:]
     random.Random(7).shuffle(shuffled)
     in_order, out_of_order = features_of(events), features_of(shuffled)
-    for name in ("off_hours_share", "zero_result_share", "no_case_share", "rate_vs_baseline"):
-        assert out_of_order[name] == pytest.approx(in_order[name], rel=1e-9), name
+    assert out_of_order["rate_vs_baseline"] == pytest.approx(in_order["rate_vs_baseline"], rel=1e-9)
+
+
+def test_shares_are_over_recent_searches_not_recent_days() -> None:
+    # An occasional user: one search every three days, the last five found nothing.
+    events = [search(START + n * 3 * 86_400 + 10 * HOUR, n, result_count=0 if n >= 25 else 3)
+              for n in range(30)]  # fmt: skip
+    keep = 1 - 1 / RECENT_SEARCHES
+    expected = sum(keep**k for k in range(5)) / sum(keep**k for k in range(30))
+    assert features_of(events)["zero_result_share"] == pytest.approx(expected)
 
 
 def test_state_stays_small_whatever_the_history() -> None:

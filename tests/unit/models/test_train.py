@@ -53,8 +53,11 @@ def test_card_describes_the_training(trained_model: Path, world: World) -> None:
     assert card["training"]["first_event"].startswith("2026-03-02T")
     assert card["contamination"].startswith("auto")
     calibration = card["threshold_calibration"]
-    assert calibration["target_user_fp_rate"] == 0.01
-    assert calibration["k"] == pytest.approx(2.2473, abs=1e-4)
+    assert calibration["target_user_fp_rate"] == 0.005
+    assert calibration["horizon_days"] == 14
+    assert 6 < calibration["block_days"] <= 7
+    assert calibration["gumbel_beta"] > 0
+    assert card["params"]["max_features"] == 0.5
     rows = card["score_distribution"]["rows"]
     assert rows["q00"] <= rows["q50"] <= rows["q99"] <= rows["q100"]
     assert rows["q50"] < card["threshold"]
