@@ -76,6 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "message timestamps; scan = read whole partitions; auto (default) = "
                              "time, except for partitions whose message timestamps do not follow "
                              "event times (loaded in bulk), which are scanned")  # fmt: skip
+    parser.add_argument("--warmup", metavar="DURATION",
+                        help="also read this much before --from (e.g. 14d) to build users' "
+                             "baselines and behaviour windows, without reporting it, so the first "
+                             "events of the range are judged as the live worker judged them")  # fmt: skip
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_replay)
@@ -96,7 +100,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from streams.policy import load_policy
+    from streams.policy import load_policy, parse_duration
     from streams.replay.run import ReplayOptions, run_replay
     from streams.replay.timerange import DEFAULT_SLACK_S, TimeRange
 
@@ -106,6 +110,14 @@ def _replay(args: argparse.Namespace) -> int:
     if args.slack is not None and args.slack < 0:
         raise UsageError("--slack must not be negative")
     time_range = TimeRange.parse(args.start, args.end)
+    warmup_s = 0.0
+    if args.warmup:
+        try:
+            warmup_s = parse_duration(args.warmup)
+        except ValueError as exc:
+            raise UsageError(f"--warmup: {exc}") from None
+        if warmup_s < 0 or not args.start:
+            raise UsageError("--warmup needs --from and a duration such as 14d")
     policy_path = args.policy or settings.policy_path
     policy = load_policy(policy_path)
     cert_topic = args.certifications_topic
@@ -135,6 +147,7 @@ def _replay(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         allowed_lateness_s=settings.allowed_lateness_s,
         slack_s=DEFAULT_SLACK_S if args.slack is None else args.slack,
+        warmup_s=warmup_s,
         seek=args.seek,
         publish_topic=args.publish,
         diff_dir=args.diff,

@@ -56,7 +56,26 @@ class ReplayDriver:
         self.late = 0
         self.scored = 0
         self.alert_messages = 0
+        self.warmed = 0
         self._pending: list[ScoreRequest] = []
+
+    def warm(self, events: Sequence[SearchEvent]) -> None:
+        """Build state from events before the range: no alerts, no tally, no model scores.
+
+        A live worker judging the range's first events already knows the
+        users' recent past (burst baselines, behaviour windows, dedupe rings);
+        warming the states with that past makes the replay judge alike.
+        """
+        process = self.engine.process
+        users = self.users
+        agencies = self.agencies
+        for event in events:
+            key = f"{event.agency}/{event.user}"
+            out = process(users.get(key), agencies.get(event.agency), event)
+            if not out.duplicate:
+                users[key] = out.user_state
+                agencies[event.agency] = out.agency_state
+                self.warmed += 1
 
     def process(self, events: Sequence[SearchEvent]) -> None:
         """Judge events in the given order (the caller decides the order)."""

@@ -72,6 +72,7 @@ class ReplayOptions:
     threshold: float | None = None
     allowed_lateness_s: float = 3600.0
     slack_s: float = DEFAULT_SLACK_S
+    warmup_s: float = 0.0
     seek: str = "auto"
     publish_topic: str | None = None
     diff_dir: Path | None = None
@@ -102,15 +103,24 @@ def _iso(ts: float) -> str | None:
     return None if math.isinf(ts) else format_ts(ts)
 
 
+def _read_range(options: ReplayOptions) -> TimeRange:
+    """The range to read: the requested one, extended back by the warm-up."""
+    requested = options.time_range
+    if options.warmup_s <= 0 or math.isinf(requested.start):
+        return requested
+    return TimeRange(requested.start - options.warmup_s, requested.end)
+
+
 def _source(options: ReplayOptions) -> EventSource:
+    read_range = _read_range(options)
     if options.from_file is not None:
-        return FileSource(options.from_file, options.time_range)
+        return FileSource(options.from_file, read_range)
     if not options.topic:
         raise UsageError("say which topic to replay (--topic) or give --from-file")
     return KafkaSource(
         options.bootstrap,
         options.topic,
-        options.time_range,
+        read_range,
         slack_s=options.slack_s,
         seek=options.seek,
     )
@@ -165,6 +175,7 @@ def run_replay(
     warnings: list[str] = []
     first_ts, last_ts = math.inf, -math.inf
     handed = 0
+    judge_from = options.time_range.start if options.warmup_s > 0 else -math.inf
     stopped_at: float | None = None  # event time of the first released event not judged
     detect_s = 0.0
     clock = time.perf_counter()
@@ -179,11 +190,15 @@ def run_replay(
                     for begin in range(0, len(batch), SLICE):
                         part = batch[begin : begin + SLICE]
                         tick = time.perf_counter()
+                        if min(e.ts for e in part) < judge_from:
+                            driver.warm([e for e in part if e.ts < judge_from])
+                            part = [e for e in part if e.ts >= judge_from]
                         driver.process(part)
                         detect_s += time.perf_counter() - tick
                         handed += len(part)
-                        first_ts = min(first_ts, min(e.ts for e in part))
-                        last_ts = max(last_ts, max(e.ts for e in part))
+                        if part:
+                            first_ts = min(first_ts, min(e.ts for e in part))
+                            last_ts = max(last_ts, max(e.ts for e in part))
                         view.update(source.done, handed)
                         if should_stop():
                             if begin + SLICE < len(batch):
@@ -280,6 +295,11 @@ def run_replay(
             else None
         ),
         "allowed_lateness_s": options.allowed_lateness_s,
+        "warmup": (
+            {"from": _iso(_read_range(options).start), "events": driver.warmed}
+            if options.warmup_s > 0
+            else None
+        ),
         "read": stats.to_dict(),
         "processed": {
             "events": driver.processed,

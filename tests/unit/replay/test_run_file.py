@@ -16,7 +16,7 @@ from streams.replay import run as run_module
 from streams.replay.alert_store import read_alert_records
 from streams.replay.sources import FileSource
 from streams.settings import DEFAULT_POLICY
-from tests.unit.report.handmade import EVENTS, write_world
+from tests.unit.report.handmade import COUNTY, EVENTS, make_event, write_world
 
 EXPECTED = {
     "missing_case_number": 1,  # h02 (h03 is training: exempt)
@@ -182,3 +182,39 @@ def test_a_stop_inside_a_large_release_covers_up_to_the_first_event_not_judged(
 
 def _when(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
+
+
+def test_a_warm_up_judges_the_range_as_a_worker_with_history_did(tmp_path: Path) -> None:
+    """A newcomer's burst on day 9: judged only once the agency has a week of history."""
+    events = [
+        make_event(f"{user}-{day}-{hour}", f"2026-03-{2 + day:02d}T{hour:02d}:15:00Z", "MPD",
+                   user, COUNTY)
+        for day in range(9) for user in ("u2", "u3", "u1x") for hour in (9, 13)
+    ]  # fmt: skip
+    events += [
+        make_event(f"u1-{i}", f"2026-03-10T10:{2 * i:02d}:00Z", "MPD", "u1", COUNTY)
+        for i in range(25)
+    ]
+    events.sort(key=lambda e: e["ts"])
+
+    def bursts(name: str, start: str | None, warmup_s: float) -> tuple[set[str], dict]:
+        options = _options(tmp_path / name, events, time_range=TimeRange.parse(start, None))
+        options.warmup_s = warmup_s
+        manifest = run_replay(options).manifest
+        ids = {
+            a["alert_id"] for a in read_alert_records(options.out_dir) if a["detector"] == "burst"
+        }
+        return ids, manifest
+
+    everything, _ = bursts("all", None, 0.0)
+    cold, _ = bursts("cold", "2026-03-10", 0.0)
+    warm, manifest = bursts("warm", "2026-03-10", 8 * 86400.0)
+    assert len(everything) == 1
+    assert cold == set()  # the agency's watch looks young: newcomers are not judged yet
+    assert warm == everything
+    assert manifest["warmup"] == {"from": "2026-03-02T00:00:00Z", "events": 48}  # 8 days x 6
+    assert manifest["processed"]["events"] == 31  # the warm-up is not reported
+    assert manifest["events_time_span"]["first"] == "2026-03-10T09:15:00Z"
+    uncertified = [a for a in read_alert_records(tmp_path / "warm" / "run")
+                   if a["detector"] == "uncertified_user"]  # fmt: skip
+    assert all(a["first_seen"].startswith("2026-03-10") for a in uncertified)
