@@ -24,7 +24,7 @@ from sklearn.ensemble import IsolationForest
 
 from models.features import FEATURE_NAMES, BehaviorWindow
 from models.scoring import BehaviorModel, load_model
-from models.train import MAX_SAMPLES, N_ESTIMATORS
+from models.train import MAX_FEATURES, MAX_SAMPLES, N_ESTIMATORS
 from streams.contract import SearchEvent
 
 BATCH_SIZES = (1, 64, 256, 500, 1000, 10_000)
@@ -60,7 +60,12 @@ def _synthetic_rows(n: int, seed: int) -> np.ndarray:
 
 def _stand_in_model(seed: int) -> BehaviorModel:
     rows = _synthetic_rows(5_000, seed)
-    forest = IsolationForest(n_estimators=N_ESTIMATORS, max_samples=MAX_SAMPLES, random_state=seed)
+    forest = IsolationForest(
+        n_estimators=N_ESTIMATORS,
+        max_samples=MAX_SAMPLES,
+        max_features=MAX_FEATURES,
+        random_state=seed,
+    )
     forest.fit(rows)
     quantiles = {
         name: {"q01": float(np.quantile(rows[:, i], 0.01)), "q50": float(np.median(rows[:, i])),

@@ -10,7 +10,9 @@ units of the feature's normal spread, come first.
 >>> quantiles = {"off_hours_share": {"q01": 0.0, "q50": 0.02, "q99": 0.1},
 ...              "zero_result_share": {"q01": 0.0, "q50": 0.1, "q99": 0.3}}
 >>> explain_row({"off_hours_share": 0.82, "zero_result_share": 0.35}, quantiles)
-['82% of recent searches off-hours, 22:00-06:00 UTC (normal: under 10%)', '35% of recent searches found no candidates (normal: under 30%)']
+['82% of recent searches off-hours, 22:00-06:00 UTC (normal: up to 10%)', '35% of recent searches found no candidates (normal: up to 30%)']
+>>> explain_row({"off_hours_share": 0.4}, {"off_hours_share": {"q01": 0.0, "q50": 0.0, "q99": 0.0}})
+['40% of recent searches off-hours, 22:00-06:00 UTC (normal: 0%)']
 >>> explain_row({"off_hours_share": 0.05, "zero_result_share": 0.2}, quantiles)
 ['no single feature stands out; the combination of features is unusual']
 """
@@ -66,13 +68,15 @@ def explain_row(
         low, mid, high = q["q01"], q["q50"], q["q99"]
         if value >= high + floor:
             distance = (value - mid) / max(high - mid, floor)
-            bound = f"normal: under {fmt(high)}"
+            bound = f"up to {fmt(high)}"
         elif value <= low - floor:
             distance = (mid - value) / max(mid - low, floor)
-            bound = f"normal: over {fmt(low)}"
+            bound = f"at least {fmt(low)}"
         else:
             continue
-        scored.append((distance, f"{sentence.format(value=fmt(value))} ({bound})"))
+        if fmt(low) == fmt(high):  # nearly every training row had the same value
+            bound = fmt(high)
+        scored.append((distance, f"{sentence.format(value=fmt(value))} (normal: {bound})"))
     scored.sort(key=lambda item: -item[0])
     reasons = [text for _, text in scored[:MAX_REASONS]]
     return reasons or ["no single feature stands out; the combination of features is unusual"]

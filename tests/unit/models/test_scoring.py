@@ -51,7 +51,7 @@ def test_explain_names_the_features_that_stand_out(trained_model: Path) -> None:
     model = load_model(trained_model)
     reasons = model.explain(_row(off_hours_share=0.82))
     assert reasons[0].startswith("82% of recent searches off-hours")
-    assert "normal: under" in reasons[0]
+    assert "(normal: " in reasons[0]
 
 
 def test_explain_orders_by_how_far_out(trained_model: Path) -> None:
