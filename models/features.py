@@ -127,7 +127,7 @@ PROBE_MEMORY = 8
 ENDPOINT_MEMORY = 6
 """Distinct hosts remembered (least recently used is forgotten first)."""
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 # Indexes of the decayed sums in BehaviorWindow._sums.
 _TOTAL, _OFF, _DISTINCT, _ZERO, _NOCASE, _OTHER, _SHORT, _LONG, _G0, _G1, _G2 = range(11)
 _N_SUMS = 11
