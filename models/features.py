@@ -156,7 +156,7 @@ def _rate(decayed_count: float, tau: float, age: float) -> float:
 class BehaviorWindow:
     """A user's recent behaviour as a fixed-size set of decayed sums (see the module doc).
 
-    ``to_list()`` is about 400 bytes of JSON; nothing in it grows with the
+    ``to_list()`` is about 350 bytes of JSON; nothing in it grows with the
     number of events.
     """
 
