@@ -101,6 +101,28 @@ class TimeAlignedMerger(Generic[T]):
         self._newest[partition] = newest
         self._in_order[partition] = in_order
 
+    def extend(
+        self,
+        partition: int,
+        items: list[tuple[float, int, int, T]],
+        newest: float,
+        in_order: bool,
+    ) -> None:
+        """Append ready-made ``(ts, partition, offset, payload)`` items of one partition.
+
+        The bulk form of :meth:`add` for a reader that already walks every event:
+        ``newest`` is the largest ``ts`` among them, ``in_order`` whether their
+        times never decrease.
+        """
+        buffer = self._buffers[partition]
+        if items:
+            if buffer and items[0][0] < buffer[-1][0]:
+                in_order = False
+            buffer.extend(items)
+            self._in_order[partition] = self._in_order[partition] and in_order
+        if newest > self._newest.get(partition, -math.inf):
+            self._newest[partition] = newest
+
     def note_time(self, partition: int, ts: float) -> None:
         """A partition reached ``ts`` with an event that is not buffered (outside the range)."""
         if ts > self._newest.get(partition, -math.inf):

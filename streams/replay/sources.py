@@ -148,9 +148,10 @@ class KafkaSource:
             chunks, finished = reader.poll()
             for partition, records in chunks:
                 stats.messages += len(records)
-                items: list[tuple[float, int, SearchEvent]] = []
+                items: list[tuple[float, int, int, SearchEvent]] = []
                 lag_min, lag_max = stats.lag_min_s, stats.lag_max_s
-                newest = -math.inf
+                newest = last = -math.inf
+                in_order = True
                 for record in records:
                     try:
                         event = parse_event(record.value)
@@ -158,6 +159,8 @@ class KafkaSource:
                         stats.reject(exc.reason)
                         continue
                     ts = event.ts
+                    if ts > newest:
+                        newest = ts
                     if record.timestamp >= 0:
                         lag = record.timestamp / 1000.0 - ts
                         if lag < lag_min:
@@ -165,16 +168,15 @@ class KafkaSource:
                         if lag > lag_max:
                             lag_max = lag
                     if lo <= ts < hi:
-                        items.append((ts, record.offset, event))
+                        if ts < last:
+                            in_order = False
+                        last = ts
+                        items.append((ts, partition, record.offset, event))
                     else:
                         stats.out_of_range += 1
-                        if ts > newest:
-                            newest = ts
                 stats.lag_min_s, stats.lag_max_s = lag_min, lag_max
                 stats.in_range += len(items)
-                merger.add(partition, items)
-                if newest > -math.inf:
-                    merger.note_time(partition, newest)
+                merger.extend(partition, items, newest, in_order)
             for partition in finished:
                 merger.finish(partition)
             released = merger.release()
@@ -253,8 +255,9 @@ class FileSource:
                     merger.finish(0)
                     self.complete = True
                     break
-                items: list[tuple[float, int, SearchEvent]] = []
-                newest = -math.inf
+                items: list[tuple[float, int, int, SearchEvent]] = []
+                newest = last = -math.inf
+                in_order = True
                 for line in lines:
                     self._line += 1
                     self._done += len(line)
@@ -266,15 +269,18 @@ class FileSource:
                     except ContractError as exc:
                         stats.reject(exc.reason)
                         continue
-                    if lo <= event.ts < hi:
-                        items.append((event.ts, self._line, event))
+                    ts = event.ts
+                    if ts > newest:
+                        newest = ts
+                    if lo <= ts < hi:
+                        if ts < last:
+                            in_order = False
+                        last = ts
+                        items.append((ts, 0, self._line, event))
                     else:
                         stats.out_of_range += 1
-                        newest = max(newest, event.ts)
                 stats.in_range += len(items)
-                merger.add(0, items)
-                if newest > -math.inf:
-                    merger.note_time(0, newest)
+                merger.extend(0, items, newest, in_order)
                 released = merger.release()
                 if released:
                     yield [item[3] for item in released]

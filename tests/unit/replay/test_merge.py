@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import given, settings
@@ -110,3 +111,34 @@ def test_buffered_counts_per_partition() -> None:
     merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1])
     merger.add(0, [(float(i), i, "x") for i in range(5)])
     assert merger.buffered(0) == 5 and merger.buffered() == 5
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(0, 30).map(float), max_size=20),
+    st.lists(st.integers(0, 30).map(float), max_size=20),
+    st.integers(1, 6),
+)
+def test_bulk_extend_releases_what_add_releases(
+    first: list[float], second: list[float], size: int
+) -> None:
+    by_add: TimeAlignedMerger[int] = TimeAlignedMerger([0, 1])
+    by_extend: TimeAlignedMerger[int] = TimeAlignedMerger([0, 1])
+    out_add, out_extend = [], []
+    for p, times in ((0, first), (1, second)):
+        for start in range(0, len(times), size):
+            chunk = [(ts, start + i, start + i) for i, ts in enumerate(times[start : start + size])]
+            by_add.add(p, chunk)
+            by_extend.extend(
+                p,
+                [(ts, p, off, payload) for ts, off, payload in chunk],
+                max((ts for ts, _, _ in chunk), default=float("-inf")),
+                all(a[0] <= b[0] for a, b in itertools.pairwise(chunk)),
+            )
+            out_add += by_add.release()
+            out_extend += by_extend.release()
+    for merger, out in ((by_add, out_add), (by_extend, out_extend)):
+        merger.finish(0)
+        merger.finish(1)
+        out += merger.release()
+    assert out_add == out_extend
