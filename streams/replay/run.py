@@ -21,10 +21,12 @@ Output directory (``--out``):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +93,25 @@ class ReplayResult:
     @property
     def partial(self) -> bool:
         return bool(self.manifest.get("status") == "partial")
+
+
+@contextmanager
+def paused_cyclic_gc() -> Iterator[None]:
+    """Pause CPython's cycle collector while events are read and judged.
+
+    A replay holds hundreds of thousands of live objects (buffered events,
+    per-user states) and the collector rescans them as they age: measured, a
+    quarter of a replay's CPU time. Nothing in the loop builds reference
+    cycles (a 200,000-event run leaves about 200 cyclic objects, from client
+    connections), and reference counting still frees everything else at once.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _sha256(path: Path | None) -> str | None:
@@ -180,9 +201,12 @@ def run_replay(
     detect_s = 0.0
     clock = time.perf_counter()
     try:
-        with ProgressView(
-            source.total, getattr(source, "unit", ""), enabled=options.progress
-        ) as view:
+        with (
+            paused_cyclic_gc(),
+            ProgressView(
+                source.total, getattr(source, "unit", ""), enabled=options.progress
+            ) as view,
+        ):
             try:
                 for batch in source.batches(should_stop):
                     # Slices keep the progress bar moving and Ctrl-C prompt: one
