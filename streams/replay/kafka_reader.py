@@ -69,6 +69,7 @@ def consumer_config(bootstrap: str, client_id: str = "frtwatch-replay") -> dict[
         "check_crcs": False,
         "metrics_enabled": False,
         "request_timeout_ms": 30_000,
+        "bootstrap_timeout_ms": 10_000,  # an unreachable broker is reported in 10 s
     }
 
 

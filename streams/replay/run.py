@@ -191,7 +191,11 @@ def run_replay(
     options.out_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(UTC)
     source = _source(options)
-    source_info = source.open()
+    try:
+        source_info = source.open()
+    except BaseException:
+        source.close()
+        raise
     status = "complete"
     warnings: list[str] = []
     first_ts, last_ts = math.inf, -math.inf

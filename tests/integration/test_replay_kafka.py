@@ -192,3 +192,20 @@ def test_a_bulk_loaded_topic_is_scanned_and_alerts_match_the_truth(
     assert _groups_with_offsets_for(kafka_admin, topic_names.events) == []
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert "Compliance rollup" in html and "data:image/png;base64," in html
+
+
+def test_a_missing_topic_is_one_line_and_is_not_created(
+    kafka_bootstrap: str,
+    kafka_admin: KafkaAdminClient,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from streams.cli import main
+
+    code = main(["replay", "--topic", topic_names.events, "--bootstrap", kafka_bootstrap,
+                 "--no-certifications-topic", "--out", str(tmp_path / "o"), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"error: topic {topic_names.events!r} does not exist on {kafka_bootstrap}\n"
+    assert topic_names.events not in kafka_admin.list_topics()
