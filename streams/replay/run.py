@@ -21,21 +21,14 @@ Output directory (``--out``):
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import math
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from models.scoring import BehaviorModel, load_model
-from streams.contract.alert import format_ts
 from streams.detectors import Engine
 from streams.errors import FrtwatchError, UsageError
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
@@ -43,7 +36,14 @@ from streams.replay.alert_store import ALERTS_JSONL, read_alert_records
 from streams.replay.certificates import apply_certifications_topic
 from streams.replay.diff import DIFF_JSON, AlertDiff, diff_alerts
 from streams.replay.driver import SCORE_BATCH, ReplayDriver
-from streams.replay.progress import ProgressView
+from streams.replay.judging import judge_all
+from streams.replay.manifest import (
+    RUN_JSON,
+    RunInputs,
+    build_manifest,
+    read_manifest,
+    write_manifest,
+)
 from streams.replay.publish import publish_alerts
 from streams.replay.scores import SCORES_PARQUET
 from streams.replay.sources import EventSource, FileSource, KafkaSource
@@ -51,11 +51,9 @@ from streams.replay.timerange import DEFAULT_SLACK_S, TimeRange
 from streams.report.build import ReportInputs, write_report
 from streams.report.tally import SearchTally
 
-RUN_JSON = "run.json"
+__all__ = ["ReplayOptions", "ReplayResult", "read_manifest", "run_replay"]
+
 SEARCHES_PARQUET = "searches.parquet"
-RUN_SCHEMA = "frtwatch.replay-run.v1"
-SLICE = 20_000
-"""Events judged between two looks at the progress bar and at Ctrl-C."""
 
 
 @dataclass(slots=True)
@@ -93,35 +91,6 @@ class ReplayResult:
     @property
     def partial(self) -> bool:
         return bool(self.manifest.get("status") == "partial")
-
-
-@contextmanager
-def paused_cyclic_gc() -> Iterator[None]:
-    """Pause CPython's cycle collector while events are read and judged.
-
-    A replay holds hundreds of thousands of live objects (buffered events,
-    per-user states) and the collector rescans them as they age: measured, a
-    quarter of a replay's CPU time. Nothing in the loop builds reference
-    cycles (a 200,000-event run leaves about 200 cyclic objects, from client
-    connections), and reference counting still frees everything else at once.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _sha256(path: Path | None) -> str | None:
-    if path is None or not path.is_file():
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _iso(ts: float) -> str | None:
-    return None if math.isinf(ts) else format_ts(ts)
 
 
 def _read_range(options: ReplayOptions) -> TimeRange:
@@ -196,159 +165,30 @@ def run_replay(
     except BaseException:
         source.close()
         raise
-    status = "complete"
-    warnings: list[str] = []
-    first_ts, last_ts = math.inf, -math.inf
-    handed = 0
-    judge_from = options.time_range.start if options.warmup_s > 0 else -math.inf
-    stopped_at: float | None = None  # event time of the first released event not judged
-    detect_s = 0.0
-    clock = time.perf_counter()
     try:
-        with (
-            paused_cyclic_gc(),
-            ProgressView(
-                source.total, getattr(source, "unit", ""), enabled=options.progress
-            ) as view,
-        ):
-            try:
-                for batch in source.batches(should_stop):
-                    # Slices keep the progress bar moving and Ctrl-C prompt: one
-                    # release of the merge can hold hundreds of thousands of events.
-                    for begin in range(0, len(batch), SLICE):
-                        part = batch[begin : begin + SLICE]
-                        tick = time.perf_counter()
-                        if min(e.ts for e in part) < judge_from:
-                            driver.warm([e for e in part if e.ts < judge_from])
-                            part = [e for e in part if e.ts >= judge_from]
-                        driver.process(part)
-                        detect_s += time.perf_counter() - tick
-                        handed += len(part)
-                        if part:
-                            first_ts = min(first_ts, min(e.ts for e in part))
-                            last_ts = max(last_ts, max(e.ts for e in part))
-                        view.update(source.done, handed)
-                        if should_stop():
-                            if begin + SLICE < len(batch):
-                                stopped_at = batch[begin + SLICE].ts
-                            break
-                    if should_stop():
-                        break
-                view.update(source.done, handed)
-                if stopped_at is not None or not source.complete:
-                    status = "partial"
-
-            except KeyboardInterrupt:
-                status = "partial"
-                warnings.append("interrupted twice: the last batch may be only partly processed")
-        tick = time.perf_counter()
-        driver.flush_scores()
-        detect_s += time.perf_counter() - tick
+        judged = judge_all(
+            source,
+            driver,
+            judge_from=options.time_range.start if options.warmup_s > 0 else -math.inf,
+            should_stop=should_stop,
+            progress=options.progress,
+        )
     finally:
         source.close()
-    elapsed = time.perf_counter() - clock
-
-    requested = options.time_range
-    if status == "complete":
-        covered_to = requested.end
-    else:
-        covered_to = min(requested.end, source.covered_to if stopped_at is None else stopped_at)
-    stats = source.stats
-    if status == "partial":
-        warnings.insert(0, "partial run: interrupted before the end of the range")
-    if isinstance(source, KafkaSource):
-        methods = source.reader.methods
-        scanned = sorted(p for p, how in methods.items() if how == "scan")
-        bounded = not (math.isinf(requested.start) and math.isinf(requested.end))
-        if options.seek == "auto" and bounded and scanned:
-            warnings.append(
-                f"partition(s) {', '.join(map(str, scanned))} were read whole: their message "
-                "timestamps do not follow event times (loaded in bulk?), so seeking by time "
-                "would have missed events"
-            )
-        lag_lo, lag_hi = stats.lag_min_s, stats.lag_max_s
-        timed = [p for p, how in methods.items() if how == "time"]
-        if timed and lag_lo <= lag_hi and max(lag_hi, -lag_lo) > options.slack_s:
-            warnings.append(
-                f"message timestamps differ from event times by {lag_lo:.0f} s to "
-                f"{lag_hi:.0f} s, more than the seek slack ({options.slack_s:.0f} s): events "
-                "near the range edges may not have been read; widen --slack or use --seek scan"
-            )
-    if topic_load is not None and not topic_load.found:
-        warnings.append(
-            f"certifications topic {topic_load.topic!r} does not exist: certificates come "
-            "from the CSV alone"
-        )
-    if stats.invalid:
-        warnings.append(
-            f"{stats.invalid} invalid message(s) skipped (the live worker sends them to its "
-            "dead-letter topic)"
-        )
-    if policy.behavior_anomaly.enabled and model is None:
-        warnings.append("no behaviour model given (--model): behavior_anomaly was not scored")
-
-    manifest: dict[str, Any] = {
-        "schema": RUN_SCHEMA,
-        "status": status,
-        "started_at": format_ts(started_at.timestamp()),
-        "finished_at": format_ts(datetime.now(UTC).timestamp()),
-        "requested": requested.to_dict(),
-        "covered": {"from": _iso(requested.start), "to": _iso(covered_to)},
-        "events_time_span": {"first": _iso(first_ts), "last": _iso(last_ts)},
-        "source": source_info,
-        "position": source.position(),
-        "policy": {"path": str(options.policy_path), "sha256": _sha256(options.policy_path)},
-        "certifications": {
-            "path": str(cert_path) if cert_path else None,
-            "sha256": _sha256(cert_path),
-            "topic": (
-                {
-                    "name": topic_load.topic,
-                    "found": topic_load.found,
-                    "records": topic_load.records,
-                    "applied": topic_load.applied,
-                    "rejected": topic_load.rejected,
-                }
-                if topic_load is not None
-                else None
-            ),
-        },
-        "model": (
-            {
-                "path": str(options.model_path),
-                "sha256": _sha256(options.model_path),
-                "threshold": driver.threshold,
-            }
-            if model is not None
-            else None
-        ),
-        "allowed_lateness_s": options.allowed_lateness_s,
-        "warmup": (
-            {"from": _iso(_read_range(options).start), "events": driver.warmed}
-            if options.warmup_s > 0
-            else None
-        ),
-        "read": stats.to_dict(),
-        "processed": {
-            "events": driver.processed,
-            "duplicates": driver.duplicates,
-            "late": driver.late,
-            "scored": driver.scored,
-        },
-        "alerts": {
-            "total": len(driver.alerts),
-            "messages": driver.alert_messages,
-            "by_detector": driver.alerts.by_detector(),
-        },
-        "speed": {
-            "elapsed_s": round(elapsed, 3),
-            "detect_s": round(detect_s, 3),
-            "read_parse_merge_s": round(elapsed - detect_s, 3),
-            "events_per_s": round(handed / elapsed, 1) if elapsed > 0 else None,
-            "messages_per_s": round(stats.messages / elapsed, 1) if elapsed > 0 else None,
-        },
-        "warnings": warnings,
-    }
+    inputs = RunInputs(
+        requested=options.time_range,
+        read_range=_read_range(options),
+        policy_path=options.policy_path,
+        certifications_csv=cert_path,
+        certifications_topic=topic_load,
+        model_path=options.model_path if model is not None else None,
+        behaviour_enabled=policy.behavior_anomaly.enabled,
+        allowed_lateness_s=options.allowed_lateness_s,
+        warmup_s=options.warmup_s,
+        seek=options.seek,
+        slack_s=options.slack_s,
+    )
+    manifest = build_manifest(inputs, source, source_info, driver, judged, started_at)
     result = ReplayResult(manifest, driver)
     out = options.out_dir
     driver.alerts.write(out)
@@ -389,22 +229,3 @@ def run_replay(
     write_manifest(out, manifest)
     result.files = [out / ALERTS_JSONL, out / RUN_JSON, *result.files]
     return result
-
-
-def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
-    tmp = out_dir / (RUN_JSON + ".tmp")
-    tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
-    tmp.replace(out_dir / RUN_JSON)
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / RUN_JSON
-    try:
-        data = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise FrtwatchError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError:
-        raise FrtwatchError(f"{path} is not valid JSON") from None
-    if not isinstance(data, dict) or data.get("schema") != RUN_SCHEMA:
-        raise FrtwatchError(f"{path} is not a replay manifest ({RUN_SCHEMA})")
-    return data

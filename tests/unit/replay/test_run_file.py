@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from streams.replay import ReplayOptions, TimeRange, read_manifest, run_replay
-from streams.replay import run as run_module
+from streams.replay import ReplayOptions, TimeRange, judging, read_manifest, run_replay
 from streams.replay.alert_store import read_alert_records
 from streams.replay.sources import FileSource
 from streams.settings import DEFAULT_POLICY
@@ -164,7 +163,7 @@ def test_what_if_a_detector_is_switched_off(tmp_path: Path) -> None:
 def test_a_stop_inside_a_large_release_covers_up_to_the_first_event_not_judged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(run_module, "SLICE", 3)
+    monkeypatch.setattr(judging, "SLICE", 3)
     calls = 0
 
     def stop_after_the_first_slice() -> bool:
