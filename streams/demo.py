@@ -202,9 +202,13 @@ def _report(alerts: dict[str, dict[str, Any]], world: Path) -> None:
         d["id"] for a in alerts.values()
         if (d := decoy_users.get((a["agency"], a["user"]))) and a["detector"] in d["must_not_fire"]
     }  # fmt: skip
+    incident_users = {(i["agency"], u) for i in truth["incidents"] for u in i["users"]}
+    stray = {(a["agency"], a["user"]) for a in alerts.values()} - incident_users
     out.print(
         f"[bold]{hits}/{len(truth['incidents'])} incidents found; "
-        f"{len(flagged)}/{len(truth['decoys'])} decoys flagged; {len(alerts)} alerts in all.[/]"
+        f"{len(flagged)}/{len(truth['decoys'])} decoys flagged; "
+        f"{len(stray)} of {len(truth['users']) - len(incident_users)} other users alerted on; "
+        f"{len(alerts)} alerts in all.[/]"
     )
 
 
