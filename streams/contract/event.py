@@ -41,11 +41,6 @@ _REQUIRED_STR: tuple[tuple[str, int], ...] = (
     ("user", 128),
     ("endpoint", 2048),
 )
-_OPTIONAL_STR: tuple[tuple[str, int], ...] = (
-    ("on_behalf_of", 64),
-    ("purpose", 256),
-    ("source", 128),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,15 +133,34 @@ def normalise_host(endpoint: str) -> str:
     return host
 
 
-def _require_str(obj: dict[str, Any], name: str, limit: int) -> str:
+_KNOWN_FIELDS = frozenset(
+    ("event_id", "ts", "agency", "user", "endpoint", "on_behalf_of",
+     "case_number", "purpose", "probe_sha256", "result_count", "source")
+)  # fmt: skip
+# Endpoints repeat (a handful of systems serve thousands of searches), so their
+# normalised hosts are remembered; the cache is bounded and simply cleared when full.
+_HOST_CACHE: dict[str, str] = {}
+_HOST_CACHE_MAX = 4096
+
+
+def _host_of(endpoint: str) -> str:
+    host = _HOST_CACHE.get(endpoint)
+    if host is None:
+        host = normalise_host(endpoint)
+        if len(_HOST_CACHE) >= _HOST_CACHE_MAX:
+            _HOST_CACHE.clear()
+        _HOST_CACHE[endpoint] = host
+    return host
+
+
+def _bad_required(obj: dict[str, Any], name: str, limit: int) -> ContractError:
+    """The reason a required string field is invalid."""
     if name not in obj:
-        raise ContractError(f"missing required field {name!r}")
+        return ContractError(f"missing required field {name!r}")
     value = obj[name]
     if not isinstance(value, str):
-        raise ContractError(f"field {name!r} must be a string, got {type(value).__name__}")
-    if not value or len(value) > limit:
-        raise ContractError(f"field {name!r} must be 1-{limit} characters, got {len(value)}")
-    return value
+        return ContractError(f"field {name!r} must be a string, got {type(value).__name__}")
+    return ContractError(f"field {name!r} must be 1-{limit} characters, got {len(value)}")
 
 
 def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
@@ -161,48 +175,66 @@ def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
 
 
 def event_from_dict(obj: Any) -> SearchEvent:
-    """Validate a decoded JSON value as a ``frt.search.v1`` event."""
+    """Validate a decoded JSON value as a ``frt.search.v1`` event.
+
+    This sits on the hot path of every driver, so the common case (all fields
+    present and well-typed) is checked inline; the slow path only builds the reason.
+    """
     if not isinstance(obj, dict):
         raise ContractError(f"event must be a JSON object, got {type(obj).__name__}")
-    event_id, ts_text, agency, user, endpoint = (
-        _require_str(obj, name, limit) for name, limit in _REQUIRED_STR
-    )
-    on_behalf_of, purpose, source = (_optional_str(obj, n, lim) for n, lim in _OPTIONAL_STR)
+    get = obj.get
+    event_id: str = get("event_id")
+    ts_text: str = get("ts")
+    agency: str = get("agency")
+    user: str = get("user")
+    endpoint: str = get("endpoint")
+    for value, (name, limit) in zip(
+        (event_id, ts_text, agency, user, endpoint), _REQUIRED_STR, strict=True
+    ):
+        if type(value) is not str or not value or len(value) > limit:
+            raise _bad_required(obj, name, limit)
+    on_behalf_of = _optional_str(obj, "on_behalf_of", 64)
     if on_behalf_of is not None and not on_behalf_of.strip():
         on_behalf_of = None
-    case = obj.get("case_number")
-    if case is not None and not isinstance(case, str):
-        raise ContractError(
-            f"field 'case_number' must be a string or null, got {type(case).__name__}"
-        )
-    if case is not None and len(case) > 256:
-        raise ContractError("field 'case_number' is longer than 256 characters")
-    probe = obj.get("probe_sha256")
-    if probe is not None and (not isinstance(probe, str) or not _HEX64.fullmatch(probe)):
-        raise ContractError("field 'probe_sha256' must be 64 hexadecimal characters")
-    count = obj.get("result_count")
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+    purpose = _optional_str(obj, "purpose", 256)
+    source = _optional_str(obj, "source", 128)
+    case = get("case_number")
+    if case is not None:
+        if not isinstance(case, str):
+            raise ContractError(
+                f"field 'case_number' must be a string or null, got {type(case).__name__}"
+            )
+        if len(case) > 256:
+            raise ContractError("field 'case_number' is longer than 256 characters")
+        case = case.strip() or None
+    probe = get("probe_sha256")
+    if probe is not None:
+        if not isinstance(probe, str) or not _HEX64.fullmatch(probe):
+            raise ContractError("field 'probe_sha256' must be 64 hexadecimal characters")
+        probe = probe.lower()
+    count = get("result_count")
+    if count is not None and (type(count) is not int or count < 0):
         raise ContractError("field 'result_count' must be an integer >= 0")
-    known = {
-        "event_id", "ts", "agency", "user", "endpoint", "on_behalf_of",
-        "case_number", "purpose", "probe_sha256", "result_count", "source",
-    }  # fmt: skip
-    extra = {k: v for k, v in obj.items() if k not in known}
+    extra = (
+        {k: v for k, v in obj.items() if k not in _KNOWN_FIELDS}
+        if obj.keys() - _KNOWN_FIELDS
+        else {}
+    )
     return SearchEvent(
-        event_id=event_id,
-        ts=parse_timestamp(ts_text),
-        ts_text=ts_text,
-        agency=agency,
-        user=user,
-        endpoint=endpoint,
-        host=normalise_host(endpoint),
-        on_behalf_of=on_behalf_of if on_behalf_of is not None else agency,
-        case_number=case.strip() or None if case is not None else None,
-        purpose=purpose,
-        probe_sha256=probe.lower() if probe else None,
-        result_count=count,
-        source=source,
-        extra=extra,
+        event_id,
+        parse_timestamp(ts_text),
+        ts_text,
+        agency,
+        user,
+        endpoint,
+        _host_of(endpoint),
+        on_behalf_of if on_behalf_of is not None else agency,
+        case,
+        purpose,
+        probe,
+        count,
+        source,
+        extra,
     )
 
 
