@@ -17,6 +17,7 @@ streams.errors.ContractError: missing required field 'ts'
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -182,7 +183,7 @@ def event_from_dict(obj: Any) -> SearchEvent:
     """
     if not isinstance(obj, dict):
         raise ContractError(f"event must be a JSON object, got {type(obj).__name__}")
-    get = obj.get
+    get: Callable[[str], Any] = obj.get
     event_id: str = get("event_id")
     ts_text: str = get("ts")
     agency: str = get("agency")
