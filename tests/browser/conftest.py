@@ -42,7 +42,9 @@ CHROMIUM_ARGS = [
 XSS_TRAP = "window.__xss = undefined;"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in
+# the main thread while it is open, which would break every asyncio test after these.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
