@@ -1,0 +1,131 @@
+"""Consumers under test run as their own processes: start, wait for readiness, measure, stop.
+
+A separate process is what production runs, and it keeps the benchmark's
+own work (polling lag, producing) off the measured interpreter. Memory is
+read from ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``): no extra package.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from streams.settings import TopicNames
+
+WORKER_READY = "frtwatch worker ready:"
+FRTWATCH = Path(sys.executable).with_name("frtwatch")
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """``VmRSS`` (resident now) and ``VmHWM`` (peak resident) of ``pid``, in KiB."""
+    found: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(rest.split()[0])
+    return found
+
+
+@dataclass
+class Consumer:
+    """One consumer process and its log."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    started: float
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, line: str, timeout_s: float = 120.0, count: int = 1) -> float:
+        """Seconds since start until ``line`` has been printed ``count`` times."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.output().count(line) >= count:
+                return time.monotonic() - self.started
+            if not self.alive():
+                raise RuntimeError(f"{self.log.name}: exited early:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.log.name}: no {line!r} in {timeout_s:.0f}s")
+
+    def rss_mib(self) -> float:
+        return memory_kib(self.pid)["VmRSS"] / 1024
+
+    def peak_mib(self) -> float:
+        return memory_kib(self.pid)["VmHWM"] / 1024
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM; SIGKILL if it does not exit in time."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def start(command: Sequence[str], log: Path, env: Mapping[str, str]) -> Consumer:
+    handle = log.open("ab")
+    try:
+        proc = subprocess.Popen(
+            list(command), env=dict(env), stdout=handle, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        handle.close()
+    return Consumer(proc, log, time.monotonic())
+
+
+def worker_env(
+    bootstrap: str,
+    topics: TopicNames,
+    app_id: str,
+    data_dir: Path,
+    policy: Path,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of one ``frtwatch worker`` on the benchmark's own topics."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    env.update(
+        FRTWATCH_BOOTSTRAP=bootstrap,
+        FRTWATCH_APP_ID=app_id,
+        FRTWATCH_DATA_DIR=str(data_dir),
+        FRTWATCH_POLICY=str(policy),
+        FRTWATCH_TOPIC_EVENTS=topics.events,
+        FRTWATCH_TOPIC_DLQ=topics.dlq,
+        FRTWATCH_TOPIC_CERTIFICATIONS=topics.certifications,
+        FRTWATCH_TOPIC_ALERTS=topics.alerts,
+        FRTWATCH_TOPIC_WEBHOOK_DLQ=topics.webhook_dlq,
+        FRTWATCH_TOPIC_TRIAGE=topics.triage,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_worker(env: Mapping[str, str], log: Path) -> Consumer:
+    return start([str(FRTWATCH), "worker"], log, env)
+
+
+def start_empty_agent(
+    bootstrap: str, topic: str, app_id: str, data_dir: Path, log: Path
+) -> Consumer:
+    command = [sys.executable, "-m", "streams.bench.empty_agent", "--bootstrap", bootstrap,
+               "--topic", topic, "--app-id", app_id, "--data-dir", str(data_dir)]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return start(command, log, env)

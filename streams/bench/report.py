@@ -1,0 +1,145 @@
+"""The benchmark's verdict: every figure against its target, as a table and as JSON.
+
+Targets (issue "Prove it"): the full worker carries at least 0.7x what an
+empty Faust agent carries and at least 20k events/s; p99 event-to-alert
+latency at most 500 ms at 2k events/s; replay at least 100k events/s; at
+most 1 KB of state per user. A figure that misses its target is shown as a
+miss; nothing is rounded into a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.settings import PROJECT_ROOT
+
+RESULTS_DIR = PROJECT_ROOT / "bench-results"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    what: str
+    value: str
+    target: str
+    ok: bool | None  # None: a figure without a target
+
+
+def _get(results: dict[str, Any], *path: str) -> Any:
+    here: Any = results
+    for part in path:
+        if not isinstance(here, dict) or part not in here:
+            return None
+        here = here[part]
+    return here
+
+
+def _rate(v: Any) -> str:
+    return "n/a" if v is None else f"{v:,.0f} events/s"
+
+
+def rows(results: dict[str, Any]) -> list[Row]:
+    """The table's rows, targets checked, from the results dictionary."""
+    out: list[Row] = []
+    raw = _get(results, "throughput", "raw_aiokafka", "events_per_s")
+    empty = _get(results, "throughput", "empty_faust_agent", "events_per_s")
+    full = _get(results, "throughput", "worker", "events_per_s")
+    out.append(Row("raw aiokafka consume loop", _rate(raw), "", None))
+    out.append(Row("empty Faust agent", _rate(empty), "", None))
+    out.append(Row("full worker (all detectors + model)", _rate(full), ">= 20,000 events/s",
+                   None if full is None else full >= 20_000))  # fmt: skip
+    if full is not None and empty:
+        ratio = full / empty
+        out.append(
+            Row("full worker / empty Faust agent", f"{ratio:.2f}x", ">= 0.70x", ratio >= 0.7)
+        )
+    worker_rss = _get(results, "throughput", "worker", "rss_mib")
+    if worker_rss is not None:
+        users = _get(results, "state", "worker", "users")
+        out.append(Row(f"worker RSS after the bulk load ({users or '?'} users)",
+                       f"{worker_rss:,.0f} MiB", "", None))  # fmt: skip
+    latency = _get(results, "latency")
+    if latency:
+        p99 = latency.get("p99_ms")
+        rate = latency.get("offered_events_per_s")
+        out.append(Row("event -> alert latency p50", _ms(latency.get("p50_ms")), "", None))
+        out.append(Row(f"event -> alert latency p99 at {rate:,.0f}/s offered", _ms(p99),
+                       "<= 500 ms", None if p99 is None else p99 <= 500))  # fmt: skip
+        missing = latency.get("probes_without_alert")
+        out.append(Row("latency probes without an alert", f"{missing}", "0", missing == 0))
+    state = _get(results, "state", "worker")
+    if state:
+        mean = state.get("mean_bytes")
+        out.append(Row(f"state per user, simulated histories ({state['users']:,} users)",
+                       f"mean {mean:,.0f} B, p99 {state['p99_bytes']:,} B, max {state['max_bytes']:,} B",
+                       "<= 1 KB", mean is not None and mean <= 1024))  # fmt: skip
+    population = _get(results, "population") or {}
+    for pop in population.values():
+        if isinstance(pop, dict) and "users" in pop:
+            out.append(Row(f"worker RSS with {pop['users']:,} distinct users",
+                           f"{pop['rss_mib']:,.0f} MiB ({pop['table_kib_per_user']:.2f} KiB/user over start-up)",
+                           "", None))  # fmt: skip
+            sizes = pop.get("state")
+            if sizes:
+                out.append(Row(f"state per user at {pop['users']:,} users (one search each)",
+                               f"mean {sizes['mean_bytes']:,.0f} B, max {sizes['max_bytes']:,} B",
+                               "<= 1 KB", sizes["mean_bytes"] <= 1024))  # fmt: skip
+    replay = _get(results, "replay")
+    if replay:
+        read = replay["raw_kafka_python"]["events_per_s"]
+        speed = replay["replay"]["events_per_s"]
+        out.append(Row("raw kafka-python read of the same topic", _rate(read), "", None))
+        out.append(Row("replay (read, parse, detect, model)", _rate(speed), ">= 100,000 events/s",
+                       None if speed is None else speed >= 100_000))  # fmt: skip
+    return out
+
+
+def _ms(v: Any) -> str:
+    return "n/a" if v is None else f"{v:,.0f} ms"
+
+
+def print_table(results: dict[str, Any], print_fn: Callable[[Any], None] | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    machine = results.get("machine", {})
+    table = Table(
+        title=(
+            f"frtwatch bench - {machine.get('date', '')} - {machine.get('nproc', '?')} cores, "
+            f"{machine.get('memory_gib', '?')} GiB, {machine.get('cpu_model', '?')}"
+        )
+    )
+    table.add_column("measure")
+    table.add_column("figure", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("", justify="center")
+    for row in rows(results):
+        mark = "" if row.ok is None else ("[green]met[/]" if row.ok else "[red]MISSED[/]")
+        table.add_row(row.what, row.value, row.target, mark)
+    (print_fn or Console(width=120).print)(table)
+
+
+def write_results(results: dict[str, Any], directory: Path = RESULTS_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"bench-{stamp}.json"
+    results = {**results, "verdict": [asdict(v) for v in rows_as_dicts(results)]}
+    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    measure: str
+    figure: str
+    target: str
+    met: bool | None
+
+
+def rows_as_dicts(results: dict[str, Any]) -> list[_Verdict]:
+    return [_Verdict(r.what, r.value, r.target, r.ok) for r in rows(results)]
