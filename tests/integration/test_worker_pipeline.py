@@ -1,6 +1,8 @@
 """End to end: ``frtwatch simulate`` -> produce with null keys -> worker -> alerts vs ground truth.
 
-The world is small (150 users, 7 days, seed 7). The behaviour model is
+The world is small (150 users, 14 days, seed 7): its incidents fall in the second
+week, after the burst detector's warm-up (half its 14-day baseline), as they would
+on a worker that has watched an agency for a while. The behaviour model is
 trained first with ``frtwatch model train`` on the simulated baseline (every
 event before the first incident starts), so the worker runs every detector.
 
@@ -185,7 +187,7 @@ def test_simulated_world_end_to_end(
     tmp_path: Path,
 ) -> None:
     world = tmp_path / "world"
-    frtwatch("simulate", "--out", str(world), "--users", "150", "--days", "7", "--seed", "7",
+    frtwatch("simulate", "--out", str(world), "--users", "150", "--days", "14", "--seed", "7",
              "--no-progress")  # fmt: skip
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
 
