@@ -49,7 +49,9 @@ def test_killed_worker_resumes_without_losing_or_doubling_anything(
     tmp_path: Path,
 ) -> None:
     world = tmp_path / "world"
-    frtwatch("simulate", "--out", str(world), "--users", "100", "--days", "5", "--seed", "3",
+    # Large enough that the first commit never covers the whole input, even on a fast
+    # machine (Faust commits every few seconds).
+    frtwatch("simulate", "--out", str(world), "--users", "400", "--days", "7", "--seed", "3",
              "--no-progress")  # fmt: skip
     events = world / "events.jsonl"
     total = len(events.read_bytes().splitlines())
