@@ -14,13 +14,19 @@ flushes the producer before committing; but a flush does not report failed
 deliveries, and Faust acks an event in a ``finally`` even when the handler
 raised or was cancelled. So every send here is awaited until the broker has
 confirmed it (``acks=all``), retrying with back-off for as long as it takes,
-before its input is acked: ``ingest`` acks each message itself after its
-dead letter or copy is confirmed; ``detect`` finishes the body of its
-``take_events`` loop (which acks the batch when the next one is requested)
-only after the batch's alerts and dead letters are confirmed, and never lets
-an exception escape it. A message is never committed before what it caused
-is on the broker (at-least-once; a redelivery after a crash is harmless:
-event-id dedupe and deterministic alert ids).
+before its input is acked, and no exception escapes an agent's loop:
+
+* ``ingest`` acks each message itself once its dead letter or re-keyed copy
+  is confirmed;
+* ``detect`` sends a batch's alerts and dead letters, waits for the broker,
+  only then writes the new states to the tables (a state that has seen an
+  event must never be durable before that event's alerts), and acks the
+  batch.
+
+Both then commit at once rather than at Faust's next timer tick, so a crash
+re-reads as little as possible. At-least-once overall: what is re-read after
+a crash is recognised by event-id dedupe while it is among a user's last
+few events, and alert ids are deterministic.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -54,6 +62,7 @@ from streams.ingest import (
     truncated,
 )
 from streams.runtime import WorkerRuntime
+from streams.stalled_commits import StallWatch, consumer_acks
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
 
@@ -64,9 +73,15 @@ DLQ_TRUNCATE_BYTES = 256 * 1024
 MAX_RETRY_DELAY_S = 10.0
 MERGE_IDLE_S = 1.0
 """A quiet input partition holds the others back for at most this long (wall clock)."""
-MERGE_MAX_HELD = 20_000
-"""Input messages held for the event-time merge or in flight, at most."""
+MERGE_MAX_HELD = 10_000
+"""Input messages the event-time merge holds at most (twice that may be in flight)."""
 TICK_S = 0.1
+LAG_GRACE_S = 5.0
+SEND_GROUP = 500
+"""Input messages sent, confirmed, acked and committed together: what a crash re-sends."""
+STALL_CHECK_S = 5.0
+STALL_CHECKS = 2
+"""A commit gap must persist this many checks (about 10 s) before a partition is re-read."""
 
 
 @dataclass(slots=True)
@@ -188,10 +203,11 @@ class Ingest:
     are read unevenly (a backlog, a bulk load); invalid ones go straight out.
 
     Three tasks share the work: the agent loop routes each message, a ticker
-    releases what the merge holds once quiet partitions have been idle for
-    ``idle_s``, and a sender sends released records in order, waits for the
-    broker, and acks. Rebalances and shutdown wait for every started
-    message to be acked, which happens within about ``idle_s``.
+    releases what the merge holds once it has waited ``idle_s`` (unless a
+    partition with records still on the broker could precede it), and a
+    sender sends released records in order, waits for the broker, acks and
+    commits. Rebalances and shutdown wait for every started message to be
+    acked, which happens within about ``idle_s``.
     """
 
     def __init__(
@@ -206,33 +222,65 @@ class Ingest:
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
-        self.max_in_flight = max_held
+        # Above the merge's own bound, so the merge gives way before the loop has to wait.
+        self.max_in_flight = 2 * max_held
         self.in_flight = 0
-        self._queue: asyncio.Queue[list[Routed]] = asyncio.Queue()
+        self.lagging: set[int] = set()
+        self._last_offset: dict[int, int] = {}
+        self._active_since: dict[int, float] = {}
+        self._outbox: deque[Routed] = deque()
+        self._outbox_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
 
     def _watch_assignment(self, now: float) -> None:
+        """Watch the assigned input partitions; note which are still delivering a backlog.
+
+        A partition counts as lagging while the broker holds records of it not
+        yet delivered, but only for ``LAG_GRACE_S`` after it last delivered (or
+        was assigned): offsets are not always contiguous (transaction markers,
+        compaction), and a partition that stopped delivering must never hold
+        the merge for long.
+        """
+        consumer: Any = self.app.consumer
         try:
-            assigned = self.app.consumer.assignment()
+            assigned = [tp for tp in consumer.assignment() if tp.topic == self.input_topic]
         except Exception:  # consumer not started yet
             return
-        self.merge.watch((tp.partition for tp in assigned if tp.topic == self.input_topic), now)
+        self.merge.watch((tp.partition for tp in assigned), now)
+        lagging = set()
+        for tp in assigned:
+            since = self._active_since.setdefault(tp.partition, now)
+            if now - since > LAG_GRACE_S:
+                continue
+            highwater = consumer.highwater(tp)
+            seen = self._last_offset.get(tp.partition)
+            if seen is None:
+                seen = (consumer._committed_offset.get(tp) or 0) - 1
+            if highwater is None or highwater > seen + 1:  # None: not fetched yet
+                lagging.add(tp.partition)
+        for partition in set(self._active_since) - {tp.partition for tp in assigned}:
+            del self._active_since[partition]
+        self.lagging = lagging
 
     def _enqueue(self, routed: list[Routed]) -> None:
         if routed:
-            self._queue.put_nowait(routed)
+            self._outbox.extend(routed)
+            self._outbox_ready.set()
 
     def accept(self, event: faust.EventT) -> None:
         """Route one message (synchronous: nothing else runs in between)."""
         self.in_flight += 1
         out, ts = route_input(event, self.topics)
         now = time.monotonic()
+        partition = event.message.partition
+        self._last_offset[partition] = event.message.offset
+        self._active_since[partition] = now
         if ts is None:
             self._enqueue([(out, event)])
             return
-        self.merge.push(event.message.partition, ts, (out, event), now)
-        self._enqueue(self.merge.release(now))
+        self.merge.push(partition, ts, (out, event), now)
+        self._enqueue(self.merge.release(now, self.lagging))
 
     async def run(self, stream: faust.Stream) -> None:
         stream.enable_acks = False  # acked by the sender once delivered
@@ -260,18 +308,21 @@ class Ingest:
             try:
                 now = time.monotonic()
                 self._watch_assignment(now)
-                self._enqueue(self.merge.release(now))
+                self._enqueue(self.merge.release(now, self.lagging))
             except Exception:
                 log.exception("event-time merge tick failed")
 
     async def _send_forever(self, stream: faust.Stream) -> None:
         while True:
-            routed = await self._queue.get()
-            while not self._queue.empty():
-                routed.extend(self._queue.get_nowait())
+            await self._outbox_ready.wait()
+            outbox = self._outbox
+            routed = [outbox.popleft() for _ in range(min(len(outbox), SEND_GROUP))]
+            if not outbox:
+                self._outbox_ready.clear()
             await deliver([out for out, _ in routed])
             for _, event in routed:
                 await stream.ack(event)
+            await commit_now(self.app)
             self.in_flight -= len(routed)
             if self.in_flight < self.max_in_flight:
                 self._room.set()
@@ -291,40 +342,88 @@ class Detection:
         letter = dead_letter(message.key, message.value, internal_error_reason(exc), source)
         return Outgoing.dead(self.topics.dlq, letter)
 
-    def judge(self, stream: faust.Stream, batch: Sequence[faust.EventT]) -> list[Outgoing]:
-        """Run one batch; return the alerts and dead letters to send.
+    def judge(self, stream: faust.Stream, batch: Sequence[faust.EventT]) -> Judged:
+        """Run one batch: the alerts and dead letters to send, the states to store.
 
-        Synchronous on purpose: ``stream._set_current_event`` decides which
-        changelog partition each table write goes to, and the previous
-        current event is restored before the next ``await``, because
-        ``take_events``'s background buffer filler reads
-        ``stream.current_event`` after it resumes and would otherwise file
-        the next message under one of ours (acking the wrong offset).
+        Reads the tables with each event made current (``_set_current_event``)
+        but writes nothing: :meth:`store` does, once the alerts are on the
+        broker (see :mod:`streams.detection_batch`).
         """
-        out: list[Outgoing] = []
+        judged = Judged()
         items: list[BatchItem[faust.EventT]] = []
         for event in batch:
             try:
                 decoded = orjson.loads(event.message.value or b"")
                 items.append(BatchItem(event_from_dict(decoded), event))
             except Exception as exc:
-                out.append(self._internal_error(event, exc))
-        previous = stream.current_event
+                judged.outgoing.append(self._internal_error(event, exc))
         try:
-            result = self.detector.run(
-                items, self.tables.users, self.tables.agencies, stream._set_current_event
-            )
+            with _current_events(stream) as select:
+                result = self.detector.judge(items, self.tables.users, self.tables.agencies, select)
         except Exception as batch_exc:
             log.exception("a batch of %d events failed", len(items))
             result = BatchResult(failures=[(item, batch_exc) for item in items])
-        finally:
-            stream._set_current_event(None)
-            stream.current_event = previous
         for item, error in result.failures:
-            out.append(self._internal_error(item.token, error))
+            judged.outgoing.append(self._internal_error(item.token, error))
         alerts = self.topics.alerts
-        out.extend(Outgoing(alerts, a.alert_id.encode(), a.to_json()) for a in result.alerts)
-        return out
+        judged.outgoing.extend(
+            Outgoing(alerts, a.alert_id.encode(), a.to_json()) for a in result.alerts
+        )
+        judged.result = result
+        return judged
+
+    def store(self, stream: faust.Stream, judged: Judged) -> None:
+        """Write the batch's new states; each goes to the changelog partition of its event."""
+        try:
+            with _current_events(stream) as select:
+                self.detector.store(judged.result, self.tables.users, self.tables.agencies, select)
+        except Exception:
+            log.exception("storing the states of a batch failed")
+
+
+@dataclass(slots=True)
+class Judged:
+    """One detect batch between judging and storing."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    result: BatchResult[faust.EventT] = field(default_factory=BatchResult)
+
+
+@contextmanager
+def _current_events(stream: faust.Stream) -> Iterator[Callable[[faust.EventT], None]]:
+    """Let the caller make events current, then put back what was current before.
+
+    ``stream._set_current_event`` decides which changelog partition a table
+    write goes to (Faust uses the current event's partition). What was
+    current before must be restored before the next ``await``: the
+    background filler of ``take_events`` reads ``stream.current_event`` when
+    it resumes and would otherwise file the next message under one of ours
+    (acking the wrong offset). The block must therefore not ``await``.
+    """
+    previous = stream.current_event
+    try:
+        yield stream._set_current_event
+    finally:
+        stream._set_current_event(None)
+        stream.current_event = previous
+
+
+async def commit_now(app: faust.App) -> None:
+    """Commit every acked offset now instead of at Faust's next timer tick.
+
+    Everything a message caused is on the broker before it is acked, so the
+    sooner its offset is committed, the fewer messages a crash makes the
+    worker read again (each re-read event is only recognised as a duplicate
+    while it is among the last few ids of its user). Faust flushes the
+    producer (the table changelogs) before it commits.
+    """
+    try:
+        # Faust skips a commit requested while another is running (returning
+        # False once that one is done); the second call then commits ours.
+        if not await app.consumer.commit():
+            await app.consumer.commit()
+    except Exception:
+        log.exception("committing offsets failed; Faust's timer will retry")
 
 
 def install(
@@ -349,11 +448,40 @@ def install(
         await feed.loaded.wait()
         async for batch in stream.take_events(size, within=within):
             await feed.catch_up()
-            await deliver(detection.judge(stream, batch))
+            judged = detection.judge(stream, batch)
+            await deliver(judged.outgoing)
+            detection.store(stream, judged)
+            for event in batch:  # take_events acks them again later: a no-op
+                await stream.ack(event)
+            await commit_now(app)
 
     app.agent(topics.events, name="frtwatch.ingest")(ingest)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
     app.task(feed.run)
+
+    stall_watch: StallWatch[Any] = StallWatch(checks=STALL_CHECKS)
+    sources = (topics.events.get_topic_name(), topics.events_by_agency.get_topic_name())
+
+    async def rewind_stalled_partitions() -> None:
+        """Re-read partitions whose commit is stuck behind records Faust lost (see
+        :mod:`streams.stalled_commits`)."""
+        if app.rebalancing:
+            return
+        consumer: Any = app.consumer  # Faust's private bookkeeping is read below
+        try:
+            stalled = stall_watch.observe(consumer_acks(consumer, sources))
+            for tp in stalled:
+                committed = consumer._committed_offset.get(tp)
+                log.warning(
+                    "commit of %s:%s is stuck at offset %s behind records that were never "
+                    "processed; reading the partition again from there",
+                    tp.topic, tp.partition, committed,
+                )  # fmt: skip
+                await consumer.seek(tp, committed)
+        except Exception:
+            log.exception("checking for stalled commits failed")
+
+    app.timer(STALL_CHECK_S, name="frtwatch.rewind_stalled_partitions")(rewind_stalled_partitions)
 
     announcements: set[asyncio.Future[None]] = set()
 

@@ -185,3 +185,6 @@ class CertificateFeed:
         except (KafkaError, TimeoutError) as exc:
             log.warning("certifications: could not catch up: %r", exc)
             return False
+        except Exception:  # e.g. the reader restarting under us; judge with what we have
+            log.exception("certifications: catching up failed")
+            return False

@@ -7,6 +7,14 @@ model call, folds the scores back with ``Engine.apply_score``, and writes each
 touched state record back once. It imports no Faust or Kafka, so the replay
 command can drive it the same way, and tests can drive it with plain dicts.
 
+:meth:`BatchDetector.judge` only computes; :meth:`BatchDetector.store` writes
+the new states. The live worker sends a batch's alerts, waits until the
+broker has them, and only then stores the states: a state record that says
+"this event was seen" (its id is in the user's dedupe ring) must never
+reach the changelog before the alerts that event raised, or a crash in
+between would lose those alerts for good (the replayed event would be a
+duplicate). :meth:`BatchDetector.run` does both at once.
+
 ``select(token)`` is called before every table read and write with the token
 of the event concerned (the Faust driver passes the stream event and makes it
 "current", which decides the changelog partition a write goes to).
@@ -73,6 +81,9 @@ class BatchResult(Generic[T]):
 
     alerts: list[Alert] = field(default_factory=list)
     failures: list[tuple[BatchItem[T], BaseException]] = field(default_factory=list)
+    users: dict[str, tuple[UserState, T]] = field(default_factory=dict)
+    """New user states to store, with the token of the last event that touched each."""
+    agencies: dict[str, tuple[AgencyState, T]] = field(default_factory=dict)
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -97,6 +108,19 @@ class BatchDetector:
         agencies: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> BatchResult[T]:
+        """Judge a batch and store its states (for drivers with nothing to send first)."""
+        result = self.judge(items, users, agencies, select)
+        self.store(result, users, agencies, select)
+        return result
+
+    def judge(
+        self,
+        items: Sequence[BatchItem[T]],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> BatchResult[T]:
+        """Run a batch through the engine and the model; read the tables, write nothing."""
         result: BatchResult[T] = BatchResult()
         user_cache: dict[str, UserState] = {}
         agency_cache: dict[str, AgencyState] = {}
@@ -133,14 +157,30 @@ class BatchDetector:
 
         if requests and self.model is not None:
             self._score(requests, user_cache, user_token, select, result)
-
-        for key, state in user_cache.items():
-            select(user_token[key])
-            users[key] = state.to_bytes()
-        for key, agency_state in agency_cache.items():
-            select(agency_token[key])
-            agencies[key] = agency_state.to_bytes()
+        result.users = {key: (state, user_token[key]) for key, state in user_cache.items()}
+        result.agencies = {key: (state, agency_token[key]) for key, state in agency_cache.items()}
         return result
+
+    @staticmethod
+    def store(
+        result: BatchResult[T],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
+        """Write each state the batch changed, once, as of the last event that touched it.
+
+        Agencies first: if a crash keeps only some of these writes, a user
+        state that already holds an event (and so treats it as a duplicate
+        when it is read again) never sits beside an agency state that lacks
+        it, which would make the user's peers look quieter than they were.
+        """
+        for key, (agency_state, token) in result.agencies.items():
+            select(token)
+            agencies[key] = agency_state.to_bytes()
+        for key, (state, token) in result.users.items():
+            select(token)
+            users[key] = state.to_bytes()
 
     def _score(
         self,

@@ -11,13 +11,20 @@ vanish). Merging the partitions by event time before the repartition keeps
 each agency's internal stream in order, up to the disorder inside a
 partition, which the engine's allowed lateness absorbs.
 
-How: each partition (a *source*) is assumed to be roughly in event-time
-order. An item is released once no watched source can still deliver an
-earlier one: every other source either holds a later item, has already
-delivered a later one, or has been *idle* (nothing arrived) for ``idle_s``
-seconds of wall-clock time. Idle sources stop holding the others back, so a
-quiet partition delays live events by at most ``idle_s``. ``max_held`` bounds
-memory: beyond it the oldest item is released regardless.
+How: a k-way merge. Each partition (a *source*) is a queue kept in arrival
+(offset) order, and only a queue's head can leave, so every source's own
+order is preserved. The head with the earliest event time leaves when no
+watched source can still deliver an earlier one (every source with an empty
+queue has already delivered a later event), or when it has waited
+``idle_s`` seconds of wall-clock time. The wait bounds the delay a quiet
+partition causes (live events wait at most ``idle_s``), and it is counted per
+item, from its arrival, not from the quiet source's last arrival: a source
+that was quiet for an hour and then delivers a backlog gets ``idle_s`` to
+catch up with the others before they move on. A source the caller reports as
+*lagging* (the broker holds records of it not yet delivered: a catch-up, a
+consumer restarting after a crash) is not quiet but slow: waiting does not
+release anything it could still precede. ``max_held`` bounds memory: beyond
+it the earliest head leaves regardless.
 
 >>> merge = EventTimeMerge(idle_s=1.0)
 >>> merge.watch([0, 1], now=0.0)
@@ -28,99 +35,96 @@ memory: beyond it the oldest item is released regardless.
 >>> merge.push(1, 20.0, "b@20", now=0.2)
 >>> merge.release(now=0.2)
 ['a@10', 'b@20']
->>> merge.release(now=1.3)  # source 1 has been idle for a second
+>>> merge.release(now=1.3)  # a@30 has waited a second
 ['a@30']
+>>> merge.push(0, 50.0, "a@50", now=2.0)
+>>> merge.push(0, 40.0, "a@40 (out of order in its partition)", now=2.0)
+>>> merge.push(1, 45.0, "b@45 (source 1 wakes up)", now=2.5)
+>>> merge.release(now=3.1)  # a source's own order is kept
+['b@45 (source 1 wakes up)', 'a@50', 'a@40 (out of order in its partition)']
+>>> merge.push(0, 60.0, "a@60", now=4.0)
+>>> merge.release(now=9.0, lagging={1})  # source 1 has records on the broker, behind 60
+[]
+>>> merge.push(1, 55.0, "b@55", now=9.1)
+>>> merge.release(now=9.1, lagging={1})
+['b@55']
 >>> small = EventTimeMerge(idle_s=60.0, max_held=2)
 >>> small.watch([0, 1], now=0.0)
 >>> for ts in (5.0, 6.0, 7.0):
 ...     small.push(0, ts, ts, now=0.0)
->>> small.release(now=0.0)  # more than max_held: the oldest goes regardless
+>>> small.release(now=0.0)  # more than max_held: the earliest head goes regardless
 [5.0]
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Collection, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class EventTimeMerge(Generic[T]):
-    """A k-way event-time merge of sources that may pause (see the module doc)."""
+    """A k-way event-time merge of ordered sources that may pause (see the module doc)."""
 
     def __init__(self, *, idle_s: float = 1.0, max_held: int = 50_000) -> None:
         if idle_s < 0 or max_held < 1:
             raise ValueError("idle_s must be >= 0 and max_held >= 1")
         self.idle_s = idle_s
         self.max_held = max_held
-        self._heap: list[tuple[float, int, int, T]] = []
-        self._seq = itertools.count()
-        self._held: dict[int, int] = {}
+        self._queues: dict[int, deque[tuple[float, float, T]]] = {}
+        self._held = 0
         self._newest: dict[int, float] = {}
-        self._last_arrival: dict[int, float] = {}
         self._watched: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._held
 
     def watch(self, sources: Iterable[int], now: float) -> None:
         """Set the sources to wait for (e.g. the assigned partitions).
 
-        A new source counts as having just arrived, so it gets ``idle_s`` to
-        deliver its first item. Items of sources no longer watched stay held
-        and are released in order.
+        Items of sources no longer watched stay held and are released in order.
         """
-        wanted = set(sources)
-        for source in wanted - self._watched:
-            self._last_arrival.setdefault(source, now)
-            self._last_arrival[source] = max(self._last_arrival[source], now)
-        self._watched = wanted
+        self._watched = set(sources)
 
     def push(self, source: int, ts: float, item: T, now: float) -> None:
-        """Hold ``item`` (event time ``ts``) from ``source``."""
-        if source not in self._watched:
-            self._watched.add(source)
-        heapq.heappush(self._heap, (ts, next(self._seq), source, item))
-        self._held[source] = self._held.get(source, 0) + 1
+        """Hold ``item`` (event time ``ts``) behind everything ``source`` sent before."""
+        self._watched.add(source)
+        self._queues.setdefault(source, deque()).append((ts, now, item))
+        self._held += 1
         self._newest[source] = max(self._newest.get(source, -math.inf), ts)
-        self._last_arrival[source] = now
 
-    def release(self, now: float) -> list[T]:
-        """Every item that no watched source can still precede, in event-time order."""
+    def release(self, now: float, lagging: Collection[int] = ()) -> list[T]:
+        """Every head no watched source can still precede, or that waited long enough.
+
+        ``lagging``: sources with records still to come from the broker; waiting
+        does not let a head overtake them.
+        """
         out: list[T] = []
-        heap = self._heap
-        watermark = self._watermark(now)
-        while heap:
-            ts, _, source, item = heap[0]
-            if ts > watermark and len(heap) <= self.max_held:
+        watermark = self._watermark(self._watched)
+        slow = self._watermark(lagging)
+        oldest_allowed = now - self.idle_s
+        while self._held:
+            queue = min((q for q in self._queues.values() if q), key=lambda q: q[0][0])
+            ts, arrived, item = queue[0]
+            waited = arrived <= oldest_allowed and ts <= slow
+            if ts > watermark and not waited and self._held <= self.max_held:
                 break
-            heapq.heappop(heap)
+            queue.popleft()
             out.append(item)
-            left = self._held[source] - 1
-            self._held[source] = left
-            if left == 0:
-                # This source no longer proves it has moved past later items.
-                watermark = self._watermark(now)
+            self._held -= 1
+            if not queue:
+                # This source no longer proves it has moved past later events.
+                watermark = self._watermark(self._watched)
+                slow = self._watermark(lagging)
         return out
 
-    def release_all(self) -> list[T]:
-        """Everything held, in event-time order (e.g. when stopping)."""
-        out = [item for _, _, _, item in sorted(self._heap)]
-        self._heap.clear()
-        self._held.clear()
-        return out
-
-    def _watermark(self, now: float) -> float:
-        """The event time up to which every watched source has spoken (or gone quiet)."""
+    def _watermark(self, sources: Iterable[int]) -> float:
+        """The event time up to which every one of ``sources`` with an empty queue has spoken."""
         mark = math.inf
-        for source in self._watched:
-            if self._held.get(source, 0):
-                continue  # its held items are in the heap and come out in order
-            if now - self._last_arrival.get(source, now) >= self.idle_s:
-                continue
-            mark = min(mark, self._newest.get(source, -math.inf))
+        for source in sources:
+            if not self._queues.get(source):
+                mark = min(mark, self._newest.get(source, -math.inf))
         return mark

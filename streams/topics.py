@@ -11,6 +11,8 @@ partition holds every event of an agency (its users and their peers).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
 import faust
@@ -18,6 +20,7 @@ import faust
 from streams.settings import Settings
 
 RAW = "raw"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,15 @@ class WorkerTopics:
         auto-creation is off). An existing topic is never changed.
         """
         for topic in (self.dlq, self.alerts, self.certifications):
-            await topic.maybe_declare()
+            while True:
+                try:
+                    await topic.maybe_declare()
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # broker not reachable yet: wait, never crash
+                    log.warning("cannot create topic %s yet: %r", topic.get_topic_name(), exc)
+                    await asyncio.sleep(2.0)
 
 
 def by_agency_topic_name(settings: Settings) -> str:

@@ -46,6 +46,7 @@ def worker_factory(
         app_id: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         command: list[str] | None = None,
+        log_name: str | None = None,
         wait: bool = True,
     ) -> WorkerProcess:
         topics = topics or topic_names
@@ -58,7 +59,7 @@ def worker_factory(
             app_id=name,
             data_dir=tmp_path / f"data-{name}",
             policy=policy,
-            log_path=tmp_path / f"worker-{name}.log",
+            log_path=tmp_path / f"worker-{log_name or name}-{len(started)}.log",
             extra_env=extra_env,
             command=command,
         )

@@ -327,7 +327,7 @@ def wait_drained(
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"worker not drained after {timeout}s: produced {produced}/{expected_input}, "
-                f"ends {ends}, committed {committed}"
+                f"ends {ends}, committed {committed}; worker log:\n{worker.output()[-6000:]}"
             )
         time.sleep(0.5)
 
