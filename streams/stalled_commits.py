@@ -11,7 +11,10 @@ one is replaced, for one partition in a few runs out of ten.
 The repair: when a partition's lowest acked offset has stayed above its
 committed offset, with no record of that gap still in flight, for
 ``checks`` consecutive checks, the driver seeks the partition back to the
-committed offset. The worker then reads the lost records, and reads the
+committed offset. Faust tracks in-flight records weakly, so a lost record can
+still look in flight until the garbage collector runs; a gap that persists
+for ``patient_checks`` (about half a minute, far longer than any batch takes)
+counts as stalled even then. The worker then reads the lost records, and reads the
 records after them a second time: a redelivery, which event-id dedupe and
 deterministic alert ids make harmless, exactly as after a crash.
 
@@ -23,6 +26,9 @@ deterministic alert ids make harmless, exactly as after a crash.
 ['p1']
 >>> watch.observe({"p1": PartitionAcks(100, 140, 100)})  # the gap is being processed
 []
+>>> slow = StallWatch(checks=2, patient_checks=3)
+>>> [slow.observe({"p1": PartitionAcks(100, 140, 100)}) for _ in range(3)]
+[[], [], ['p1']]
 """
 
 from __future__ import annotations
@@ -44,20 +50,30 @@ class PartitionAcks:
 
     @property
     def gap(self) -> bool:
-        """Records below the lowest acked one are neither committed nor being processed."""
+        """Records below the lowest acked one are not committed."""
         if self.committed is None or self.lowest_acked is None:
             return False
-        if self.lowest_acked <= self.committed:
-            return False
+        return self.lowest_acked > self.committed
+
+    @property
+    def gap_in_flight(self) -> bool:
+        """Some record of the gap still looks in flight (being processed, or lost)."""
         in_flight = self.lowest_in_flight
-        return in_flight is None or not (self.committed <= in_flight < self.lowest_acked)
+        return (
+            self.gap
+            and in_flight is not None
+            and self.committed is not None
+            and self.lowest_acked is not None
+            and self.committed <= in_flight < self.lowest_acked
+        )
 
 
 class StallWatch(Generic[K]):
     """Reports partitions whose gap persisted for ``checks`` consecutive observations."""
 
-    def __init__(self, checks: int = 2) -> None:
+    def __init__(self, checks: int = 2, patient_checks: int = 6) -> None:
         self.checks = checks
+        self.patient_checks = patient_checks
         self._seen: dict[K, tuple[int | None, int]] = {}
 
     def observe(self, partitions: Mapping[K, PartitionAcks]) -> list[K]:
@@ -68,7 +84,8 @@ class StallWatch(Generic[K]):
                 continue
             committed, count = self._seen.get(key, (acks.committed, 0))
             count = count + 1 if committed == acks.committed else 1
-            if count >= self.checks:
+            needed = self.patient_checks if acks.gap_in_flight else self.checks
+            if count >= needed:
                 stalled.append(key)
                 continue  # start counting afresh after a rewind
             seen[key] = (acks.committed, count)
