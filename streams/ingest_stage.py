@@ -32,6 +32,7 @@ TICK_S = 0.1
 LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
 after it last delivered."""
+STUCK_REPORT_S = 30.0
 SEND_GROUP = 500
 """Input messages sent, confirmed, acked and committed together: what a crash re-sends."""
 
@@ -110,6 +111,8 @@ class Ingest:
         self.lagging: set[int] = set()
         self._last_offset: dict[int, int] = {}
         self._active_since: dict[int, float] = {}
+        self._last_progress = time.monotonic()
+        self._last_report = 0.0
         self._outbox: deque[Routed] = deque()
         self._outbox_ready = asyncio.Event()
         self._room = asyncio.Event()
@@ -191,8 +194,23 @@ class Ingest:
                 now = time.monotonic()
                 self._watch_assignment(now)
                 self._enqueue(self.merge.release(now, self.lagging))
+                self._report_if_stuck(now)
             except Exception:
                 log.exception("event-time merge tick failed")
+
+    def _report_if_stuck(self, now: float) -> None:
+        """A warning, at most every ``STUCK_REPORT_S``, while messages wait and none leave."""
+        if not self.in_flight or now - self._last_progress < STUCK_REPORT_S:
+            return
+        if now - self._last_report < STUCK_REPORT_S:
+            return
+        self._last_report = now
+        log.warning(
+            "ingest: %d message(s) waiting, none sent for %.0fs (merge holds %d, outbox %d, "
+            "lagging partitions %s, last offsets %s)",
+            self.in_flight, now - self._last_progress, len(self.merge), len(self._outbox),
+            sorted(self.lagging), dict(sorted(self._last_offset.items())),
+        )  # fmt: skip
 
     async def _send_forever(self, stream: faust.Stream) -> None:
         while True:
@@ -205,6 +223,7 @@ class Ingest:
             for _, event in routed:
                 await stream.ack(event)
             await commit_now(self.app)
+            self._last_progress = time.monotonic()
             self.in_flight -= len(routed)
             if self.in_flight < self.max_in_flight:
                 self._room.set()

@@ -29,6 +29,11 @@ deterministic alert ids make harmless, exactly as after a crash.
 >>> slow = StallWatch(checks=2, patient_checks=3)
 >>> [slow.observe({"p1": PartitionAcks(100, 140, 100)}) for _ in range(3)]
 [[], [], ['p1']]
+>>> read_not_acked = {"p2": PartitionAcks(100, None, None, read=180)}
+>>> [slow.observe(read_not_acked) for _ in range(3)]
+[[], [], ['p2']]
+>>> PartitionAcks(100, None, None, read=99).gap  # all read records are committed
+False
 """
 
 from __future__ import annotations
@@ -47,25 +52,38 @@ class PartitionAcks:
     committed: int | None
     lowest_acked: int | None
     lowest_in_flight: int | None
+    read: int | None = None
+    """The last offset the consumer handed on (Faust's read offset)."""
+
+    @property
+    def gap_end(self) -> int | None:
+        """Where the uncommitted, unacked stretch ends, if there is one."""
+        if self.committed is None:
+            return None
+        if self.lowest_acked is not None:
+            return self.lowest_acked if self.lowest_acked > self.committed else None
+        if self.read is not None and self.read >= self.committed:
+            return self.read + 1  # read, yet nothing acked
+        return None
 
     @property
     def gap(self) -> bool:
-        """Records below the lowest acked one are not committed."""
-        if self.committed is None or self.lowest_acked is None:
-            return False
-        return self.lowest_acked > self.committed
+        """Records from the committed offset on were read but are neither acked nor committed."""
+        return self.gap_end is not None
 
     @property
     def gap_in_flight(self) -> bool:
-        """Some record of the gap still looks in flight (being processed, or lost)."""
+        """Some record of the gap may still be on its way (queued, being processed, or lost).
+
+        Records read but not acked at all may also still wait in a stream's queue.
+        """
+        end = self.gap_end
+        if end is None or self.committed is None:
+            return False
+        if self.lowest_acked is None:
+            return True
         in_flight = self.lowest_in_flight
-        return (
-            self.gap
-            and in_flight is not None
-            and self.committed is not None
-            and self.lowest_acked is not None
-            and self.committed <= in_flight < self.lowest_acked
-        )
+        return in_flight is not None and self.committed <= in_flight < end
 
 
 class StallWatch(Generic[K]):
@@ -96,7 +114,7 @@ class StallWatch(Generic[K]):
 def consumer_acks(consumer: Any, topics: Iterable[str]) -> dict[Any, PartitionAcks]:
     """The bookkeeping of a Faust consumer for its assigned partitions of ``topics``.
 
-    Reads Faust's private ``_committed_offset``, ``_acked`` and
+    Reads Faust's private ``_committed_offset``, ``_acked``, ``_read_offset`` and
     ``_unacked_messages`` (faust-streaming 0.15); there is no public view.
     """
     wanted = set(topics)
@@ -114,5 +132,6 @@ def consumer_acks(consumer: Any, topics: Iterable[str]) -> dict[Any, PartitionAc
             committed=consumer._committed_offset.get(tp),
             lowest_acked=min(acked) if acked else None,
             lowest_in_flight=in_flight.get(tp),
+            read=consumer._read_offset.get(tp),
         )
     return out
