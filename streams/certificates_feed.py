@@ -62,6 +62,10 @@ class CertificateFeed:
         self.rejected = 0
         self.loaded = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        # End offsets come from a client of their own: on the reader's connection a
+        # ListOffsets request queues behind the reader's long-polling fetch (up to
+        # half a second when the topic is quiet), once per batch of events.
+        self._offsets: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._progress = asyncio.Event()
         self._load_task: asyncio.Future[None] | None = None
@@ -111,12 +115,20 @@ class CertificateFeed:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        offsets = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap.split(","),
+            client_id=f"{self.client_id}-offsets",
+            group_id=None,
+            enable_auto_commit=False,
+        )
         log.info("certifications: reading %r from %s", self.topic, self.bootstrap)
         await consumer.start()
         try:
+            await offsets.start()
             self._partitions = await self._wait_for_partitions(consumer)
             consumer.assign(self._partitions)
             await consumer.seek_to_beginning(*self._partitions)
+            self._offsets = offsets
             self._consumer = consumer
             if not self.loaded.is_set() and self._load_task is None:
                 self._load_task = asyncio.ensure_future(self._initial_load())
@@ -127,7 +139,9 @@ class CertificateFeed:
                 self._progress.set()
         finally:
             self._consumer = None
+            self._offsets = None
             await consumer.stop()
+            await offsets.stop()
 
     async def _wait_for_partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         while True:
@@ -160,14 +174,14 @@ class CertificateFeed:
 
     async def catch_up(self, timeout: float = 2.0) -> bool:
         """Wait until every record on the topic *now* is applied (True), or give up (False)."""
-        current = self._consumer
-        if current is None:
+        current, offsets = self._consumer, self._offsets
+        if current is None or offsets is None:
             return False
         consumer: AIOKafkaConsumer = current
         deadline = time.monotonic() + timeout
         try:
             ends = await asyncio.wait_for(
-                consumer.end_offsets(self._partitions), timeout=max(timeout, 0.1)
+                offsets.end_offsets(self._partitions), timeout=max(timeout, 0.1)
             )
             while True:
                 if consumer is not self._consumer:
