@@ -17,8 +17,9 @@ from typing import Any
 
 import faust
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.producer.message_accumulator import BatchBuilder
 
-from streams.ingest import DeadLetter, Headers, truncated
+from streams.ingest import HEADER_RESENT, DeadLetter, Headers, truncated
 
 log = logging.getLogger("frtwatch.worker")
 
@@ -36,6 +37,9 @@ class Outgoing:
     value: bytes | None
     headers: Headers = field(default_factory=list)
     letter: DeadLetter | None = None
+    ordered: bool = False
+    """Its consumer relies on input order (see :mod:`streams.progress_marks`): when it
+    has to be sent again it is flagged as resent, for it may land after later ones."""
 
     @classmethod
     def dead(cls, topic: faust.TopicT, letter: DeadLetter) -> Outgoing:
@@ -51,43 +55,35 @@ def _too_large(exc: BaseException) -> bool:
     return False
 
 
-def _retry_form(record: Outgoing, exc: BaseException) -> Outgoing:
-    if record.letter is not None and _too_large(exc):
+def _retry_form(record: Outgoing, exc: BaseException | None = None) -> Outgoing:
+    if record.ordered and (HEADER_RESENT, b"1") not in record.headers:
+        return Outgoing(record.topic, record.key, record.value,
+                        [*record.headers, (HEADER_RESENT, b"1")], ordered=True)  # fmt: skip
+    if exc is not None and record.letter is not None and _too_large(exc):
         letter = truncated(record.letter, DLQ_TRUNCATE_BYTES)
         return Outgoing.dead(record.topic, letter)
     return record
 
 
+BATCH_BYTES = 512 * 1024
+"""Record batch size for :func:`deliver`'s batched path (the broker takes up to 1 MiB)."""
+SINGLE_SEND_BYTES = 64 * 1024
+"""Records larger than this (dead letters of huge messages) are sent one by one."""
+
+
 async def deliver(records: Sequence[Outgoing]) -> None:
     """Send every record and wait until the broker has confirmed each one.
 
-    Failed records are re-sent with exponential back-off (broker restarts,
-    leader changes); this returns only when all are delivered.
+    Records go out as one record batch per topic partition (aiokafka's batch
+    API: no per-record future or task), in the order given. Failed records
+    are re-sent with exponential back-off (broker restarts, leader changes),
+    each partition's from its first failed record on, so a partition's records
+    stay in order; this returns only when all are delivered.
     """
     pending = list(records)
     delay = 0.5
     while pending:
-        failed: list[Outgoing] = []
-        sent: list[tuple[Outgoing, Any]] = []
-        for record in pending:
-            try:
-                future = await record.topic.send(
-                    key=record.key,
-                    value=record.value,
-                    headers=record.headers or None,
-                    force=True,
-                )
-            except Exception as exc:
-                failed.append(_retry_form(record, exc))
-                last = exc
-                continue
-            sent.append((record, future))
-        for record, future in sent:
-            try:
-                await future
-            except Exception as exc:
-                failed.append(_retry_form(record, exc))
-                last = exc
+        failed, last = await _send_once(pending)
         if failed:
             log.warning(
                 "%d record(s) not delivered yet (%r); retrying in %.1fs", len(failed), last, delay
@@ -97,19 +93,90 @@ async def deliver(records: Sequence[Outgoing]) -> None:
         pending = failed
 
 
-async def commit_now(app: faust.App) -> None:
-    """Commit every acked offset now instead of at Faust's next timer tick.
+async def _send_once(records: list[Outgoing]) -> tuple[list[Outgoing], BaseException | None]:
+    """One attempt: the records to try again (in order) and the last error seen."""
+    groups: dict[tuple[str, int | None], list[Outgoing]] = {}
+    failed: list[Outgoing] = []
+    last: BaseException | None = None
+    for record in records:
+        try:
+            target = await _target(record)
+        except Exception as exc:
+            failed.append(_retry_form(record, exc))
+            last = exc
+            continue
+        groups.setdefault(target, []).append(record)
+    for (topic, partition), group in groups.items():
+        broken = False  # after a failed chunk, a partition's later chunks go again too
+        for chunk, future in await _send_group(group, topic, partition):
+            try:
+                await future
+            except Exception as exc:
+                last, broken = exc, True
+                failed.extend(_retry_form(r, exc) for r in chunk)
+                continue
+            if broken and partition is not None:
+                failed.extend(_retry_form(r) for r in chunk)
+    return failed, last
 
-    Everything a message caused is on the broker before it is acked, so the
-    sooner its offset is committed, the fewer messages a crash makes the
-    worker read again (each re-read event is only recognised as a duplicate
-    while it is among the last few ids of its user). Faust flushes the
-    producer (the table changelogs) before it commits.
-    """
+
+async def _target(record: Outgoing) -> tuple[str, int | None]:
+    """The topic and partition of a record; no partition: send it alone, through Faust."""
+    topic = record.topic.get_topic_name()
+    size = len(record.value or b"") + len(record.key or b"")
+    producer = _aiokafka_producer(record.topic)
+    if size > SINGLE_SEND_BYTES or producer is None:
+        return topic, None
+    await producer.client._wait_on_metadata(topic)
+    partition: int = producer._partition(topic, None, None, None, record.key, None)
+    return topic, partition
+
+
+def _aiokafka_producer(topic: faust.TopicT) -> Any:
+    producer: Any = getattr(topic.app.producer, "_producer", None)
+    return producer if hasattr(producer, "send_batch") else None
+
+
+async def _send_group(
+    group: list[Outgoing], topic: str, partition: int | None
+) -> list[tuple[list[Outgoing], Any]]:
+    """Start sending ``group``: (records, awaitable) pairs, in order."""
+    out: list[tuple[list[Outgoing], Any]] = []
+    if partition is None:
+        for record in group:
+            try:
+                future: Any = await record.topic.send(
+                    key=record.key, value=record.value, headers=record.headers or None, force=True
+                )
+            except Exception as exc:
+                future = _failed(exc)
+            out.append(([record], future))
+        return out
+    producer = _aiokafka_producer(group[0].topic)
+    compression = producer._message_accumulator._compression_type
+    chunk: list[Outgoing] = []
+    builder = BatchBuilder(BATCH_BYTES, compression)
+    for record in group:
+        headers = record.headers or []
+        added = builder.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+        if added is None:  # full: send it, start the next
+            out.append((chunk, await _send_batch(producer, builder, topic, partition)))
+            chunk, builder = [], BatchBuilder(BATCH_BYTES, compression)
+            builder.append(timestamp=None, key=record.key, value=record.value, headers=headers)
+        chunk.append(record)
+    if chunk:
+        out.append((chunk, await _send_batch(producer, builder, topic, partition)))
+    return out
+
+
+async def _send_batch(producer: Any, builder: BatchBuilder, topic: str, partition: int) -> Any:
     try:
-        # Faust skips a commit requested while another is running (returning
-        # False once that one is done); the second call then commits ours.
-        if not await app.consumer.commit():
-            await app.consumer.commit()
-    except Exception:
-        log.exception("committing offsets failed; Faust's timer will retry")
+        return await producer.send_batch(builder, topic, partition=partition)
+    except Exception as exc:
+        return _failed(exc)
+
+
+def _failed(exc: BaseException) -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_exception(exc)
+    return future
