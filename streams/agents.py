@@ -24,10 +24,12 @@ before its input is acked, and no exception escapes an agent's loop:
   event must never be durable before that event's alerts), and acks the
   batch.
 
-Both then commit at once rather than at Faust's next timer tick, so a crash
-re-reads as little as possible. At-least-once overall: what is re-read after
-a crash is recognised by event-id dedupe while it is among a user's last
-few events, and alert ids are deterministic.
+Faust's commit timer (every ``COMMIT_INTERVAL_S``) then commits what is
+acked, after flushing the producer. At-least-once delivery, exactly-once
+effect on state: whatever a crash makes the worker read again is recognised
+by the marks stored with every state (:mod:`streams.progress_marks`), and
+records Faust drops around rebalances are read again in order
+(:mod:`streams.partition_order`); alert ids are deterministic.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from typing import Any, cast
 
 import faust
 from faust.types import StreamT
 
 from streams.certificates_feed import CertificateFeed
-from streams.delivery import commit_now, deliver
+from streams.delivery import deliver
 from streams.detect_stage import Detection
 from streams.ingest_stage import Ingest
 from streams.runtime import WorkerRuntime
@@ -51,6 +54,8 @@ from streams.topics import WorkerTopics
 
 log = logging.getLogger("frtwatch.worker")
 
+HOLE_RETRY_S = 2.0
+"""How long records after a hole wait before the partition is sought back again."""
 STALL_CHECK_S = 5.0
 STALL_CHECKS = 2
 """A commit gap must persist this many checks (about 10 s) before a partition is re-read."""
@@ -68,9 +73,11 @@ def install(
     detection = Detection(runtime, topics, tables)
     size, within = settings.batch_size, settings.batch_within_s
 
+    ingest_stage = Ingest(app, topics)
+
     async def ingest(agent_stream: StreamT) -> None:
         await topics.declare_outputs()
-        await Ingest(app, topics).run(cast(faust.Stream, agent_stream))
+        await ingest_stage.run(cast(faust.Stream, agent_stream))
 
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)
@@ -78,12 +85,19 @@ def install(
         await feed.loaded.wait()
         async for batch in stream.take_events(size, within=within):
             await feed.catch_up()
-            judged = detection.judge(stream, batch)
+            fresh = detection.in_order(app.consumer, batch)
+            judged = detection.judge(stream, fresh.events)
             await deliver(judged.outgoing)
-            detection.store(stream, judged)
+            await detection.store(stream, judged)
             for event in batch:  # take_events acks them again later: a no-op
                 await stream.ack(event)
-            await commit_now(app)
+            for tp, offset in fresh.rewind.items():
+                log.warning(
+                    "records of %s:%s from offset %s were never delivered to the worker; "
+                    "reading the partition again from there",
+                    tp.topic, tp.partition, offset,
+                )  # fmt: skip
+                await app.consumer.seek(tp, offset)
 
     app.agent(topics.events, name="frtwatch.ingest")(ingest)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
@@ -101,6 +115,8 @@ def install(
         try:
             stalled = stall_watch.observe(consumer_acks(consumer, sources))
             for tp in stalled:
+                if (consumer.highwater(tp) or 0) <= (consumer._committed_offset.get(tp) or 0):
+                    continue  # everything on the broker is committed: nothing is stuck
                 committed = consumer._committed_offset.get(tp)
                 log.warning(
                     "commit of %s:%s is stuck at offset %s behind records that were never "
@@ -112,6 +128,43 @@ def install(
             log.exception("checking for stalled commits failed")
 
     app.timer(STALL_CHECK_S, name="frtwatch.rewind_stalled_partitions")(rewind_stalled_partitions)
+
+    async def reread_open_holes() -> None:
+        """Seek again where records are still missing (see :mod:`streams.partition_order`)."""
+        order = detection.order
+        while order.given_up:
+            tp, first, resumed = order.given_up.pop()
+            log.error(
+                "records %s..%s of %s:%s never arrived after %.0fs of re-reading; going on "
+                "without them", first, resumed - 1, tp.topic, tp.partition, order.give_up_s,
+            )  # fmt: skip
+        if app.rebalancing:
+            return
+        try:
+            for tp, offset in order.overdue(time.monotonic(), HOLE_RETRY_S).items():
+                consumer: Any = app.consumer
+                log.warning(
+                    "still missing records of %s:%s from offset %s; seeking again "
+                    "(read offset %s, committed %s, paused %s, active %s)",
+                    tp.topic, tp.partition, offset, consumer._read_offset.get(tp),
+                    consumer._committed_offset.get(tp), tp in consumer._paused_partitions,
+                    consumer._active_partitions is None or tp in consumer._active_partitions,
+                )  # fmt: skip
+                await consumer.seek(tp, offset)
+        except Exception:
+            log.exception("reading a partition again failed")
+
+    app.timer(HOLE_RETRY_S, name="frtwatch.reread_open_holes")(reread_open_holes)
+
+    async def forget_partitions(sender: Any, partitions: Any = None, **kwargs: Any) -> None:
+        """Revoked or newly assigned partitions are read from their committed offsets."""
+        tps = set(partitions or ())
+        detection.order.forget(tps)
+        ingest_stage.order.forget(tps)
+
+    # mode types receivers with mypy_extensions.NamedArg, which no plain def matches.
+    app.on_partitions_revoked.connect(forget_partitions)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(forget_partitions)  # type: ignore[arg-type]
 
     announcements: set[asyncio.Future[None]] = set()
 

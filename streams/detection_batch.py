@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from streams.contract import Alert, SearchEvent
 from streams.detectors.state import AgencyState, UserState
+from streams.progress_marks import Marks, join, split
 
 if TYPE_CHECKING:
     from models.scoring import BehaviorModel
@@ -69,10 +70,21 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class BatchItem(Generic[T]):
-    """A validated event and the driver's opaque handle for it."""
+    """A validated event and the driver's opaque handle for it.
+
+    Drivers that read a partitioned log give ``position`` (the event's offset
+    in its partition) and ``source`` (input partition and offset it was first
+    read at): states then carry :class:`~streams.progress_marks.Marks` and an
+    event read again is applied to each state exactly once. ``resent`` marks
+    an event the ingest stage sent on out of input order (a record Faust lost
+    and the worker read again), which the source marks cannot judge.
+    """
 
     event: SearchEvent
     token: T
+    position: int | None = None
+    source: tuple[int, int] | None = None
+    resent: bool = False
 
 
 @dataclass(slots=True)
@@ -84,6 +96,8 @@ class BatchResult(Generic[T]):
     users: dict[str, tuple[UserState, T]] = field(default_factory=dict)
     """New user states to store, with the token of the last event that touched each."""
     agencies: dict[str, tuple[AgencyState, T]] = field(default_factory=dict)
+    marks: dict[str, Marks] = field(default_factory=dict)
+    """Marks of every state above, by table key (users' keys contain a '/')."""
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -122,8 +136,9 @@ class BatchDetector:
     ) -> BatchResult[T]:
         """Run a batch through the engine and the model; read the tables, write nothing."""
         result: BatchResult[T] = BatchResult()
-        user_cache: dict[str, UserState] = {}
-        agency_cache: dict[str, AgencyState] = {}
+        user_cache: dict[str, UserState | None] = {}
+        agency_cache: dict[str, AgencyState | None] = {}
+        marks = result.marks
         user_token: dict[str, T] = {}
         agency_token: dict[str, T] = {}
         requests: list[tuple[ScoreRequest, BatchItem[T]]] = []
@@ -133,12 +148,30 @@ class BatchDetector:
             ukey, akey = event.user_key, event.agency
             select(item.token)
             try:
-                user = user_cache[ukey] if ukey in user_cache else _load(users, ukey, UserState)
-                agency = (
-                    agency_cache[akey]
-                    if akey in agency_cache
-                    else _load(agencies, akey, AgencyState)
-                )
+                if ukey not in user_cache:
+                    user_cache[ukey], marks[ukey] = _load(users, ukey, UserState)
+                if akey not in agency_cache:
+                    agency_cache[akey], marks[akey] = _load(agencies, akey, AgencyState)
+                user, agency = user_cache[ukey], agency_cache[akey]
+                umarks, amarks = marks[ukey], marks[akey]
+                position = item.position
+                agency_too = True
+                if position is not None:
+                    if umarks.has_applied(position):
+                        result.duplicates += 1
+                        continue
+                    if amarks.has_applied(position):
+                        # Stored before a crash while the user's state was not (agencies
+                        # are stored first): apply it to the user alone.
+                        agency_too = False
+                        agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
+                    elif (
+                        item.source is not None
+                        and not item.resent
+                        and amarks.has_copy_of(*item.source)
+                    ):  # a second copy from the ingest stage
+                        result.duplicates += 1
+                        continue
                 outcome = self.engine.process(user, agency, event)
             except Exception as exc:
                 log.exception("detection failed for event %r", event.event_id)
@@ -148,17 +181,30 @@ class BatchDetector:
             if outcome.duplicate:
                 result.duplicates += 1
                 continue
+            if position is not None:
+                umarks.advance(position)
+                if agency_too:
+                    amarks.advance(position, item.source)
             result.late += outcome.late
             user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
-            agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
+            if agency_too:
+                agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
             result.alerts.extend(outcome.alerts)
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
 
         if requests and self.model is not None:
             self._score(requests, user_cache, user_token, select, result)
-        result.users = {key: (state, user_token[key]) for key, state in user_cache.items()}
-        result.agencies = {key: (state, agency_token[key]) for key, state in agency_cache.items()}
+        result.users = {
+            key: (state, user_token[key])
+            for key, state in user_cache.items()
+            if state is not None and key in user_token
+        }
+        result.agencies = {
+            key: (state, agency_token[key])
+            for key, state in agency_cache.items()
+            if state is not None and key in agency_token
+        }
         return result
 
     @staticmethod
@@ -168,24 +214,36 @@ class BatchDetector:
         agencies: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> None:
-        """Write each state the batch changed, once, as of the last event that touched it.
+        """Write each state the batch changed, once, as of the last event that touched it."""
+        BatchDetector.store_agencies(result, agencies, select)
+        BatchDetector.store_users(result, users, select)
 
-        Agencies first: if a crash keeps only some of these writes, a user
-        state that already holds an event (and so treats it as a duplicate
-        when it is read again) never sits beside an agency state that lacks
-        it, which would make the user's peers look quieter than they were.
-        """
+    @staticmethod
+    def store_agencies(
+        result: BatchResult[T],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
+        """Write the agency states. Drivers store these first, and have them on the
+        broker before they store the users' (see :meth:`judge`)."""
         for key, (agency_state, token) in result.agencies.items():
             select(token)
-            agencies[key] = agency_state.to_bytes()
+            agencies[key] = _dump(agency_state.to_bytes(), result.marks.get(key))
+
+    @staticmethod
+    def store_users(
+        result: BatchResult[T],
+        users: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
         for key, (state, token) in result.users.items():
             select(token)
-            users[key] = state.to_bytes()
+            users[key] = _dump(state.to_bytes(), result.marks.get(key))
 
     def _score(
         self,
         requests: list[tuple[ScoreRequest, BatchItem[T]]],
-        user_cache: dict[str, UserState],
+        user_cache: dict[str, UserState | None],
         user_token: dict[str, T],
         select: Callable[[T], None],
         result: BatchResult[T],
@@ -201,15 +259,16 @@ class BatchDetector:
             log.exception("behaviour model failed on a batch of %d rows", len(requests))
             return
         threshold = model.threshold
+        settle: set[str] = set()
         for (request, item), score in zip(requests, scores, strict=True):
             ukey = f"{request.agency}/{request.user}"
             select(item.token)
             try:
                 value = float(score)
                 reasons = model.explain(request.features) if value >= threshold else []
-                state, alerts = self.engine.apply_score(
-                    user_cache[ukey], request, value, threshold, reasons
-                )
+                current = user_cache[ukey]
+                assert current is not None
+                state, alerts = self.engine.apply_score(current, request, value, threshold, reasons)
             except Exception as exc:
                 log.exception("behaviour scoring failed for event %r", request.event_id)
                 result.failures.append((item, exc))
@@ -217,17 +276,34 @@ class BatchDetector:
             result.scored += 1
             user_cache[ukey], user_token[ukey] = state, item.token
             result.alerts.extend(alerts)
+            settle.add(ukey)
+        for ukey in settle:
+            settled = user_cache[ukey]
+            if settled is not None:
+                self.engine.settle_folds(settled)
 
 
 S = TypeVar("S", UserState, AgencyState)
 
 
-def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> S | None:
+def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> tuple[S | None, Marks]:
     data = table.get(key)
     if data is None:
-        return None
+        return None, Marks()
     try:
-        return kind.from_bytes(data)
+        marks, state = split(data)
+    except Exception:
+        log.exception("stored marks for %r are unreadable; applying every event again", key)
+        marks, state = Marks(), data
+    try:
+        return kind.from_bytes(state), marks
     except Exception:
         log.exception("stored %s for %r is unreadable; starting it afresh", kind.__name__, key)
-        return None
+        return None, marks
+
+
+def _dump(state: bytes, marks: Marks | None) -> bytes:
+    """The stored value: state bytes alone, or with marks when the driver has offsets."""
+    if marks is None or (marks.offset < 0 and not marks.sources):
+        return state
+    return join(marks, state)

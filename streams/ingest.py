@@ -50,6 +50,8 @@ INTERNAL_ERROR_PREFIX = "internal error: "
 HEADER_ORIGIN_TOPIC = "frt-origin-topic"
 HEADER_ORIGIN_PARTITION = "frt-origin-partition"
 HEADER_ORIGIN_OFFSET = "frt-origin-offset"
+HEADER_RESENT = "frt-resent"
+"""On an internal record sent out of input order (see :mod:`streams.partition_order`)."""
 
 MAX_REASON_CHARS = 1000
 
@@ -143,6 +145,32 @@ def origin_headers(source: SourceCoordinates) -> Headers:
         (HEADER_ORIGIN_PARTITION, str(source.partition).encode()),
         (HEADER_ORIGIN_OFFSET, str(source.offset).encode()),
     ]
+
+
+def origin_position(headers: Sequence[tuple[str, bytes]]) -> tuple[tuple[int, int] | None, bool]:
+    """Input partition and offset of an internal record, and whether it was resent
+    out of order; ``(None, False)`` without origin headers.
+
+    >>> origin_position(origin_headers(SourceCoordinates("in", 3, 9)))
+    ((3, 9), False)
+    >>> origin_position([*origin_headers(SourceCoordinates("in", 3, 9)), (HEADER_RESENT, b"1")])
+    ((3, 9), True)
+    """
+    partition = offset = None
+    resent = False
+    for key, value in headers:
+        if key == HEADER_ORIGIN_PARTITION:
+            partition = value
+        elif key == HEADER_ORIGIN_OFFSET:
+            offset = value
+        elif key == HEADER_RESENT:
+            resent = True
+    if partition is None or offset is None:
+        return None, resent
+    try:
+        return (int(partition), int(offset)), resent
+    except ValueError:
+        return None, resent
 
 
 def origin_of(

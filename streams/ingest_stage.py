@@ -9,10 +9,12 @@ from collections import deque
 from typing import Any
 
 import faust
+from faust.types import TP
 
-from streams.delivery import Outgoing, commit_now, deliver
+from streams.delivery import Outgoing, deliver
 from streams.event_time_merge import EventTimeMerge
 from streams.ingest import (
+    HEADER_RESENT,
     Headers,
     SourceCoordinates,
     dead_letter,
@@ -20,6 +22,7 @@ from streams.ingest import (
     origin_headers,
     triage,
 )
+from streams.partition_order import InputOrder
 from streams.topics import WorkerTopics
 
 log = logging.getLogger("frtwatch.worker")
@@ -33,8 +36,8 @@ LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
 after it last delivered."""
 STUCK_REPORT_S = 30.0
-SEND_GROUP = 500
-"""Input messages sent, confirmed, acked and committed together: what a crash re-sends."""
+SEND_GROUP = 2000
+"""Input messages sent, confirmed and acked together (Faust's timer commits them)."""
 
 
 def coordinates(event: faust.EventT) -> SourceCoordinates:
@@ -62,6 +65,7 @@ def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, fl
                 valid.agency.encode("utf-8"),
                 valid.to_json(),
                 origin_headers(source),
+                ordered=True,
             )
             return copy, valid.ts
         reason = verdict.reason or "invalid event"
@@ -72,7 +76,8 @@ def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, fl
     return Outgoing.dead(topics.dlq, letter), None
 
 
-Routed = tuple[Outgoing, faust.EventT]
+Routed = tuple[Outgoing | None, faust.EventT]
+"""A message and what to send for it (None: nothing, it was sent on before)."""
 
 
 class Ingest:
@@ -88,8 +93,10 @@ class Ingest:
     Three tasks share the work: the agent loop routes each message, a ticker
     releases what the merge holds once it has waited ``idle_s`` (unless a
     partition with records still on the broker could precede it), and a
-    sender sends released records in order, waits for the broker, acks and
-    commits. Rebalances and shutdown wait for every started message to be
+    sender sends released records in order, waits for the broker and acks
+    them (Faust's commit timer commits). A message read again that was sent
+    on before is only acked; one Faust had dropped is sent flagged as out of
+    order (:mod:`streams.partition_order`). Rebalances and shutdown wait for every started message to be
     acked, which happens within about ``idle_s``.
     """
 
@@ -105,6 +112,7 @@ class Ingest:
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
+        self.order: InputOrder[TP] = InputOrder()
         # Above the merge's own bound, so the merge gives way before the loop has to wait.
         self.max_in_flight = 2 * max_held
         self.in_flight = 0
@@ -156,9 +164,18 @@ class Ingest:
     def accept(self, event: faust.EventT) -> None:
         """Route one message (synchronous: nothing else runs in between)."""
         self.in_flight += 1
+        message = event.message
+        consumer: Any = self.app.consumer  # Faust's committed offsets, read-only
+        committed = consumer._committed_offset.get(message.tp)
+        verdict = self.order.judge(message.tp, message.offset, committed)
+        if verdict == "seen":  # sent on already: only to be acked again
+            self._enqueue([(None, event)])
+            return
         out, ts = route_input(event, self.topics)
+        if verdict == "resent" and ts is not None:
+            out.headers.append((HEADER_RESENT, b"1"))
         now = time.monotonic()
-        partition = event.message.partition
+        partition = message.partition
         self._last_offset[partition] = event.message.offset
         self._active_since[partition] = now
         if ts is None:
@@ -219,10 +236,9 @@ class Ingest:
             routed = [outbox.popleft() for _ in range(min(len(outbox), SEND_GROUP))]
             if not outbox:
                 self._outbox_ready.clear()
-            await deliver([out for out, _ in routed])
+            await deliver([out for out, _ in routed if out is not None])
             for _, event in routed:
                 await stream.ack(event)
-            await commit_now(self.app)
             self._last_progress = time.monotonic()
             self.in_flight -= len(routed)
             if self.in_flight < self.max_in_flight:

@@ -1,0 +1,82 @@
+"""What each stored state has already absorbed, so a re-read event is applied once.
+
+The worker stores every user and agency state with a small header of marks:
+
+* ``offset`` - the offset, in its partition of the internal by-agency topic,
+  of the last event applied to this state. All of a user's and an agency's
+  events pass through one partition of that topic, in order, so an event
+  read again after a crash (everything after the last committed offset is)
+  is recognised exactly: its offset is not above the mark.
+* ``sources`` (agency states) - per input partition, the highest input
+  offset applied. The ingest stage sends each input partition's events on
+  in offset order, so a second copy of an event (sent again by an ingest
+  stage that crashed after sending, before committing) carries an input
+  offset not above the mark, whatever its new internal offset.
+
+The marks make redelivery exact however much is re-read; the event-id ring
+in :class:`~streams.detectors.state.UserState` still catches the same event
+produced twice to the input topic. The detection core knows nothing of
+offsets: marks live beside the state bytes, not inside them.
+
+A stored value is ``MAGIC + JSON marks + NUL + state bytes``; a value
+without the magic prefix (written before the marks existed, or by a
+driver that has no offsets, like ``frtwatch replay``) is all state.
+
+>>> marks = Marks(offset=41, sources={0: 7, 3: 12})
+>>> value = join(marks, b'[1,"state"]')
+>>> split(value)
+(Marks(offset=41, sources={0: 7, 3: 12}), b'[1,"state"]')
+>>> split(b'[1,"state"]')
+(Marks(offset=-1, sources={}), b'[1,"state"]')
+>>> marks.has_applied(41), marks.has_applied(42)
+(True, False)
+>>> marks.has_copy_of(source_partition=3, source_offset=12), marks.has_copy_of(3, 13)
+(True, False)
+>>> marks.advance(42, (3, 13)); marks
+Marks(offset=42, sources={0: 7, 3: 13})
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+MAGIC = b"\x01m"
+
+
+@dataclass(slots=True)
+class Marks:
+    offset: int = -1
+    sources: dict[int, int] = field(default_factory=dict)
+
+    def has_applied(self, offset: int) -> bool:
+        """Whether the event at this internal offset is already in the state."""
+        return offset <= self.offset
+
+    def has_copy_of(self, source_partition: int, source_offset: int) -> bool:
+        """Whether an event from this input position (or a later one) is already applied."""
+        return source_offset <= self.sources.get(source_partition, -1)
+
+    def advance(self, offset: int, source: tuple[int, int] | None = None) -> None:
+        if offset > self.offset:
+            self.offset = offset
+        if source is not None:
+            partition, source_offset = source
+            if source_offset > self.sources.get(partition, -1):
+                self.sources[partition] = source_offset
+
+
+def join(marks: Marks, state: bytes) -> bytes:
+    """The stored value: marks, then the state's own bytes."""
+    head = [marks.offset, [[p, o] for p, o in sorted(marks.sources.items())]]
+    return MAGIC + orjson.dumps(head) + b"\x00" + state
+
+
+def split(value: bytes) -> tuple[Marks, bytes]:
+    """Marks and state bytes of a stored value (no marks: a fresh :class:`Marks`)."""
+    if not value.startswith(MAGIC):
+        return Marks(), value
+    end = value.index(b"\x00", len(MAGIC))
+    offset, sources = orjson.loads(value[len(MAGIC) : end])
+    return Marks(int(offset), {int(p): int(o) for p, o in sources}), value[end + 1 :]

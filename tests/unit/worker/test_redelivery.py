@@ -1,0 +1,102 @@
+"""Events read again (after a crash, a resend or a rewind) are applied to each state once.
+
+The batch detector is driven as the worker drives it, with each event's
+offset in the internal topic and its input coordinates, over plain dicts
+standing in for the tables; the reference is the same events judged once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.detection_batch import BatchDetector, BatchItem
+from streams.detectors import Engine
+from streams.policy import CertificateRegistry, load_policy
+from streams.progress_marks import split
+from streams.settings import DEFAULT_POLICY
+from tests.unit.detectors.factories import HOUR, at, make_event
+
+PROHIBITED = "https://app.clearview.ai/search"
+
+
+def _world() -> list[Any]:
+    """Two users of one agency, one of them searching a prohibited system now and then."""
+    events = []
+    for i in range(80):
+        user = "mpd-0001" if i % 3 else "mpd-0002"
+        fields = {"endpoint": PROHIBITED} if i % 7 == 0 else {}
+        events.append(make_event(at(0, 8) + i * 0.05 * HOUR, user=user, **fields))
+    return events
+
+
+def _items(events: list[Any], start: int = 0) -> list[BatchItem[None]]:
+    return [BatchItem(e, None, start + n, (0, 1000 + start + n)) for n, e in enumerate(events)]
+
+
+def _run(batches: list[list[BatchItem[None]]]) -> tuple[dict[str, bytes], dict[str, bytes], dict]:
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    alerts: dict[str, int] = {}
+    for batch in batches:
+        result = detector.run(batch, users, agencies)
+        for alert in result.alerts:
+            alerts[alert.alert_id] = max(alerts.get(alert.alert_id, 0), alert.event_count)
+    return users, agencies, alerts
+
+
+def _states(table: dict[str, bytes]) -> dict[str, bytes]:
+    return {key: split(value)[1] for key, value in table.items()}
+
+
+def test_a_long_stretch_read_again_counts_once() -> None:
+    """Far more than the event-id ring holds (32 per user) is re-read after a crash."""
+    items = _items(_world())
+    once = _run([items[:40], items[40:]])
+    again = _run([items[:40], items[40:], items[:60], items[60:]])
+    assert _states(again[0]) == _states(once[0])
+    assert _states(again[1]) == _states(once[1])
+    assert again[2] == once[2] and once[2]
+
+
+def test_second_copies_from_the_ingest_stage_count_once() -> None:
+    """Copies carry new internal offsets but their input offsets are not new."""
+    events = _world()
+    items = _items(events)
+    copies = [BatchItem(i.event, None, 200 + n, i.source) for n, i in enumerate(items[10:70])]
+    once = _run([items])
+    twice = _run([items, copies])
+    assert _states(twice[0]) == _states(once[0]) and twice[2] == once[2]
+
+
+def test_an_event_resent_out_of_order_is_applied() -> None:
+    """A record Faust dropped, sent on later, has a lower input offset than its successors."""
+    events = _world()
+    items = _items(events)
+    dropped = items[30]
+    later = [i for n, i in enumerate(items) if n != 30]
+    resent = BatchItem(dropped.event, None, 500, dropped.source, resent=True)
+    users, _, _ = _run([later, [resent]])
+    key = dropped.event.user_key
+    reference, _, _ = _run([later])
+    assert split(users[key])[1] != split(reference[key])[1], "the resent event was dropped"
+
+
+def test_an_agency_stored_ahead_of_its_users_is_not_counted_twice() -> None:
+    """A crash between the agency write and the user writes: the user catches up alone."""
+    items = _items(_world())
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(items[:40], users, agencies)
+    result = detector.judge(items[40:], users, agencies)
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    detector.run(items[40:], users, agencies)
+    once = _run([items[:40], items[40:]])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_drivers_without_offsets_store_plain_states() -> None:
+    users, _, _ = _run([[BatchItem(e, None) for e in _world()]])
+    assert all(split(v)[0].offset == -1 and v == split(v)[1] for v in users.values())
