@@ -224,7 +224,8 @@ class Engine:
 
         Returns ``behavior_anomaly`` alerts when ``score >= threshold``, folded
         like any other detector's. Pass the user's *current* state (as stored
-        now, not the one from the outcome that made the request).
+        now, not the one from the outcome that made the request), and call
+        :meth:`settle_folds` once the batch's scores are all applied.
         """
         if not self.scoring or score < threshold:
             return user_state, []
@@ -249,5 +250,15 @@ class Engine:
                     details=details,
                 )
             )
-        expire_folds(user_state.folds, user_state.newest, self.fold_horizon_s)
         return user_state, alerts
+
+    def settle_folds(self, user_state: UserState) -> None:
+        """Drop the user's folds that are past the horizon, as :meth:`process` does.
+
+        Drivers call this once per user after applying a whole batch of
+        scores, not after each: a score applied late (its batch may span
+        days) must see the folds its batch-mates left, as it would have with
+        a batch of one, or an alert's count would depend on batch size.
+        """
+        if user_state.folds:
+            expire_folds(user_state.folds, user_state.newest, self.fold_horizon_s)

@@ -123,6 +123,7 @@ class ReplayDriver:
         apply = self.engine.apply_score
         users = self.users
         put = self.alerts.put
+        touched: set[str] = set()
         for request, value in zip(pending, scores.tolist(), strict=True):
             if value < threshold:
                 continue  # apply_score would change nothing
@@ -130,7 +131,10 @@ class ReplayDriver:
             reasons = model.explain(request.features)
             state, alerts = apply(users[key], request, value, threshold, reasons)
             users[key] = state
+            touched.add(key)
             self.alert_messages += len(alerts)
             for alert in alerts:
                 put(alert)
+        for key in touched:
+            self.engine.settle_folds(users[key])
         pending.clear()
