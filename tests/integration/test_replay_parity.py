@@ -91,7 +91,7 @@ def live_then_replay(
     produce(bootstrap, topics.events, [(orjson.loads(line)["agency"].encode(), line)
                                        for line in lines])  # fmt: skip
     wait_drained(worker, bootstrap, truth["event_count"], timeout=180)
-    messages = read_topic(bootstrap, topics.alerts, until=bool)
+    messages = read_topic(bootstrap, topics.alerts)
     live = latest_alerts(messages)
     assert worker.stop() == 0
 
@@ -154,7 +154,7 @@ def test_rule_alerts_of_a_replay_are_exactly_the_live_workers(
     truth = orjson.loads((world / "truth.json").read_bytes())
     start = datetime.fromisoformat(truth["start"])
     middle = start + timedelta(days=5)  # inside the second half, where incidents are
-    messages = read_topic(kafka_bootstrap, topic_names.alerts, until=bool)
+    messages = read_topic(kafka_bootstrap, topic_names.alerts)
     emitted_later = {
         alert["alert_id"]
         for alert in map(orjson.loads, (m.value for m in messages))

@@ -52,7 +52,7 @@ def test_certificate_updates_apply_without_a_restart(
     ]
     produce(kafka_bootstrap, topic_names.events, [(None, dumps(e)) for e in first])
     wait_drained(worker, kafka_bootstrap, len(first))
-    alerts = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts, until=bool))
+    alerts = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts))
     assert uncertified_users(alerts) == {"TPD/tpd-0001", "MPD/mpd-0077"}
 
     # Live: revoke mpd-0001, certify mpd-0077; later events are judged by that.
@@ -64,7 +64,7 @@ def test_certificate_updates_apply_without_a_restart(
     second = [search("mpd-0001", "MPD", 40), search("mpd-0077", "MPD", 40)]
     produce(kafka_bootstrap, topic_names.events, [(None, dumps(e)) for e in second])
     wait_drained(worker, kafka_bootstrap, len(first) + len(second))
-    alerts = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts, until=bool))
+    alerts = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts))
     late = {
         f"{a['agency']}/{a['user']}"
         for a in alerts.values()

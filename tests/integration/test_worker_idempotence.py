@@ -82,8 +82,8 @@ def test_redelivered_duplicates_change_nothing(
     wait_drained(worker, kafka_bootstrap, len(events))
 
     changelog = f"{worker.app_id}-{USER_TABLE}-changelog"
-    before_state = read_topic(kafka_bootstrap, changelog, until=bool)
-    before_alerts = read_topic(kafka_bootstrap, topic_names.alerts, until=bool)
+    before_state = read_topic(kafka_bootstrap, changelog)
+    before_alerts = read_topic(kafka_bootstrap, topic_names.alerts)
     alerts = latest_alerts(before_alerts)
     assert [(a["detector"], a["event_count"]) for a in alerts.values()] == [
         ("prohibited_endpoint", 4)
@@ -94,8 +94,8 @@ def test_redelivered_duplicates_change_nothing(
     produce(kafka_bootstrap, topic_names.events, again)
     wait_drained(worker, kafka_bootstrap, 2 * len(events))
 
-    after_state = read_topic(kafka_bootstrap, changelog, until=bool)
-    after_alerts = read_topic(kafka_bootstrap, topic_names.alerts, until=bool)
+    after_state = read_topic(kafka_bootstrap, changelog)
+    after_alerts = read_topic(kafka_bootstrap, topic_names.alerts)
     assert len(after_alerts) == len(before_alerts), "a duplicate produced an alert update"
     assert latest_by_key(after_state)[b'"MPD/mpd-0002"'].value == (
         latest_by_key(before_state)[b'"MPD/mpd-0002"'].value
@@ -121,8 +121,8 @@ def test_random_keys_give_the_same_alerts_as_agency_keys(
     wait_drained(by_agency, kafka_bootstrap, len(events))
     wait_drained(by_random, kafka_bootstrap, len(events))
 
-    expected = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts, until=bool))
-    got = latest_alerts(read_topic(kafka_bootstrap, other.alerts, until=bool))
+    expected = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts))
+    got = latest_alerts(read_topic(kafka_bootstrap, other.alerts))
     detectors = Counter(a["detector"] for a in expected.values())
     print(f"\nalerts with agency keys: {len(expected)} {dict(sorted(detectors.items()))}")
     assert set(detectors) == {

@@ -24,6 +24,7 @@ from streams.ingest import (
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
+from streams.progress_marks import split
 from streams.settings import TopicNames
 from streams.tables import USER_TABLE
 from tests.integration.conftest import WorkerFactory
@@ -120,7 +121,7 @@ def test_valid_and_malformed_input_from_two_clients(
 
     def states(records: list[Any]) -> dict[str, UserState]:
         latest = latest_by_key(records)
-        return {orjson.loads(k): UserState.from_bytes(r.value) for k, r in latest.items()}
+        return {orjson.loads(k): UserState.from_bytes(split(r.value)[1]) for k, r in latest.items()}
 
     def counted(records: list[Any]) -> bool:
         found = states(records)

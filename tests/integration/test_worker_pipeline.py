@@ -204,7 +204,7 @@ def test_simulated_world_end_to_end(
     frtwatch("produce", str(world / "events.jsonl"), "--topic", topic_names.events,
              "--bootstrap", kafka_bootstrap, "--key", "null", "--no-progress")  # fmt: skip
     wait_drained(worker, kafka_bootstrap, truth["event_count"], timeout=240)
-    messages = read_topic(kafka_bootstrap, topic_names.alerts, until=bool)
+    messages = read_topic(kafka_bootstrap, topic_names.alerts)
     alerts = list(latest_alerts(messages).values())
 
     result = evaluate(truth, alerts, suppression_s)

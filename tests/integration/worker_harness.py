@@ -160,10 +160,12 @@ def read_topic(
     bootstrap: str,
     topic: str,
     *,
-    until: Callable[[list[Any]], bool],
+    until: Callable[[list[Any]], bool] | None = None,
     timeout: float = 60.0,
 ) -> list[Any]:
-    """Every record of ``topic`` from the beginning, polling until ``until(records)``.
+    """Every record of ``topic`` from the beginning, polling until ``until(records)``
+    (by default: until every partition is read to the end offset it had when the
+    read began).
 
     Raises with what was read if the condition does not hold in time.
     """
@@ -186,6 +188,12 @@ def read_topic(
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
+        if until is None:
+            ends = consumer.end_offsets(tps)
+
+            def until(_: list[Any]) -> bool:
+                return all(consumer.position(tp) >= end for tp, end in ends.items())
+
         while True:
             for batch in consumer.poll(timeout_ms=300).values():
                 records.extend(batch)

@@ -1,0 +1,93 @@
+"""SIGKILLed three times at different points, the worker still loses and doubles nothing.
+
+A simulated world (every detector on, a behaviour model trained on its
+baseline) is fed in three parts under one app id, keyed by agency (see
+:func:`~tests.integration.fault_injection.by_agency`), and the worker is killed with SIGKILL (no shutdown, no final commit, no producer
+flush) three times:
+
+1. mid-stream, as soon as it has committed some judged events of part 1;
+2. right after a restart has rebuilt its tables from the changelogs and
+   begun on the backlog of parts 1 and 2;
+3. mid-backlog, after it has committed more.
+
+A fourth worker finishes the work and part 3. The test in
+``test_worker_restart.py`` compares alerts with ``frtwatch replay`` after one
+kill; this one repeats the crash at several points and also checks the
+tables: the alert ids and evidence counts, and every user's and agency's
+latest changelog record, must equal a recomputation of the same events,
+each judged exactly once (:mod:`tests.integration.fault_injection`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from streams.settings import TopicNames
+from tests.conftest import ROOT
+from tests.integration.conftest import WorkerFactory
+from tests.integration.fault_injection import (
+    QUICK_FAILOVER,
+    assert_same,
+    by_agency,
+    judged,
+    kill,
+    recompute,
+    simulate,
+    train_model,
+    wait_for_progress,
+    worker_outcome,
+)
+from tests.integration.worker_harness import policy_with_model, produce, wait_drained
+
+
+def test_three_sigkills_lose_and_double_nothing(
+    kafka_bootstrap: str,
+    topic_names: TopicNames,
+    worker_factory: WorkerFactory,
+    create_topics: Callable[..., None],
+    tmp_path: Path,
+) -> None:
+    world = simulate(tmp_path / "world", users=120, days=6, seed=5)
+    model = train_model(world, tmp_path / "model")
+    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
+                               model, world.certifications)  # fmt: skip
+    expected = recompute(world.lines, policy, model)
+    total = len(world.lines)
+    cut1, cut2 = int(total * 0.4), int(total * 0.7)
+    parts = [world.lines[:cut1], world.lines[cut1:cut2], world.lines[cut2:]]
+
+    def send(lines: list[bytes]) -> None:
+        produce(kafka_bootstrap, topic_names.events, by_agency(lines))
+
+    app_id = f"frtwatch-faults-kill-{uuid.uuid4().hex[:8]}"
+    create_topics([topic_names.events], partitions=4)
+    send(parts[0])
+    first = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    kills = [wait_for_progress(kafka_bootstrap, app_id, 0, first)]
+    kill(first)
+
+    send(parts[1])
+    second = worker_factory(
+        policy, app_id=app_id, extra_env=QUICK_FAILOVER
+    )  # returns once its tables are rebuilt
+    kill(second)
+    kills.append(judged(kafka_bootstrap, app_id))
+
+    third = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    kills.append(wait_for_progress(kafka_bootstrap, app_id, kills[-1], third))
+    kill(third)
+    print(f"\n{total} events; killed with {kills} judged and committed")
+    assert kills[-1] < cut2, "the third kill came after the backlog was done"
+
+    send(parts[2])
+    last = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    wait_drained(last, kafka_bootstrap, total, timeout=120)
+    got = worker_outcome(kafka_bootstrap, app_id, topic_names.alerts)
+    print(f"alerts {len(got.alerts)} (recomputed {len(expected.alerts)}), users {len(got.users)}, "
+          f"agencies {len(got.agencies)}")  # fmt: skip
+    assert_same(got, expected)
+    assert last.stop() == 0
+    assert len(expected.users) > 100
+    assert len(expected.detectors) == 7, f"not every detector fired: {expected.detectors}"
