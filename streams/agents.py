@@ -28,8 +28,8 @@ Faust's commit timer (every ``COMMIT_INTERVAL_S``) then commits what is
 acked, after flushing the producer. At-least-once delivery, exactly-once
 effect on state: whatever a crash makes the worker read again is recognised
 by the marks stored with every state (:mod:`streams.progress_marks`), and
-records Faust drops around rebalances are read again in order
-(:mod:`streams.partition_order`); alert ids are deterministic.
+records Faust drops around rebalances are read from the broker and handled
+in order (:mod:`streams.partition_order`, :mod:`streams.hole_filler`); alert ids are deterministic.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import time
 from typing import Any, cast
 
 import faust
@@ -46,6 +45,7 @@ from faust.types import StreamT
 from streams.certificates_feed import CertificateFeed
 from streams.delivery import deliver
 from streams.detect_stage import Detection
+from streams.hole_filler import HoleFiller
 from streams.ingest_stage import Ingest
 from streams.runtime import WorkerRuntime
 from streams.stalled_commits import StallWatch, consumer_acks
@@ -54,8 +54,6 @@ from streams.topics import WorkerTopics
 
 log = logging.getLogger("frtwatch.worker")
 
-HOLE_RETRY_S = 2.0
-"""How long records after a hole wait before the partition is sought back again."""
 STALL_CHECK_S = 5.0
 STALL_CHECKS = 2
 """A commit gap must persist this many checks (about 10 s) before a partition is re-read."""
@@ -70,10 +68,11 @@ def install(
 ) -> None:
     """Register the agents, the certificate reader and the readiness line on ``app``."""
     settings = runtime.settings
-    detection = Detection(runtime, topics, tables)
+    filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
+    detection = Detection(runtime, topics, tables, filler)
     size, within = settings.batch_size, settings.batch_within_s
 
-    ingest_stage = Ingest(app, topics)
+    ingest_stage = Ingest(app, topics, filler)
 
     async def ingest(agent_stream: StreamT) -> None:
         await topics.declare_outputs()
@@ -85,19 +84,15 @@ def install(
         await feed.loaded.wait()
         async for batch in stream.take_events(size, within=within):
             await feed.catch_up()
-            fresh = detection.in_order(app.consumer, batch)
-            judged = detection.judge(stream, fresh.events)
+            consumer: Any = app.consumer
+            fresh = await detection.in_order(consumer, batch)
+            judged = detection.judge(stream, fresh.records)
             await deliver(judged.outgoing)
             await detection.store(stream, judged)
             for event in batch:  # take_events acks them again later: a no-op
                 await stream.ack(event)
-            for tp, offset in fresh.rewind.items():
-                log.warning(
-                    "records of %s:%s from offset %s were never delivered to the worker; "
-                    "reading the partition again from there",
-                    tp.topic, tp.partition, offset,
-                )  # fmt: skip
-                await app.consumer.seek(tp, offset)
+            for tp, first, last in fresh.holes:  # done: let Faust's commits pass them
+                await consumer._add_gap(tp, first, last)
 
     app.agent(topics.events, name="frtwatch.ingest")(ingest)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
@@ -128,33 +123,6 @@ def install(
             log.exception("checking for stalled commits failed")
 
     app.timer(STALL_CHECK_S, name="frtwatch.rewind_stalled_partitions")(rewind_stalled_partitions)
-
-    async def reread_open_holes() -> None:
-        """Seek again where records are still missing (see :mod:`streams.partition_order`)."""
-        order = detection.order
-        while order.given_up:
-            tp, first, resumed = order.given_up.pop()
-            log.error(
-                "records %s..%s of %s:%s never arrived after %.0fs of re-reading; going on "
-                "without them", first, resumed - 1, tp.topic, tp.partition, order.give_up_s,
-            )  # fmt: skip
-        if app.rebalancing:
-            return
-        try:
-            for tp, offset in order.overdue(time.monotonic(), HOLE_RETRY_S).items():
-                consumer: Any = app.consumer
-                log.warning(
-                    "still missing records of %s:%s from offset %s; seeking again "
-                    "(read offset %s, committed %s, paused %s, active %s)",
-                    tp.topic, tp.partition, offset, consumer._read_offset.get(tp),
-                    consumer._committed_offset.get(tp), tp in consumer._paused_partitions,
-                    consumer._active_partitions is None or tp in consumer._active_partitions,
-                )  # fmt: skip
-                await consumer.seek(tp, offset)
-        except Exception:
-            log.exception("reading a partition again failed")
-
-    app.timer(HOLE_RETRY_S, name="frtwatch.reread_open_holes")(reread_open_holes)
 
     async def forget_partitions(sender: Any, partitions: Any = None, **kwargs: Any) -> None:
         """Revoked or newly assigned partitions are read from their committed offsets."""

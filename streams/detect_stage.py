@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,9 +15,17 @@ from faust.types import TP
 from streams.contract.event import event_from_dict
 from streams.delivery import Outgoing
 from streams.detection_batch import BatchDetector, BatchItem, BatchResult
-from streams.ingest import dead_letter, internal_error_reason, origin_of, origin_position
-from streams.ingest_stage import coordinates, message_headers
-from streams.partition_order import InternalOrder
+from streams.hole_filler import HoleFiller
+from streams.ingest import (
+    Headers,
+    SourceCoordinates,
+    dead_letter,
+    internal_error_reason,
+    origin_of,
+    origin_position,
+)
+from streams.ingest_stage import message_headers
+from streams.partition_order import PartitionOrder
 from streams.runtime import WorkerRuntime
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
@@ -29,41 +36,64 @@ log = logging.getLogger("frtwatch.worker")
 class Detection:
     """The ``detect`` agent's per-batch work, over the worker's tables and topics."""
 
-    def __init__(self, runtime: WorkerRuntime, topics: WorkerTopics, tables: WorkerTables) -> None:
+    def __init__(
+        self,
+        runtime: WorkerRuntime,
+        topics: WorkerTopics,
+        tables: WorkerTables,
+        filler: HoleFiller | None = None,
+    ) -> None:
         self.detector = BatchDetector(runtime.engine, runtime.model)
         self.topics = topics
         self.tables = tables
-        self.order: InternalOrder[TP] = InternalOrder()
+        self.order: PartitionOrder[TP] = PartitionOrder()
+        settings = runtime.settings
+        self.filler = filler or HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
 
-    def in_order(self, consumer: Any, batch: Sequence[faust.EventT]) -> Fresh:
-        """The events of ``batch`` to judge now, and the partitions to read again.
+    async def in_order(self, consumer: Any, batch: Sequence[faust.EventT]) -> Fresh:
+        """The records of ``batch`` to judge, in offset order, with any Faust skipped.
 
-        See :mod:`streams.partition_order`: an event already judged is
-        skipped; one beyond records Faust lost is held back until the
-        partition has been read again from the first lost one.
+        See :mod:`streams.partition_order`: a record already judged is left
+        out; the records of a hole are read from the broker and put before
+        the record that revealed it (with that record as their handle, so
+        their states go to the same changelog partition).
         """
         fresh = Fresh()
         committed = consumer._committed_offset  # Faust's own bookkeeping, read-only
-        now = time.monotonic()
         for event in batch:
             message = event.message
             tp = message.tp
-            verdict = self.order.judge(tp, message.offset, committed.get(tp), now)
-            if verdict == "next":
-                fresh.events.append(event)
-            elif verdict == "rewind":
-                expected = self.order.expected(tp)
-                if expected is not None:
-                    fresh.rewind[tp] = expected
+            verdict, hole = self.order.judge(tp, message.offset, committed.get(tp))
+            if verdict == "seen":
+                continue
+            if hole is not None:
+                first, last = hole
+                records = await self.filler.fetch(tp.topic, tp.partition, first, last)
+                log.warning(
+                    "records %s..%s of %s:%s never reached the worker; read %d directly",
+                    first, last, tp.topic, tp.partition, len(records),
+                )  # fmt: skip
+                fresh.records.extend(
+                    Incoming(
+                        r.value, list(r.headers or ()), r.offset, event, tp.topic, tp.partition
+                    )
+                    for r in records
+                )
+                fresh.holes.append((tp, first, last))
+            headers = message_headers(event)
+            fresh.records.append(
+                Incoming(message.value, headers, message.offset, event, tp.topic, tp.partition)
+            )
         return fresh
 
-    def _internal_error(self, event: faust.EventT, exc: BaseException) -> Outgoing:
-        message = event.message
-        source = origin_of(message_headers(event), coordinates(event))
-        letter = dead_letter(message.key, message.value, internal_error_reason(exc), source)
+    def _internal_error(self, record: Incoming, exc: BaseException) -> Outgoing:
+        here = SourceCoordinates(record.topic, record.partition, record.offset)
+        source = origin_of(record.headers, here)
+        key = record.token.message.key if record.offset == record.token.message.offset else None
+        letter = dead_letter(key, record.value, internal_error_reason(exc), source)
         return Outgoing.dead(self.topics.dlq, letter)
 
-    def judge(self, stream: faust.Stream, batch: Sequence[faust.EventT]) -> Judged:
+    def judge(self, stream: faust.Stream, records: Sequence[Incoming]) -> Judged:
         """Run one batch: the alerts and dead letters to send, the states to store.
 
         Reads the tables with each event made current (``_set_current_event``)
@@ -71,20 +101,20 @@ class Detection:
         broker (see :mod:`streams.detection_batch`).
         """
         judged = Judged()
-        items: list[BatchItem[faust.EventT]] = []
-        for event in batch:
+        items: list[BatchItem[Incoming]] = []
+        for record in records:
             try:
-                decoded = orjson.loads(event.message.value or b"")
-                source, resent = origin_position(message_headers(event))
-                item = BatchItem(
-                    event_from_dict(decoded), event, event.message.offset, source, resent
-                )
-                items.append(item)
+                decoded = orjson.loads(record.value or b"")
+                source, resent = origin_position(record.headers)
+                event = event_from_dict(decoded)
+                items.append(BatchItem(event, record, record.offset, source, resent))
             except Exception as exc:
-                judged.outgoing.append(self._internal_error(event, exc))
+                judged.outgoing.append(self._internal_error(record, exc))
         try:
             with _current_events(stream) as select:
-                result = self.detector.judge(items, self.tables.users, self.tables.agencies, select)
+                result = self.detector.judge(
+                    items, self.tables.users, self.tables.agencies, _tokens(select)
+                )
         except Exception as batch_exc:
             log.exception("a batch of %d events failed", len(items))
             result = BatchResult(failures=[(item, batch_exc) for item in items])
@@ -108,21 +138,34 @@ class Detection:
         result = judged.result
         try:
             with _current_events(stream) as select:
-                self.detector.store_agencies(result, self.tables.agencies, select)
+                self.detector.store_agencies(result, self.tables.agencies, _tokens(select))
             if result.agencies and result.users:
                 await stream.app.producer.flush()
             with _current_events(stream) as select:
-                self.detector.store_users(result, self.tables.users, select)
+                self.detector.store_users(result, self.tables.users, _tokens(select))
         except Exception:
             log.exception("storing the states of a batch failed")
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One internal record to judge: delivered by Faust (``token`` is its event) or read
+    from a hole (``token`` is the event of the same partition that revealed it)."""
+
+    value: bytes | None
+    headers: Headers
+    offset: int
+    token: faust.EventT
+    topic: str
+    partition: int
+
+
 @dataclass(slots=True)
 class Fresh:
-    """The events of a batch to judge now, and where to read partitions again from."""
+    """A batch's records to judge, in order, and the holes filled on the way."""
 
-    events: list[faust.EventT] = field(default_factory=list)
-    rewind: dict[Any, int] = field(default_factory=dict)
+    records: list[Incoming] = field(default_factory=list)
+    holes: list[tuple[TP, int, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -130,7 +173,14 @@ class Judged:
     """One detect batch between judging and storing."""
 
     outgoing: list[Outgoing] = field(default_factory=list)
-    result: BatchResult[faust.EventT] = field(default_factory=BatchResult)
+    result: BatchResult[Incoming] = field(default_factory=BatchResult)
+
+
+def _tokens(select: Callable[[faust.EventT], None]) -> Callable[[Incoming], None]:
+    def select_record(record: Incoming) -> None:
+        select(record.token)
+
+    return select_record
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from faust.types import TP
 
 from streams.delivery import Outgoing, deliver
 from streams.event_time_merge import EventTimeMerge
+from streams.hole_filler import HoleFiller
 from streams.ingest import (
-    HEADER_RESENT,
     Headers,
     SourceCoordinates,
     dead_letter,
@@ -22,7 +22,7 @@ from streams.ingest import (
     origin_headers,
     triage,
 )
-from streams.partition_order import InputOrder
+from streams.partition_order import PartitionOrder
 from streams.topics import WorkerTopics
 
 log = logging.getLogger("frtwatch.worker")
@@ -55,9 +55,20 @@ def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, fl
     """Where one input message goes: its agency's partition (with the event time), or
     the dead-letter topic (with no time)."""
     message = event.message
-    source = coordinates(event)
+    headers = message_headers(event)
+    return route_message(message.key, message.value, headers, coordinates(event), topics)
+
+
+def route_message(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    source: SourceCoordinates,
+    topics: WorkerTopics,
+) -> tuple[Outgoing, float | None]:
+    """:func:`route_input` for a message given by its parts."""
     try:
-        verdict = triage(message.value)
+        verdict = triage(value)
         if verdict.event is not None:
             valid = verdict.event
             copy = Outgoing(
@@ -72,12 +83,13 @@ def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, fl
     except Exception as exc:  # a bug in validation must not lose the message
         log.exception("validation failed at %s", source)
         reason = internal_error_reason(exc)
-    letter = dead_letter(message.key, message.value, reason, source, message_headers(event))
+    letter = dead_letter(key, value, reason, source, headers)
     return Outgoing.dead(topics.dlq, letter), None
 
 
-Routed = tuple[Outgoing | None, faust.EventT]
-"""A message and what to send for it (None: nothing, it was sent on before)."""
+Routed = tuple[Outgoing | None, faust.EventT | None]
+"""What to send (None: nothing, it was sent on before) and the message to ack once it is
+on the broker (None: a record read from a hole, which Faust never delivered)."""
 
 
 class Ingest:
@@ -95,8 +107,8 @@ class Ingest:
     partition with records still on the broker could precede it), and a
     sender sends released records in order, waits for the broker and acks
     them (Faust's commit timer commits). A message read again that was sent
-    on before is only acked; one Faust had dropped is sent flagged as out of
-    order (:mod:`streams.partition_order`). Rebalances and shutdown wait for every started message to be
+    on before is only acked; the records of a hole Faust left are read from
+    the broker and sent first (:mod:`streams.partition_order`). Rebalances and shutdown wait for every started message to be
     acked, which happens within about ``idle_s``.
     """
 
@@ -104,6 +116,7 @@ class Ingest:
         self,
         app: faust.App,
         topics: WorkerTopics,
+        filler: HoleFiller,
         *,
         idle_s: float = MERGE_IDLE_S,
         max_held: int = MERGE_MAX_HELD,
@@ -112,7 +125,8 @@ class Ingest:
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
-        self.order: InputOrder[TP] = InputOrder()
+        self.order: PartitionOrder[TP] = PartitionOrder()
+        self.filler = filler
         # Above the merge's own bound, so the merge gives way before the loop has to wait.
         self.max_in_flight = 2 * max_held
         self.in_flight = 0
@@ -161,22 +175,44 @@ class Ingest:
             self._outbox.extend(routed)
             self._outbox_ready.set()
 
-    def accept(self, event: faust.EventT) -> None:
-        """Route one message (synchronous: nothing else runs in between)."""
-        self.in_flight += 1
+    async def take(self, event: faust.EventT) -> None:
+        """Route one message, after the records of any hole before it
+        (see :mod:`streams.partition_order`)."""
         message = event.message
+        tp = message.tp
         consumer: Any = self.app.consumer  # Faust's committed offsets, read-only
-        committed = consumer._committed_offset.get(message.tp)
-        verdict = self.order.judge(message.tp, message.offset, committed)
+        verdict, hole = self.order.judge(tp, message.offset, consumer._committed_offset.get(tp))
         if verdict == "seen":  # sent on already: only to be acked again
+            self.in_flight += 1
             self._enqueue([(None, event)])
             return
-        out, ts = route_input(event, self.topics)
-        if verdict == "resent" and ts is not None:
-            out.headers.append((HEADER_RESENT, b"1"))
+        if hole is not None:
+            first, last = hole
+            records = await self.filler.fetch(tp.topic, tp.partition, first, last)
+            if records:
+                log.warning(
+                    "records %s..%s of %s:%s never reached the worker; read %d directly",
+                    first, last, tp.topic, tp.partition, len(records),
+                )  # fmt: skip
+            for record in records:
+                headers = [(k, v) for k, v in record.headers or ()]
+                source = SourceCoordinates(tp.topic, tp.partition, record.offset)
+                self.accept(route_message(record.key, record.value, headers, source, self.topics),
+                            tp.partition, record.offset, None)  # fmt: skip
+        self.accept(route_input(event, self.topics), tp.partition, message.offset, event)
+
+    def accept(
+        self,
+        routed: tuple[Outgoing, float | None],
+        partition: int,
+        offset: int,
+        event: faust.EventT | None,
+    ) -> None:
+        """Queue one routed message (synchronous: nothing else runs in between)."""
+        self.in_flight += 1
+        out, ts = routed
         now = time.monotonic()
-        partition = message.partition
-        self._last_offset[partition] = event.message.offset
+        self._last_offset[partition] = offset
         self._active_since[partition] = now
         if ts is None:
             self._enqueue([(out, event)])
@@ -194,7 +230,7 @@ class Ingest:
             self._watch_assignment(time.monotonic())
             async for event in stream.events():
                 try:
-                    self.accept(event)
+                    await self.take(event)
                 except Exception:  # never lose the stream over one message
                     log.exception("ingest failed on %s", coordinates(event))
                 while self.in_flight >= self.max_in_flight:
@@ -238,7 +274,8 @@ class Ingest:
                 self._outbox_ready.clear()
             await deliver([out for out, _ in routed if out is not None])
             for _, event in routed:
-                await stream.ack(event)
+                if event is not None:
+                    await stream.ack(event)
             self._last_progress = time.monotonic()
             self.in_flight -= len(routed)
             if self.in_flight < self.max_in_flight:
