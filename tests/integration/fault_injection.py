@@ -168,6 +168,9 @@ def _describe(outcome: Outcome, ids: list[str]) -> str:
 
 def assert_same(got: Outcome, expected: Outcome) -> None:
     """Alert ids and evidence counts, then every state record, byte for byte."""
+    differ_users = [k for k in expected.users if got.users.get(k) != expected.users[k]]
+    if differ_users:  # said first: a different state is where a different alert comes from
+        print(f"{len(differ_users)} user state(s) differ: {differ_users[:10]}")
     missing = sorted(set(expected.alerts) - set(got.alerts))
     extra = sorted(set(got.alerts) - set(expected.alerts))
     assert not missing and not extra, (

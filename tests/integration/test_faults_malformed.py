@@ -72,12 +72,13 @@ def _template() -> dict[str, Any]:
     return valid_event("template", 0, False)
 
 
+ints = st.integers(-(2**63), 2**64 - 1)  # what JSON encoders (orjson) can write
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+    st.none(), st.booleans(), ints, st.floats(allow_nan=False), st.text(max_size=20)
 )
 not_a_string = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.none(), st.booleans(), ints, st.floats(allow_nan=False),
+    st.lists(ints, max_size=3), st.dictionaries(st.text(max_size=3), ints, max_size=2),
 )  # fmt: skip
 bad_timestamps = st.one_of(
     st.sampled_from([
