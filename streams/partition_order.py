@@ -12,8 +12,11 @@ offset they expect and judge every record they are handed against it:
   the input topic a hole may also be real (transaction markers, compaction):
   then nothing is found and nothing is lost.
 
-Faust's own bookkeeping then learns that the hole is done
-(``Consumer._add_gap``), so commits go on past it.
+Faust never acks the records of a hole (it never delivered them), so its
+commit would stop there: the detect stage tells Faust the hole is done once
+the batch is stored (``Consumer._add_gap``); the ingest stage leaves it to
+the stall watch (:mod:`streams.stalled_commits`), which reads the partition
+again, where every record then counts as seen.
 
 >>> order: PartitionOrder[str] = PartitionOrder()
 >>> [order.judge("p0", offset, committed=10) for offset in (10, 11, 11, 14, 15, 12)]
