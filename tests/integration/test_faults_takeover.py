@@ -43,7 +43,7 @@ def assigned(worker_log: str, which: int = -1) -> int:
 
 @pytest.mark.xfail(
     reason=(
-        "known, about one run in seven: after the takeover faust-streaming sometimes never "
+        "known, about one run in six: after the takeover faust-streaming sometimes never "
         "delivers one of the victim's input partitions to the survivor (nothing read, so "
         "there is no hole to fill and no stalled commit to see); the worker does not yet "
         "detect an assigned partition that stopped flowing"
