@@ -29,11 +29,13 @@ from streams.detectors.engine import Engine
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
 from streams.progress_marks import split
 from streams.tables import AGENCY_TABLE, USER_TABLE
+from tests.conftest import ROOT
 from tests.integration.worker_harness import (
     WorkerProcess,
     committed_offsets,
     frtwatch,
     latest_alerts,
+    policy_with_model,
     read_topic,
 )
 
@@ -83,6 +85,25 @@ def train_model(world: World, out: Path) -> Path:
     frtwatch("model", "train", "--from-file", str(world.events_path),
              "--to", first.astimezone(UTC).isoformat(), "--out", str(model))  # fmt: skip
     return model
+
+
+@dataclass
+class Scenario:
+    """A world, its behaviour model, a policy using both, and the recomputed outcome."""
+
+    world: World
+    model: Path
+    policy: Path
+    expected: Outcome
+
+
+def scenario(tmp_path: Path, *, seed: int, users: int = 120, days: int = 6) -> Scenario:
+    """What every fault test starts from: a simulated world with every detector on."""
+    world = simulate(tmp_path / "world", users=users, days=days, seed=seed)
+    model = train_model(world, tmp_path / "model")
+    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
+                               model, world.certifications)  # fmt: skip
+    return Scenario(world, model, policy, recompute(world.lines, policy, model))
 
 
 @dataclass

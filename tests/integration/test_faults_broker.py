@@ -26,22 +26,18 @@ import pytest
 
 from streams import localbroker
 from streams.settings import TopicNames
-from tests.conftest import ROOT
 from tests.integration.fault_injection import (
     QUICK_FAILOVER,
     assert_same,
     by_agency,
     judged,
-    recompute,
-    simulate,
-    train_model,
+    scenario,
     worker_outcome,
 )
 from tests.integration.worker_harness import (
     FRTWATCH,
     WorkerProcess,
     end_offsets,
-    policy_with_model,
     produce,
     start_worker,
     wait_drained,
@@ -106,11 +102,8 @@ def test_worker_recovers_from_a_broker_restart_by_itself(
     tmp_path: Path,
 ) -> None:
     bootstrap = own_broker.bootstrap
-    world = simulate(tmp_path / "world", users=120, days=6, seed=13)
-    model = train_model(world, tmp_path / "model")
-    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
-                               model, world.certifications)  # fmt: skip
-    expected = recompute(world.lines, policy, model)
+    start = scenario(tmp_path, seed=13)
+    world, policy, expected = start.world, start.policy, start.expected
     total = len(world.lines)
     half = total // 2
     records = by_agency(world.lines)

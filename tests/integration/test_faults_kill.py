@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streams.settings import TopicNames
-from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
 from tests.integration.fault_injection import (
     QUICK_FAILOVER,
@@ -33,13 +32,11 @@ from tests.integration.fault_injection import (
     by_agency,
     judged,
     kill,
-    recompute,
-    simulate,
-    train_model,
+    scenario,
     wait_for_progress,
     worker_outcome,
 )
-from tests.integration.worker_harness import policy_with_model, produce, wait_drained
+from tests.integration.worker_harness import produce, wait_drained
 
 
 def test_three_sigkills_lose_and_double_nothing(
@@ -49,11 +46,8 @@ def test_three_sigkills_lose_and_double_nothing(
     create_topics: Callable[..., None],
     tmp_path: Path,
 ) -> None:
-    world = simulate(tmp_path / "world", users=120, days=6, seed=5)
-    model = train_model(world, tmp_path / "model")
-    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
-                               model, world.certifications)  # fmt: skip
-    expected = recompute(world.lines, policy, model)
+    start = scenario(tmp_path, seed=5)
+    world, policy, expected = start.world, start.policy, start.expected
     total = len(world.lines)
     cut1, cut2 = int(total * 0.4), int(total * 0.7)
     parts = [world.lines[:cut1], world.lines[cut1:cut2], world.lines[cut2:]]

@@ -19,20 +19,17 @@ from pathlib import Path
 import pytest
 
 from streams.settings import TopicNames
-from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
 from tests.integration.fault_injection import (
     QUICK_FAILOVER,
     assert_same,
     by_agency,
     kill,
-    recompute,
-    simulate,
-    train_model,
+    scenario,
     wait_for_progress,
     worker_outcome,
 )
-from tests.integration.worker_harness import policy_with_model, produce, wait_drained
+from tests.integration.worker_harness import produce, wait_drained
 
 
 def assigned(worker_log: str, which: int = -1) -> int:
@@ -57,11 +54,8 @@ def test_survivor_takes_over_partitions_and_state(
     create_topics: Callable[..., None],
     tmp_path: Path,
 ) -> None:
-    world = simulate(tmp_path / "world", users=120, days=6, seed=9)
-    model = train_model(world, tmp_path / "model")
-    policy = policy_with_model(ROOT / "config" / "policy.yaml", tmp_path / "policy.yaml",
-                               model, world.certifications)  # fmt: skip
-    expected = recompute(world.lines, policy, model)
+    start = scenario(tmp_path, seed=9)
+    world, policy, expected = start.world, start.policy, start.expected
     total = len(world.lines)
     half = total // 2
     records = by_agency(world.lines)

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from streams.bench.processes import worker_env as bench_worker_env
 from streams.settings import TopicNames
 
 READY_LINE = "frtwatch worker ready:"
@@ -95,23 +96,11 @@ def worker_env(
     policy: Path,
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
-    env.update(
-        FRTWATCH_BOOTSTRAP=bootstrap,
-        FRTWATCH_APP_ID=app_id,
-        FRTWATCH_DATA_DIR=str(data_dir),
-        FRTWATCH_POLICY=str(policy),
-        FRTWATCH_TOPIC_EVENTS=topics.events,
-        FRTWATCH_TOPIC_DLQ=topics.dlq,
-        FRTWATCH_TOPIC_CERTIFICATIONS=topics.certifications,
-        FRTWATCH_TOPIC_ALERTS=topics.alerts,
-        FRTWATCH_TOPIC_WEBHOOK_DLQ=topics.webhook_dlq,
-        FRTWATCH_TOPIC_TRIAGE=topics.triage,
-        FRTWATCH_PARTITIONS="4",
-        PYTHONUNBUFFERED="1",
+    """The benchmark's worker environment (:func:`streams.bench.processes.worker_env`),
+    with the 4 partitions every test topic has."""
+    return bench_worker_env(
+        bootstrap, topics, app_id, data_dir, policy, {"FRTWATCH_PARTITIONS": "4", **(extra or {})}
     )
-    env.update(extra or {})
-    return env
 
 
 def start_worker(
