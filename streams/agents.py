@@ -110,8 +110,6 @@ def install(
         try:
             stalled = stall_watch.observe(consumer_acks(consumer, sources))
             for tp in stalled:
-                if (consumer.highwater(tp) or 0) <= (consumer._committed_offset.get(tp) or 0):
-                    continue  # everything on the broker is committed: nothing is stuck
                 committed = consumer._committed_offset.get(tp)
                 log.warning(
                     "commit of %s:%s is stuck at offset %s behind records that were never "

@@ -98,9 +98,10 @@ async def _send_once(records: list[Outgoing]) -> tuple[list[Outgoing], BaseExcep
     groups: dict[tuple[str, int | None], list[Outgoing]] = {}
     failed: list[Outgoing] = []
     last: BaseException | None = None
+    known: set[str] = set()  # topics whose metadata the producer has
     for record in records:
         try:
-            target = await _target(record)
+            target = await _target(record, known)
         except Exception as exc:
             failed.append(_retry_form(record, exc))
             last = exc
@@ -120,14 +121,19 @@ async def _send_once(records: list[Outgoing]) -> tuple[list[Outgoing], BaseExcep
     return failed, last
 
 
-async def _target(record: Outgoing) -> tuple[str, int | None]:
-    """The topic and partition of a record; no partition: send it alone, through Faust."""
+async def _target(record: Outgoing, known: set[str]) -> tuple[str, int | None]:
+    """The topic and partition of a record; no partition: send it alone, through Faust.
+
+    ``known``: topics whose metadata was awaited already in this attempt (once per
+    topic, not per record)."""
     topic = record.topic.get_topic_name()
     size = len(record.value or b"") + len(record.key or b"")
     producer = _aiokafka_producer(record.topic)
     if size > SINGLE_SEND_BYTES or producer is None:
         return topic, None
-    await producer.client._wait_on_metadata(topic)
+    if topic not in known:
+        await producer.client._wait_on_metadata(topic)
+        known.add(topic)
     partition: int = producer._partition(topic, None, None, None, record.key, None)
     return topic, partition
 

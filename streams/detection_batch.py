@@ -51,7 +51,7 @@ is lost, but the stream keeps running.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -226,9 +226,7 @@ class BatchDetector:
     ) -> None:
         """Write the agency states. Drivers store these first, and have them on the
         broker before they store the users' (see :meth:`judge`)."""
-        for key, (agency_state, token) in result.agencies.items():
-            select(token)
-            agencies[key] = _dump(agency_state.to_bytes(), result.marks.get(key))
+        _write(result.agencies, agencies, result.marks, select)
 
     @staticmethod
     def store_users(
@@ -236,9 +234,7 @@ class BatchDetector:
         users: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> None:
-        for key, (state, token) in result.users.items():
-            select(token)
-            users[key] = _dump(state.to_bytes(), result.marks.get(key))
+        _write(result.users, users, result.marks, select)
 
     def _score(
         self,
@@ -300,6 +296,18 @@ def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> tuple[S
     except Exception:
         log.exception("stored %s for %r is unreadable; starting it afresh", kind.__name__, key)
         return None, marks
+
+
+def _write(
+    states: Mapping[str, tuple[UserState | AgencyState, T]],
+    table: MutableMapping[str, bytes],
+    marks: Mapping[str, Marks],
+    select: Callable[[T], None],
+) -> None:
+    """Store each state, as of (and on the partition of) the last event that touched it."""
+    for key, (state, token) in states.items():
+        select(token)
+        table[key] = _dump(state.to_bytes(), marks.get(key))
 
 
 def _dump(state: bytes, marks: Marks | None) -> bytes:

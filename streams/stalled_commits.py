@@ -34,6 +34,8 @@ deterministic alert ids make harmless, exactly as after a crash.
 [[], [], ['p2']]
 >>> PartitionAcks(100, None, None, read=99).gap  # all read records are committed
 False
+>>> PartitionAcks(100, None, None, read=100, highwater=100).gap  # and so is the whole log
+False
 """
 
 from __future__ import annotations
@@ -54,12 +56,16 @@ class PartitionAcks:
     lowest_in_flight: int | None
     read: int | None = None
     """The last offset the consumer handed on (Faust's read offset)."""
+    highwater: int | None = None
+    """The end of the partition on the broker, as last fetched (None: not known)."""
 
     @property
     def gap_end(self) -> int | None:
         """Where the uncommitted, unacked stretch ends, if there is one."""
         if self.committed is None:
             return None
+        if self.highwater is not None and self.committed >= self.highwater:
+            return None  # everything on the broker is committed: nothing can be stuck
         if self.lowest_acked is not None:
             return self.lowest_acked if self.lowest_acked > self.committed else None
         if self.read is not None and self.read >= self.committed:
@@ -133,5 +139,6 @@ def consumer_acks(consumer: Any, topics: Iterable[str]) -> dict[Any, PartitionAc
             lowest_acked=min(acked) if acked else None,
             lowest_in_flight=in_flight.get(tp),
             read=consumer._read_offset.get(tp),
+            highwater=consumer.highwater(tp) or 0,  # not fetched yet: nothing to wait for
         )
     return out
