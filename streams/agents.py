@@ -88,7 +88,7 @@ def install(
             fresh = await detection.in_order(consumer, batch)
             judged = detection.judge(stream, fresh.records)
             await deliver(judged.outgoing)
-            await detection.store(stream, judged)
+            await detection.store(judged)
             for event in batch:  # take_events acks them again later: a no-op
                 await stream.ack(event)
             for tp, first, last in fresh.holes:  # done: let Faust's commits pass them

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
@@ -37,6 +37,9 @@ class Outgoing:
     value: bytes | None
     headers: Headers = field(default_factory=list)
     letter: DeadLetter | None = None
+    partition: int | None = None
+    """The partition to write to (a table's changelog record goes to the partition of
+    the event that caused it); None: the producer's partitioner picks by key."""
     ordered: bool = False
     """Its consumer relies on input order (see :mod:`streams.progress_marks`): when it
     has to be sent again it is flagged as resent, for it may land after later ones."""
@@ -57,8 +60,7 @@ def _too_large(exc: BaseException) -> bool:
 
 def _retry_form(record: Outgoing, exc: BaseException | None = None) -> Outgoing:
     if record.ordered and (HEADER_RESENT, b"1") not in record.headers:
-        return Outgoing(record.topic, record.key, record.value,
-                        [*record.headers, (HEADER_RESENT, b"1")], ordered=True)  # fmt: skip
+        return replace(record, headers=[*record.headers, (HEADER_RESENT, b"1")])
     if exc is not None and record.letter is not None and _too_large(exc):
         letter = truncated(record.letter, DLQ_TRUNCATE_BYTES)
         return Outgoing.dead(record.topic, letter)
@@ -131,6 +133,8 @@ async def _target(record: Outgoing, known: set[str]) -> tuple[str, int | None]:
     producer = _aiokafka_producer(record.topic)
     if size > SINGLE_SEND_BYTES or producer is None:
         return topic, None
+    if record.partition is not None:
+        return topic, record.partition
     if topic not in known:
         await producer.client._wait_on_metadata(topic)
         known.add(topic)
@@ -152,7 +156,11 @@ async def _send_group(
         for record in group:
             try:
                 future: Any = await record.topic.send(
-                    key=record.key, value=record.value, headers=record.headers or None, force=True
+                    key=record.key,
+                    value=record.value,
+                    partition=record.partition,
+                    headers=record.headers or None,
+                    force=True,
                 )
             except Exception as exc:
                 future = _failed(exc)

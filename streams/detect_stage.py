@@ -24,9 +24,9 @@ from streams.ingest import (
     origin_of,
     origin_position,
 )
-from streams.ingest_stage import message_headers
 from streams.partition_order import PartitionOrder
 from streams.runtime import WorkerRuntime
+from streams.state_writes import StateWrites
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
 
@@ -127,24 +127,31 @@ class Detection:
         judged.result = result
         return judged
 
-    async def store(self, stream: faust.Stream, judged: Judged) -> None:
+    async def store(self, judged: Judged) -> None:
         """Write the batch's new states; each goes to the changelog partition of its event.
 
         Agency states first, on the broker before any user state is written:
         a crash in between then leaves agencies ahead of users, never behind,
         and :meth:`BatchDetector.judge` applies a re-read event to the users
-        alone (see :mod:`streams.progress_marks`).
+        alone (see :mod:`streams.progress_marks`). Both are confirmed by the
+        broker before this returns (:mod:`streams.state_writes`).
         """
         result = judged.result
         try:
-            with _current_events(stream) as select:
-                self.detector.store_agencies(result, self.tables.agencies, _tokens(select))
-            if result.agencies and result.users:
-                await stream.app.producer.flush()
-            with _current_events(stream) as select:
-                self.detector.store_users(result, self.tables.users, _tokens(select))
+            agencies = StateWrites(self.tables.agencies)
+            self.detector.store_agencies(result, agencies, agencies.select)
+            await agencies.save()
+            users = StateWrites(self.tables.users)
+            self.detector.store_users(result, users, users.select)
+            await users.save()
         except Exception:
             log.exception("storing the states of a batch failed")
+
+
+def message_headers(event: faust.EventT) -> Headers:
+    raw: Any = event.message.headers or ()
+    items = raw.items() if isinstance(raw, dict) else raw
+    return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 
 
 @dataclass(frozen=True, slots=True)
