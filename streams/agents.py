@@ -1,13 +1,15 @@
-"""The Faust agents: decode, call the core, send. Wiring only; the work is in
+"""The worker's stages wired into the Faust app. Wiring only; the work is in
 :mod:`streams.ingest_stage`, :mod:`streams.detect_stage` and :mod:`streams.delivery`.
 
-``ingest`` reads the input topic as raw bytes, validates each message
-(:mod:`streams.ingest`) and either dead-letters it or re-keys it by agency
-onto ``<app_id>-events-by-agency``, merging the input partitions by event
-time on the way (:mod:`streams.event_time_merge`). ``detect`` reads that
-internal topic in micro-batches (``stream.take_events``), runs them through
-the detection core and the behaviour model (:mod:`streams.detection_batch`)
-with per-user and per-agency state in changelogged tables, and sends alerts.
+The ingest stage (:mod:`streams.ingest_stage`, a service of the app with a
+plain aiokafka consumer) reads the input topic as raw bytes, validates each
+message (:mod:`streams.ingest`) and either dead-letters it or re-keys it by
+agency onto ``<app_id>-events-by-agency``, merging the input partitions by
+event time on the way (:mod:`streams.event_time_merge`). The ``detect``
+agent reads that internal topic in micro-batches (``stream.take_events``),
+runs them through the detection core and the behaviour model
+(:mod:`streams.detection_batch`) with per-user and per-agency state in
+changelogged tables, and sends alerts.
 
 Acknowledgement and commits (checked against faust-streaming 0.15.3):
 the consumer commits only acked offsets, contiguous per partition, and
@@ -15,21 +17,21 @@ flushes the producer before committing; but a flush does not report failed
 deliveries, and Faust acks an event in a ``finally`` even when the handler
 raised or was cancelled. So every send here is awaited until the broker has
 confirmed it (``acks=all``), retrying with back-off for as long as it takes,
-before its input is acked, and no exception escapes an agent's loop:
+before its input counts as done, and no exception escapes a stage's loop:
 
-* ``ingest`` acks each message itself once its dead letter or re-keyed copy
-  is confirmed;
+* the ingest stage commits an input offset once every record up to it has
+  its dead letter or re-keyed copy confirmed;
 * ``detect`` sends a batch's alerts and dead letters, waits for the broker,
   only then writes the new states to the tables (a state that has seen an
   event must never be durable before that event's alerts), and acks the
-  batch.
+  batch; Faust's commit timer (every ``COMMIT_INTERVAL_S``) then commits
+  what is acked, after flushing the producer.
 
-Faust's commit timer (every ``COMMIT_INTERVAL_S``) then commits what is
-acked, after flushing the producer. At-least-once delivery, exactly-once
-effect on state: whatever a crash makes the worker read again is recognised
-by the marks stored with every state (:mod:`streams.progress_marks`), and
-records Faust drops around rebalances are read from the broker and handled
-in order (:mod:`streams.partition_order`, :mod:`streams.hole_filler`); alert ids are deterministic.
+At-least-once delivery, exactly-once effect on state: whatever a crash makes
+the worker read again is recognised by the marks stored with every state
+(:mod:`streams.progress_marks`), and records Faust drops around rebalances
+are read from the broker and handled in order (:mod:`streams.partition_order`,
+:mod:`streams.hole_filler`); alert ids are deterministic.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from contextlib import suppress
 from typing import Any, cast
 
 import faust
 from faust.types import StreamT
+from mode import Service
 
 from streams.certificates_feed import CertificateFeed
 from streams.delivery import deliver
@@ -72,15 +76,31 @@ def install(
     detection = Detection(runtime, topics, tables, filler)
     size, within = settings.batch_size, settings.batch_within_s
 
-    ingest_stage = Ingest(app, topics, filler)
+    conf: Any = app.conf  # the same group timing as the Faust consumer's
+    ingest = Ingest(
+        settings,
+        topics,
+        session_timeout_s=float(conf.broker_session_timeout),
+        heartbeat_s=float(conf.broker_heartbeat_interval),
+    )
 
-    async def ingest(agent_stream: StreamT) -> None:
-        await topics.declare_outputs()
-        await ingest_stage.run(cast(faust.Stream, agent_stream))
+    class IngestService(Service):
+        """Runs the ingest stage from the app's start to its stop; at the stop
+        (before Faust's producer stops) it sends what it holds and commits."""
+
+        _task: asyncio.Future[None] | None = None
+
+        async def on_start(self) -> None:
+            self._task = asyncio.ensure_future(ingest.run())
+
+        async def on_stop(self) -> None:
+            if self._task is not None:
+                self._task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._task
 
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)
-        await topics.declare_outputs()
         await feed.loaded.wait()
         async for batch in stream.take_events(size, within=within):
             await feed.catch_up()
@@ -94,12 +114,12 @@ def install(
             for tp, first, last in fresh.holes:  # done: let Faust's commits pass them
                 await consumer._add_gap(tp, first, last)
 
-    app.agent(topics.events, name="frtwatch.ingest")(ingest)
+    app.service(IngestService)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
     app.task(feed.run)
 
     stall_watch: StallWatch[Any] = StallWatch(checks=STALL_CHECKS)
-    sources = (topics.events.get_topic_name(), topics.events_by_agency.get_topic_name())
+    sources = (topics.events_by_agency.get_topic_name(),)
 
     async def rewind_stalled_partitions() -> None:
         """Re-read partitions whose commit is stuck behind records Faust lost (see
@@ -126,7 +146,6 @@ def install(
         """Revoked or newly assigned partitions are read from their committed offsets."""
         tps = set(partitions or ())
         detection.order.forget(tps)
-        ingest_stage.order.forget(tps)
 
     # mode types receivers with mypy_extensions.NamedArg, which no plain def matches.
     app.on_partitions_revoked.connect(forget_partitions)  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from streams.certificates_feed import CertificateFeed
 from streams.runtime import WorkerRuntime, load_runtime
 from streams.settings import Settings, load_settings
 from streams.tables import declare_tables
-from streams.topics import declare_topics
+from streams.topics import declare_topics, ensure_topics
 
 COMMIT_INTERVAL_S = 0.5
 """How often Faust commits what the agents acked (its default is 2.8 s). Only
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
     """Build the worker's Faust app (no broker I/O until it is started)."""
     runtime = runtime or load_runtime(settings or load_settings())
     settings = runtime.settings
-    app = faust.App(settings.app_id, **faust_settings(settings))
+    app = WorkerApp(settings, **faust_settings(settings))
     topics = declare_topics(app, settings)
     tables = declare_tables(app, settings)
     feed = CertificateFeed(
@@ -90,6 +90,18 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
     if not settings.web_enabled:
         app.web_server(NoWebServer())
     return app
+
+
+class WorkerApp(faust.App):
+    """The worker's ``faust.App``: its topics exist before any consumer subscribes."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(settings.app_id, **options)
+        self.frtwatch_settings = settings
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        await ensure_topics(self.frtwatch_settings)
 
 
 class NoWebServer(Service):

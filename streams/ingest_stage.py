@@ -1,19 +1,40 @@
-"""The ``ingest`` agent's work: validate, dead-letter, merge partitions by event time, re-key."""
+"""The ingest stage: validate, dead-letter, merge partitions by event time, re-key.
+
+It reads the input topic with a plain aiokafka consumer in a consumer group
+of its own (``<app_id>-ingest``), not through a Faust agent: the work per
+message is small, and Faust's per-message machinery cost more than all of it
+(see docs/PERFORMANCE.md); a plain consumer also hands over every record it
+fetched, in order, around rebalances too. The detection stage, which keeps
+the tables, stays a Faust agent on the internal topic this stage writes.
+
+Each message is triaged (:mod:`streams.ingest`): a dead letter goes out at
+once; a valid event, re-keyed by agency with headers naming its input
+coordinates, waits in an :class:`~streams.event_time_merge.EventTimeMerge`
+over the assigned input partitions, so the internal topic receives each
+agency's events in event-time order even when the partitions are read
+unevenly (a backlog, a bulk load). Whatever leaves is sent and confirmed by
+the broker (:func:`~streams.delivery.deliver`) before its offset counts as
+finished; offsets are committed up to the first unfinished record of each
+partition (:class:`~streams.offset_tracker.OffsetTracker`), every
+``commit_interval_s``, before partitions are given up in a rebalance, and at
+shutdown. A crash re-reads from the last commit; the copies it sends again
+are recognised downstream (:mod:`streams.progress_marks`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections import deque
+from collections.abc import Collection
 from typing import Any
 
-import faust
-from faust.types import TP
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from streams.delivery import Outgoing, deliver
 from streams.event_time_merge import EventTimeMerge
-from streams.hole_filler import HoleFiller
 from streams.ingest import (
     Headers,
     SourceCoordinates,
@@ -22,7 +43,8 @@ from streams.ingest import (
     origin_headers,
     triage,
 )
-from streams.partition_order import PartitionOrder
+from streams.offset_tracker import OffsetTracker
+from streams.settings import Settings
 from streams.topics import WorkerTopics
 
 log = logging.getLogger("frtwatch.worker")
@@ -30,33 +52,25 @@ log = logging.getLogger("frtwatch.worker")
 MERGE_IDLE_S = 1.0
 """A quiet input partition holds the others back for at most this long (wall clock)."""
 MERGE_MAX_HELD = 10_000
-"""Input messages the event-time merge holds at most (twice that may be in flight)."""
-TICK_S = 0.1
+"""Input messages the event-time merge holds at most."""
+POLL_MS = 100
+"""The longest a poll waits for records; the merge is looked at least this often."""
+POLL_RECORDS = 5000
+"""Records taken per poll (sent and confirmed together)."""
 LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
 after it last delivered."""
-STUCK_REPORT_S = 30.0
-SEND_GROUP = 2000
-"""Input messages sent, confirmed and acked together (Faust's timer commits them)."""
+COMMIT_INTERVAL_S = 0.5
+START_RETRY_S = 2.0
 
 
-def coordinates(event: faust.EventT) -> SourceCoordinates:
-    message = event.message
-    return SourceCoordinates(message.topic, message.partition, message.offset)
+def ingest_group(app_id: str) -> str:
+    """The ingest stage's consumer group for a worker app id.
 
-
-def message_headers(event: faust.EventT) -> Headers:
-    raw: Any = event.message.headers or ()
-    items = raw.items() if isinstance(raw, dict) else raw
-    return [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
-
-
-def route_input(event: faust.EventT, topics: WorkerTopics) -> tuple[Outgoing, float | None]:
-    """Where one input message goes: its agency's partition (with the event time), or
-    the dead-letter topic (with no time)."""
-    message = event.message
-    headers = message_headers(event)
-    return route_message(message.key, message.value, headers, coordinates(event), topics)
+    >>> ingest_group("frtwatch")
+    'frtwatch-ingest'
+    """
+    return f"{app_id}-ingest"
 
 
 def route_message(
@@ -66,7 +80,8 @@ def route_message(
     source: SourceCoordinates,
     topics: WorkerTopics,
 ) -> tuple[Outgoing, float | None]:
-    """:func:`route_input` for a message given by its parts."""
+    """Where one input message goes: its agency's partition (with the event time), or
+    the dead-letter topic (with no time)."""
     try:
         verdict = triage(value)
         if verdict.event is not None:
@@ -87,60 +102,136 @@ def route_message(
     return Outgoing.dead(topics.dlq, letter), None
 
 
-Routed = tuple[Outgoing | None, faust.EventT | None]
-"""What to send (None: nothing, it was sent on before) and the message to ack once it is
-on the broker (None: a record read from a hole, which Faust never delivered)."""
+Routed = tuple[Outgoing, int, int]
+"""A record to send, and the input partition and offset it finishes."""
 
 
 class Ingest:
-    """The ``ingest`` agent: validate, dead-letter, merge partitions by event time, re-key.
+    """The ingest stage over one consumer (see the module doc).
 
-    Acks are manual here (``take_events`` would ack a batch whether or not
-    its events were sent on): an input message is acked only after its dead
-    letter or its re-keyed copy is confirmed by the broker. Valid events wait
-    in an :class:`EventTimeMerge` over the assigned input partitions, so they
-    reach the internal topic in event-time order even when the partitions
-    are read unevenly (a backlog, a bulk load); invalid ones go straight out.
-
-    Three tasks share the work: the agent loop routes each message, a ticker
-    releases what the merge holds once it has waited ``idle_s`` (unless a
-    partition with records still on the broker could precede it), and a
-    sender sends released records in order, waits for the broker and acks
-    them (Faust's commit timer commits). A message read again that was sent
-    on before is only acked; the records of a hole Faust left are read from
-    the broker and sent first (:mod:`streams.partition_order`). Rebalances and shutdown wait for every started message to be
-    acked, which happens within about ``idle_s``.
+    ``run`` is the whole stage: it returns only when cancelled, after sending
+    what the merge holds and committing.
     """
 
     def __init__(
         self,
-        app: faust.App,
+        settings: Settings,
         topics: WorkerTopics,
-        filler: HoleFiller,
         *,
         idle_s: float = MERGE_IDLE_S,
         max_held: int = MERGE_MAX_HELD,
+        commit_interval_s: float = COMMIT_INTERVAL_S,
+        session_timeout_s: float = 10.0,
+        heartbeat_s: float = 3.0,
     ) -> None:
-        self.app = app
+        self.settings = settings
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
+        self.group = ingest_group(settings.app_id)
         self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
-        self.order: PartitionOrder[TP] = PartitionOrder()
-        self.filler = filler
-        # Above the merge's own bound, so the merge gives way before the loop has to wait.
-        self.max_in_flight = 2 * max_held
-        self.in_flight = 0
-        self.lagging: set[int] = set()
-        self._last_offset: dict[int, int] = {}
+        self.offsets = OffsetTracker()
+        self.commit_interval_s = commit_interval_s
+        self.session_timeout_ms = int(session_timeout_s * 1000)
+        self.heartbeat_ms = int(heartbeat_s * 1000)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.sent = 0
+        """Input messages finished so far (sent on or dead-lettered)."""
+        self._lock = asyncio.Lock()  # one of: a poll's work, a rebalance's flush
         self._active_since: dict[int, float] = {}
-        self._last_progress = time.monotonic()
-        self._last_report = 0.0
-        self._outbox: deque[Routed] = deque()
-        self._outbox_ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self._last_commit = 0.0
 
-    def _watch_assignment(self, now: float) -> None:
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap.split(","),
+            client_id=self.group,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
+        )
+
+    async def _start(self) -> AIOKafkaConsumer:
+        """A started consumer subscribed to the input topic; waits for the broker."""
+        while True:
+            consumer = self._new_consumer()
+            consumer.subscribe([self.input_topic], listener=_GiveBack(self))
+            try:
+                await consumer.start()
+                return consumer
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker not reachable yet: wait, never crash
+                log.warning("ingest cannot reach the broker yet: %r", exc)
+                await consumer.stop()
+                await asyncio.sleep(START_RETRY_S)
+
+    async def run(self) -> None:
+        consumer = self.consumer = await self._start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=POLL_RECORDS)
+                async with self._lock:
+                    await self._take(batches)
+        finally:
+            try:
+                async with self._lock:
+                    await self.flush()
+            finally:
+                self.consumer = None
+                await consumer.stop()
+
+    async def _take(self, batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
+        """Route a poll's records, send what may leave, commit when it is time."""
+        now = time.monotonic()
+        outbox: list[Routed] = []
+        for tp, records in batches.items():
+            partition = tp.partition
+            self._active_since[partition] = now
+            for record in records:
+                self.offsets.read(partition, record.offset)
+                headers = [(k, v) for k, v in record.headers or ()]
+                source = SourceCoordinates(tp.topic, partition, record.offset)
+                out, ts = route_message(record.key, record.value, headers, source, self.topics)
+                if ts is None:
+                    outbox.append((out, partition, record.offset))
+                else:
+                    self.merge.push(partition, ts, (out, partition, record.offset), now)
+        outbox += self.merge.release(now, self._lagging(now))
+        await self._send(outbox)
+        if now - self._last_commit >= self.commit_interval_s:
+            await self._commit()
+
+    async def _send(self, outbox: list[Routed]) -> None:
+        if not outbox:
+            return
+        await deliver([out for out, _, _ in outbox])
+        for _, partition, offset in outbox:
+            self.offsets.done(partition, offset)
+        self.sent += len(outbox)
+
+    async def flush(self) -> None:
+        """Send everything the merge holds and commit (before a rebalance, at shutdown)."""
+        await self._send(self.merge.release(math.inf))
+        await self._commit()
+
+    async def _commit(self) -> None:
+        consumer = self.consumer
+        self._last_commit = time.monotonic()
+        positions = self.offsets.committable()
+        if consumer is None or not positions:
+            return
+        assigned = {tp.partition for tp in consumer.assignment() if tp.topic == self.input_topic}
+        offsets = {TopicPartition(self.input_topic, p): o for p, o in positions.items()
+                   if p in assigned}  # fmt: skip
+        try:
+            if offsets:
+                await consumer.commit(offsets)
+        except Exception as exc:  # a rebalance under way, the broker away: next time
+            log.warning("ingest could not commit %s yet: %r", positions, exc)
+            self.offsets.uncommit(positions)
+
+    def _lagging(self, now: float) -> set[int]:
         """Watch the assigned input partitions; note which are still delivering a backlog.
 
         A partition counts as lagging while the broker holds records of it not
@@ -149,11 +240,10 @@ class Ingest:
         compaction), and a partition that stopped delivering must never hold
         the merge for long.
         """
-        consumer: Any = self.app.consumer
-        try:
-            assigned = [tp for tp in consumer.assignment() if tp.topic == self.input_topic]
-        except Exception:  # consumer not started yet
-            return
+        consumer = self.consumer
+        if consumer is None:
+            return set()
+        assigned = [tp for tp in consumer.assignment() if tp.topic == self.input_topic]
         self.merge.watch((tp.partition for tp in assigned), now)
         lagging = set()
         for tp in assigned:
@@ -161,122 +251,41 @@ class Ingest:
             if now - since > LAG_GRACE_S:
                 continue
             highwater = consumer.highwater(tp)
-            seen = self._last_offset.get(tp.partition)
-            if seen is None:
-                seen = (consumer._committed_offset.get(tp) or 0) - 1
-            if highwater is None or highwater > seen + 1:  # None: not fetched yet
+            position = _known_position(consumer, tp)
+            if highwater is None or position is None or highwater > position:
                 lagging.add(tp.partition)
-        for partition in set(self._active_since) - {tp.partition for tp in assigned}:
-            del self._active_since[partition]
-        self.lagging = lagging
+        return lagging
 
-    def _enqueue(self, routed: list[Routed]) -> None:
-        if routed:
-            self._outbox.extend(routed)
-            self._outbox_ready.set()
+    def forget(self, partitions: Collection[int]) -> None:
+        self.offsets.forget(partitions)
+        for partition in partitions:
+            self._active_since.pop(partition, None)
 
-    async def take(self, event: faust.EventT) -> None:
-        """Route one message, after the records of any hole before it
-        (see :mod:`streams.partition_order`)."""
-        message = event.message
-        tp = message.tp
-        consumer: Any = self.app.consumer  # Faust's committed offsets, read-only
-        verdict, hole = self.order.judge(tp, message.offset, consumer._committed_offset.get(tp))
-        if verdict == "seen":  # sent on already: only to be acked again
-            self.in_flight += 1
-            self._enqueue([(None, event)])
-            return
-        if hole is not None:
-            first, last = hole
-            records = await self.filler.fetch(tp.topic, tp.partition, first, last)
-            if records:
-                log.warning(
-                    "records %s..%s of %s:%s never reached the worker; read %d directly",
-                    first, last, tp.topic, tp.partition, len(records),
-                )  # fmt: skip
-            for record in records:
-                headers = [(k, v) for k, v in record.headers or ()]
-                source = SourceCoordinates(tp.topic, tp.partition, record.offset)
-                self.accept(route_message(record.key, record.value, headers, source, self.topics),
-                            tp.partition, record.offset, None)  # fmt: skip
-        self.accept(route_input(event, self.topics), tp.partition, message.offset, event)
 
-    def accept(
-        self,
-        routed: tuple[Outgoing, float | None],
-        partition: int,
-        offset: int,
-        event: faust.EventT | None,
-    ) -> None:
-        """Queue one routed message (synchronous: nothing else runs in between)."""
-        self.in_flight += 1
-        out, ts = routed
-        now = time.monotonic()
-        self._last_offset[partition] = offset
-        self._active_since[partition] = now
-        if ts is None:
-            self._enqueue([(out, event)])
-            return
-        self.merge.push(partition, ts, (out, event), now)
-        self._enqueue(self.merge.release(now, self.lagging))
+def _known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    """The consumer's position in ``tp`` if it has one, without waiting for it
+    (aiokafka's ``position`` waits)."""
+    try:
+        state: Any = consumer._subscription.subscription.assignment.state_value(tp)
+        return int(state.position) if state is not None and state.has_valid_position else None
+    except Exception:
+        return None
 
-    async def run(self, stream: faust.Stream) -> None:
-        stream.enable_acks = False  # acked by the sender once delivered
-        tasks = [
-            asyncio.ensure_future(self._tick_forever()),
-            asyncio.ensure_future(self._send_forever(stream)),
-        ]
+
+class _GiveBack(ConsumerRebalanceListener):
+    """Before partitions go to another member: send what is held, commit, forget them."""
+
+    def __init__(self, ingest: Ingest) -> None:
+        self.ingest = ingest
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        ingest = self.ingest
         try:
-            self._watch_assignment(time.monotonic())
-            async for event in stream.events():
-                try:
-                    await self.take(event)
-                except Exception:  # never lose the stream over one message
-                    log.exception("ingest failed on %s", coordinates(event))
-                while self.in_flight >= self.max_in_flight:
-                    self._room.clear()
-                    await self._room.wait()
-        finally:
-            for task in tasks:
-                task.cancel()
+            async with ingest._lock:
+                await ingest.flush()
+        except Exception:
+            log.exception("ingest could not flush before a rebalance")
+        ingest.forget([tp.partition for tp in revoked if tp.topic == ingest.input_topic])
 
-    async def _tick_forever(self) -> None:
-        while True:
-            await asyncio.sleep(TICK_S)
-            try:
-                now = time.monotonic()
-                self._watch_assignment(now)
-                self._enqueue(self.merge.release(now, self.lagging))
-                self._report_if_stuck(now)
-            except Exception:
-                log.exception("event-time merge tick failed")
-
-    def _report_if_stuck(self, now: float) -> None:
-        """A warning, at most every ``STUCK_REPORT_S``, while messages wait and none leave."""
-        if not self.in_flight or now - self._last_progress < STUCK_REPORT_S:
-            return
-        if now - self._last_report < STUCK_REPORT_S:
-            return
-        self._last_report = now
-        log.warning(
-            "ingest: %d message(s) waiting, none sent for %.0fs (merge holds %d, outbox %d, "
-            "lagging partitions %s, last offsets %s)",
-            self.in_flight, now - self._last_progress, len(self.merge), len(self._outbox),
-            sorted(self.lagging), dict(sorted(self._last_offset.items())),
-        )  # fmt: skip
-
-    async def _send_forever(self, stream: faust.Stream) -> None:
-        while True:
-            await self._outbox_ready.wait()
-            outbox = self._outbox
-            routed = [outbox.popleft() for _ in range(min(len(outbox), SEND_GROUP))]
-            if not outbox:
-                self._outbox_ready.clear()
-            await deliver([out for out, _ in routed if out is not None])
-            for _, event in routed:
-                if event is not None:
-                    await stream.ack(event)
-            self._last_progress = time.monotonic()
-            self.in_flight -= len(routed)
-            if self.in_flight < self.max_in_flight:
-                self._room.set()
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("ingest reads %s", sorted(tp.partition for tp in assigned))

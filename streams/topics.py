@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 import faust
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.settings import Settings
 
@@ -33,24 +34,61 @@ class WorkerTopics:
     alerts: faust.TopicT
     certifications: faust.TopicT
 
-    async def declare_outputs(self) -> None:
-        """Create the topics the worker writes to, if they do not exist yet.
 
-        Faust only creates *internal* topics by itself; without this, the
-        first dead letter or alert would make the broker auto-create its
-        topic with the broker's default partition count (or fail where
-        auto-creation is off). An existing topic is never changed.
-        """
-        for topic in (self.dlq, self.alerts, self.certifications):
-            while True:
-                try:
-                    await topic.maybe_declare()
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # broker not reachable yet: wait, never crash
-                    log.warning("cannot create topic %s yet: %r", topic.get_topic_name(), exc)
-                    await asyncio.sleep(2.0)
+async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
+    """Create the worker's own topics where missing and wait until the broker serves them.
+
+    Run before the worker's consumers subscribe: a topic subscribed to before
+    the broker's metadata lists it is left out of the group's assignment until
+    the next metadata refresh (minutes), and an output topic missing at the
+    first alert would be auto-created with the broker's defaults (or not at
+    all). An existing topic is never changed. Waits for the broker, never
+    crashes over it.
+    """
+    names = settings.topics
+    count, replicas = settings.partitions, settings.replication_factor
+    wanted = [
+        NewTopic(names.events, count, replicas),
+        NewTopic(names.dlq, count, replicas),
+        NewTopic(by_agency_topic_name(settings), count, replicas),
+        NewTopic(names.alerts, count, replicas),
+        NewTopic(names.certifications, count, replicas,
+                 topic_configs={"cleanup.policy": "compact"}),
+    ]  # fmt: skip
+    while True:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-topics"
+        )
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in wanted if t.name not in existing]
+            if missing:
+                await admin.create_topics(missing)  # "already exists" races are fine
+                log.info("created topics: %s", ", ".join(t.name for t in missing))
+            await _served(admin, [t.name for t in wanted])
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # broker not reachable yet: wait
+            log.warning("cannot check the worker's topics yet: %r", exc)
+            await asyncio.sleep(retry_s)
+        finally:
+            await admin.close()
+
+
+async def _served(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Wait until every partition of ``topics`` has a leader (fresh topics take a moment)."""
+    while True:
+        described = await admin.describe_topics(topics)
+        ready = {
+            d.get("topic")
+            for d in described
+            if d.get("partitions") and all(p.get("leader", -1) >= 0 for p in d["partitions"])
+        }
+        if ready >= set(topics):
+            return
+        await asyncio.sleep(0.2)
 
 
 def by_agency_topic_name(settings: Settings) -> str:
@@ -78,8 +116,8 @@ def declare_topics(app: faust.App, settings: Settings) -> WorkerTopics:
         )
 
     return WorkerTopics(
-        # internal=True only means "Faust creates it with our partition count
-        # if missing": shippers may start after the worker.
+        # internal=True only means "create it with our partition count if
+        # missing" (maybe_declare).
         events=topic(names.events, internal=True),
         dlq=topic(names.dlq),
         events_by_agency=topic(by_agency_topic_name(settings), internal=True),

@@ -17,6 +17,8 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from streams.ingest_stage import ingest_group
+
 
 @dataclass(frozen=True, slots=True)
 class LagSample:
@@ -26,11 +28,22 @@ class LagSample:
     lag: int
 
 
-class LagWatch:
-    """Polls a group's committed offsets against the end offsets of ``topics``."""
+def worker_groups(app_id: str) -> list[str]:
+    """The consumer groups of a worker: its Faust app (internal topic) and its ingest stage.
 
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str]) -> None:
-        self.group = group
+    >>> worker_groups("frtwatch")
+    ['frtwatch', 'frtwatch-ingest']
+    """
+    return [app_id, ingest_group(app_id)]
+
+
+class LagWatch:
+    """Polls the committed offsets of ``groups`` against the end offsets of ``topics``
+    (the worker commits its input in its ingest group, the rest in its app group)."""
+
+    def __init__(self, bootstrap: str, groups: Sequence[str], topics: Sequence[str]) -> None:
+        self.groups = list(groups)
+        self.group = "+".join(self.groups)
         self.topics = list(topics)
         self._admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -58,8 +71,12 @@ class LagWatch:
         return self._partitions
 
     def committed(self) -> dict[TopicPartition, int]:
-        offsets = self._admin.list_group_offsets({self.group: None}).get(self.group, {})
-        return {TopicPartition(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+        found: dict[TopicPartition, int] = {}
+        for group in self.groups:
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+            for tp, meta in offsets.items():
+                found[TopicPartition(tp.topic, tp.partition)] = meta.offset
+        return found
 
     def lag(self) -> tuple[int, int] | None:
         """``(records not committed, records committed on the first topic)``.

@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from streams.bench.lag import LagWatch
+from streams.bench.lag import LagWatch, worker_groups
 from streams.bench.processes import WORKER_READY, Consumer, start_worker, worker_env
 from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
@@ -156,7 +156,9 @@ class Bench:
             run_id=self.run_id,
         )  # fmt: skip
         internal = f"{self.app_id}-events-by-agency"
-        with LagWatch(self.bootstrap, self.app_id, [self.topics.events, internal]) as watch:
+        with LagWatch(
+            self.bootstrap, worker_groups(self.app_id), [self.topics.events, internal]
+        ) as watch:
             expected = self.workload.event_count + offered.sent
             watch.wait_zero(expected, timeout_s=600, alive=worker.alive)
         latency = probe_alerts(self.bootstrap, self.topics.alerts, offered.probes, timeout_s=60)
@@ -190,7 +192,9 @@ class Bench:
             for target in sizes_wanted:
                 loaded = load_topic(self.bootstrap, topics.events, pop.events(done, target, most))
                 began = time.monotonic()
-                with LagWatch(self.bootstrap, app_id, [topics.events, internal]) as watch:
+                with LagWatch(
+                    self.bootstrap, worker_groups(app_id), [topics.events, internal]
+                ) as watch:
                     watch.wait_zero(target, timeout_s=3600, alive=worker.alive)
                 seconds = time.monotonic() - began
                 rss = worker.rss_mib()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.bench.empty_agent import READY_LINE
-from streams.bench.lag import LagSample, LagWatch
+from streams.bench.lag import LagSample, LagWatch, worker_groups
 from streams.bench.processes import (
     WORKER_READY,
     Consumer,
@@ -88,7 +88,7 @@ def measure_empty_agent(
 ) -> Throughput:
     agent = start_empty_agent(bootstrap, topic, app_id, work / f"data-{app_id}", work / "empty.log")
     try:
-        with LagWatch(bootstrap, app_id, [topic]) as watch:
+        with LagWatch(bootstrap, [app_id], [topic]) as watch:
             return _until_drained(agent, watch, "empty Faust agent", events, READY_LINE, timeout_s)
     finally:
         agent.stop()
@@ -108,7 +108,7 @@ def measure_worker(
 ) -> Throughput:
     """Time ``worker`` (already started) through the pre-loaded input; it keeps running."""
     internal = f"{app_id}-events-by-agency"
-    with LagWatch(bootstrap, app_id, [input_topic, internal]) as watch:
+    with LagWatch(bootstrap, worker_groups(app_id), [input_topic, internal]) as watch:
         return _until_drained(
             worker, watch, "frtwatch worker (all detectors + model)", events, WORKER_READY,
             timeout_s,

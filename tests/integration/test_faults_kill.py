@@ -24,8 +24,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from streams.settings import TopicNames
 from tests.integration.conftest import WorkerFactory
 from tests.integration.fault_injection import (
@@ -41,15 +39,6 @@ from tests.integration.fault_injection import (
 from tests.integration.worker_harness import produce, wait_drained
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known, about one run in eight: after a restart faust-streaming sometimes never "
-        "delivers one input partition to the new worker (nothing read, so no hole to fill "
-        "and no stalled commit to see) and the run does not drain; the worker does not yet "
-        "detect an assigned partition that stopped flowing"
-    ),
-    strict=False,
-)
 def test_three_sigkills_lose_and_double_nothing(
     kafka_bootstrap: str,
     topic_names: TopicNames,

@@ -1,6 +1,7 @@
 """Two workers in one group, one SIGKILLed mid-stream: the other takes over its partitions and state.
 
-Both workers share an app id (one consumer group), so each reads half of the
+Both workers share an app id (so its two consumer groups: the ingest stage's
+on the input, the Faust app's on the internal topic), so each reads half of the
 input and internal partitions and keeps the state of the agencies in them.
 Input is keyed by agency (see :func:`~tests.integration.fault_injection.by_agency`).
 When one is killed, the survivor is assigned its partitions after the
@@ -15,8 +16,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from streams.settings import TopicNames
 from tests.integration.conftest import WorkerFactory
@@ -38,15 +37,6 @@ def assigned(worker_log: str, which: int = -1) -> int:
     return int(line.split(":")[1].split()[0])
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known, about one run in six: after the takeover faust-streaming sometimes never "
-        "delivers one of the victim's input partitions to the survivor (nothing read, so "
-        "there is no hole to fill and no stalled commit to see); the worker does not yet "
-        "detect an assigned partition that stopped flowing"
-    ),
-    strict=False,
-)
 def test_survivor_takes_over_partitions_and_state(
     kafka_bootstrap: str,
     topic_names: TopicNames,

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from streams.bench.lag import LagWatch, worker_groups
 from streams.bench.processes import worker_env as bench_worker_env
 from streams.settings import TopicNames
 
@@ -275,16 +276,12 @@ def kcat_produce(bootstrap: str, topic: str, lines: list[bytes], *, key_delimite
     subprocess.run(args, input=b"\n".join(lines) + b"\n", check=True, timeout=60)
 
 
-def committed_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
-    """The consumer group's committed offsets, by (topic, partition)."""
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+def committed_offsets(bootstrap: str, app_id: str) -> dict[tuple[str, int], int]:
+    """A worker's committed offsets, by (topic, partition): the input topic's (its
+    ingest group) and the internal topic's (its Faust app group)."""
+    with LagWatch(bootstrap, worker_groups(app_id), []) as watch:
+        offsets = watch.committed()
+    return {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[tuple[str, int], int]:
