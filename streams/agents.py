@@ -51,6 +51,7 @@ from streams.delivery import deliver
 from streams.detect_stage import Detection
 from streams.hole_filler import HoleFiller
 from streams.ingest_stage import Ingest
+from streams.internal_records import PACK_MAX
 from streams.runtime import WorkerRuntime
 from streams.stalled_commits import StallWatch, consumer_acks
 from streams.tables import WorkerTables
@@ -74,7 +75,8 @@ def install(
     settings = runtime.settings
     filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
     detection = Detection(runtime, topics, tables, filler)
-    size, within = settings.batch_size, settings.batch_within_s
+    # Records carry up to PACK_MAX events each and are taken whole.
+    size, within = max(1, settings.batch_size // PACK_MAX), settings.batch_within_s
 
     conf: Any = app.conf  # the same group timing as the Faust consumer's
     ingest = Ingest(
@@ -106,7 +108,7 @@ def install(
             await feed.catch_up()
             consumer: Any = app.consumer
             fresh = await detection.in_order(consumer, batch)
-            judged = detection.judge(stream, fresh.records)
+            judged = detection.judge(fresh.records)
             await deliver(judged.outgoing)
             await detection.store(judged)
             for event in batch:  # take_events acks them again later: a no-op

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +16,14 @@ from streams.delivery import Outgoing
 from streams.detection_batch import BatchDetector, BatchItem, BatchResult
 from streams.hole_filler import HoleFiller
 from streams.ingest import (
+    HEADER_RESENT,
     Headers,
     SourceCoordinates,
     dead_letter,
     internal_error_reason,
     origin_of,
-    origin_position,
 )
+from streams.internal_records import position, unpack
 from streams.partition_order import PartitionOrder
 from streams.runtime import WorkerRuntime
 from streams.state_writes import StateWrites
@@ -86,40 +86,55 @@ class Detection:
             )
         return fresh
 
-    def _internal_error(self, record: Incoming, exc: BaseException) -> Outgoing:
+    def _internal_error(
+        self,
+        record: Incoming,
+        exc: BaseException,
+        value: bytes | None = None,
+        source: tuple[int, int] | None = None,
+    ) -> Outgoing:
+        """The dead letter for an event (or a whole record: no ``value``) that failed."""
         here = SourceCoordinates(record.topic, record.partition, record.offset)
-        source = origin_of(record.headers, here)
+        origin = origin_of(record.headers, here)
+        if source is not None:
+            origin = SourceCoordinates(self.topics.events.get_topic_name(), *source)
         key = record.token.message.key if record.offset == record.token.message.offset else None
-        letter = dead_letter(key, record.value, internal_error_reason(exc), source)
+        reason = internal_error_reason(exc)
+        letter = dead_letter(key, record.value if value is None else value, reason, origin)
         return Outgoing.dead(self.topics.dlq, letter)
 
-    def judge(self, stream: faust.Stream, records: Sequence[Incoming]) -> Judged:
+    def judge(self, records: Sequence[Incoming]) -> Judged:
         """Run one batch: the alerts and dead letters to send, the states to store.
 
-        Reads the tables with each event made current (``_set_current_event``)
-        but writes nothing: :meth:`store` does, once the alerts are on the
-        broker (see :mod:`streams.detection_batch`).
+        Reads the tables but writes nothing: :meth:`store` does, once the
+        alerts are on the broker (see :mod:`streams.detection_batch`).
         """
         judged = Judged()
         items: list[BatchItem[Incoming]] = []
         for record in records:
             try:
-                decoded = orjson.loads(record.value or b"")
-                source, resent = origin_position(record.headers)
-                event = event_from_dict(decoded)
-                items.append(BatchItem(event, record, record.offset, source, resent))
+                entries = unpack(record.value, record.headers)
             except Exception as exc:
                 judged.outgoing.append(self._internal_error(record, exc))
+                continue
+            resent = (HEADER_RESENT, b"1") in record.headers
+            for index, (decoded, source) in enumerate(entries):
+                try:
+                    event = event_from_dict(decoded)
+                except Exception as exc:
+                    raw = orjson.dumps(decoded)
+                    judged.outgoing.append(self._internal_error(record, exc, raw, source))
+                    continue
+                where = position(record.offset, index)
+                items.append(BatchItem(event, record, where, source, resent))
         try:
-            with _current_events(stream) as select:
-                result = self.detector.judge(
-                    items, self.tables.users, self.tables.agencies, _tokens(select)
-                )
+            result = self.detector.judge(items, self.tables.users, self.tables.agencies)
         except Exception as batch_exc:
             log.exception("a batch of %d events failed", len(items))
             result = BatchResult(failures=[(item, batch_exc) for item in items])
         for item, error in result.failures:
-            judged.outgoing.append(self._internal_error(item.token, error))
+            failed = self._internal_error(item.token, error, item.event.to_json(), item.source)
+            judged.outgoing.append(failed)
         alerts = self.topics.alerts
         judged.outgoing.extend(
             Outgoing(alerts, a.alert_id.encode(), a.to_json()) for a in result.alerts
@@ -181,29 +196,3 @@ class Judged:
 
     outgoing: list[Outgoing] = field(default_factory=list)
     result: BatchResult[Incoming] = field(default_factory=BatchResult)
-
-
-def _tokens(select: Callable[[faust.EventT], None]) -> Callable[[Incoming], None]:
-    def select_record(record: Incoming) -> None:
-        select(record.token)
-
-    return select_record
-
-
-@contextmanager
-def _current_events(stream: faust.Stream) -> Iterator[Callable[[faust.EventT], None]]:
-    """Let the caller make events current, then put back what was current before.
-
-    ``stream._set_current_event`` decides which changelog partition a table
-    write goes to (Faust uses the current event's partition). What was
-    current before must be restored before the next ``await``: the
-    background filler of ``take_events`` reads ``stream.current_event`` when
-    it resumes and would otherwise file the next message under one of ours
-    (acking the wrong offset). The block must therefore not ``await``.
-    """
-    previous = stream.current_event
-    try:
-        yield stream._set_current_event
-    finally:
-        stream._set_current_event(None)
-        stream.current_event = previous

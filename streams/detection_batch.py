@@ -16,8 +16,8 @@ between would lose those alerts for good (the replayed event would be a
 duplicate). :meth:`BatchDetector.run` does both at once.
 
 ``select(token)`` is called before every table read and write with the token
-of the event concerned (the Faust driver passes the stream event and makes it
-"current", which decides the changelog partition a write goes to).
+of the event concerned (the worker's tables use it to send a state's changelog
+record to the partition of the event that wrote it: :mod:`streams.state_writes`).
 
 A bug in the core for one event must not stop the stream: the exception is
 recorded in :attr:`BatchResult.failures` (the driver dead-letters that event)
@@ -72,12 +72,13 @@ T = TypeVar("T")
 class BatchItem(Generic[T]):
     """A validated event and the driver's opaque handle for it.
 
-    Drivers that read a partitioned log give ``position`` (the event's offset
-    in its partition) and ``source`` (input partition and offset it was first
+    Drivers that read a partitioned log give ``position`` (where the event
+    is in its partition, increasing along it) and ``source`` (input partition and offset it was first
     read at): states then carry :class:`~streams.progress_marks.Marks` and an
     event read again is applied to each state exactly once. ``resent`` marks
-    an event the ingest stage sent on out of input order (a record Faust lost
-    and the worker read again), which the source marks cannot judge.
+    an event the ingest stage sent on out of input order (a retry after a
+    failed send may land behind later records), which the source marks
+    cannot judge.
     """
 
     event: SearchEvent
@@ -312,6 +313,6 @@ def _write(
 
 def _dump(state: bytes, marks: Marks | None) -> bytes:
     """The stored value: state bytes alone, or with marks when the driver has offsets."""
-    if marks is None or (marks.offset < 0 and not marks.sources):
+    if marks is None or (marks.position < 0 and not marks.sources):
         return state
     return join(marks, state)

@@ -51,7 +51,8 @@ HEADER_ORIGIN_TOPIC = "frt-origin-topic"
 HEADER_ORIGIN_PARTITION = "frt-origin-partition"
 HEADER_ORIGIN_OFFSET = "frt-origin-offset"
 HEADER_RESENT = "frt-resent"
-"""On an internal record sent out of input order (see :mod:`streams.partition_order`)."""
+"""On an internal record sent again after a failed send, so possibly behind later ones
+(see :mod:`streams.delivery`)."""
 
 MAX_REASON_CHARS = 1000
 

@@ -8,11 +8,12 @@ fetched, in order, around rebalances too. The detection stage, which keeps
 the tables, stays a Faust agent on the internal topic this stage writes.
 
 Each message is triaged (:mod:`streams.ingest`): a dead letter goes out at
-once; a valid event, re-keyed by agency with headers naming its input
-coordinates, waits in an :class:`~streams.event_time_merge.EventTimeMerge`
+once; a valid event, re-keyed by agency, waits in an :class:`~streams.event_time_merge.EventTimeMerge`
 over the assigned input partitions, so the internal topic receives each
 agency's events in event-time order even when the partitions are read
-unevenly (a backlog, a bulk load). Whatever leaves is sent and confirmed by
+unevenly (a backlog, a bulk load). The events of one agency that leave
+together go out as one record, each with its input coordinates
+(:mod:`streams.internal_records`). Whatever leaves is sent and confirmed by
 the broker (:func:`~streams.delivery.deliver`) before its offset counts as
 finished; offsets are committed up to the first unfinished record of each
 partition (:class:`~streams.offset_tracker.OffsetTracker`), every
@@ -40,9 +41,9 @@ from streams.ingest import (
     SourceCoordinates,
     dead_letter,
     internal_error_reason,
-    origin_headers,
     triage,
 )
+from streams.internal_records import Packer
 from streams.offset_tracker import OffsetTracker
 from streams.settings import Settings
 from streams.topics import WorkerTopics
@@ -87,12 +88,8 @@ def route_message(
         if verdict.event is not None:
             valid = verdict.event
             copy = Outgoing(
-                topics.events_by_agency,
-                valid.agency.encode("utf-8"),
-                valid.to_json(),
-                origin_headers(source),
-                ordered=True,
-            )
+                topics.events_by_agency, valid.agency.encode("utf-8"), valid.to_json(), ordered=True
+            )  # packed with its input coordinates when sent (:mod:`streams.internal_records`)
             return copy, valid.ts
         reason = verdict.reason or "invalid event"
     except Exception as exc:  # a bug in validation must not lose the message
@@ -203,9 +200,21 @@ class Ingest:
             await self._commit()
 
     async def _send(self, outbox: list[Routed]) -> None:
+        """Send dead letters as they are and valid events packed by agency; wait for the
+        broker; only then do their offsets count as finished."""
         if not outbox:
             return
-        await deliver([out for out, _, _ in outbox])
+        internal = self.topics.events_by_agency
+        packer = Packer()
+        records = []
+        for out, partition, offset in outbox:
+            if out.topic is internal and out.key is not None and out.value is not None:
+                packer.add(out.key, partition, offset, out.value)
+            else:
+                records.append(out)
+        records += [Outgoing(internal, agency, value, ordered=True)
+                    for agency, value in packer.records()]  # fmt: skip
+        await deliver(records)
         for _, partition, offset in outbox:
             self.offsets.done(partition, offset)
         self.sent += len(outbox)

@@ -2,21 +2,18 @@
 
 faust-streaming 0.15 can lose records between its fetcher and a stream
 around rebalances (its issue 596): they are never delivered, while the
-records after them are. Both worker stages keep, per partition, the next
-offset they expect and judge every record they are handed against it:
+records after them are. The detection stage (the worker's Faust agent) keeps,
+per partition, the next offset it expects and judges every record it is
+handed against it:
 
 * a record below it was handled already (it is read again after a rewind):
   it is only acknowledged;
 * a record above it reveals a hole: the stage reads the missing offsets
-  itself (:mod:`streams.hole_filler`) and handles what it finds first. On
-  the input topic a hole may also be real (transaction markers, compaction):
-  then nothing is found and nothing is lost.
+  itself (:mod:`streams.hole_filler`) and handles what it finds first.
 
 Faust never acks the records of a hole (it never delivered them), so its
-commit would stop there: the detect stage tells Faust the hole is done once
-the batch is stored (``Consumer._add_gap``); the ingest stage leaves it to
-the stall watch (:mod:`streams.stalled_commits`), which reads the partition
-again, where every record then counts as seen.
+commit would stop there: the stage tells Faust the hole is done once the
+batch is stored (``Consumer._add_gap``).
 
 >>> order: PartitionOrder[str] = PartitionOrder()
 >>> [order.judge("p0", offset, committed=10) for offset in (10, 11, 11, 14, 15, 12)]

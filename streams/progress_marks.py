@@ -2,11 +2,12 @@
 
 The worker stores every user and agency state with a small header of marks:
 
-* ``offset`` - the offset, in its partition of the internal by-agency topic,
-  of the last event applied to this state. All of a user's and an agency's
-  events pass through one partition of that topic, in order, so an event
-  read again after a crash (everything after the last committed offset is)
-  is recognised exactly: its offset is not above the mark.
+* ``position`` - the position, in its partition of the internal by-agency
+  topic, of the last event applied to this state (record offset and index
+  in the record: :func:`streams.internal_records.position`). All of a user's
+  and an agency's events pass through one partition of that topic, in order,
+  so an event read again after a crash (everything after the last committed
+  offset is) is recognised exactly: its position is not above the mark.
 * ``sources`` (agency states) - per input partition, the highest input
   offset applied. The ingest stage sends each input partition's events on
   in offset order, so a second copy of an event (sent again by an ingest
@@ -22,18 +23,18 @@ A stored value is ``MAGIC + JSON marks + NUL + state bytes``; a value
 without the magic prefix (written before the marks existed, or by a
 driver that has no offsets, like ``frtwatch replay``) is all state.
 
->>> marks = Marks(offset=41, sources={0: 7, 3: 12})
+>>> marks = Marks(position=41, sources={0: 7, 3: 12})
 >>> value = join(marks, b'[1,"state"]')
 >>> split(value)
-(Marks(offset=41, sources={0: 7, 3: 12}), b'[1,"state"]')
+(Marks(position=41, sources={0: 7, 3: 12}), b'[1,"state"]')
 >>> split(b'[1,"state"]')
-(Marks(offset=-1, sources={}), b'[1,"state"]')
+(Marks(position=-1, sources={}), b'[1,"state"]')
 >>> marks.has_applied(41), marks.has_applied(42)
 (True, False)
 >>> marks.has_copy_of(source_partition=3, source_offset=12), marks.has_copy_of(3, 13)
 (True, False)
 >>> marks.advance(42, (3, 13)); marks
-Marks(offset=42, sources={0: 7, 3: 13})
+Marks(position=42, sources={0: 7, 3: 13})
 """
 
 from __future__ import annotations
@@ -47,20 +48,20 @@ MAGIC = b"\x01m"
 
 @dataclass(slots=True)
 class Marks:
-    offset: int = -1
+    position: int = -1
     sources: dict[int, int] = field(default_factory=dict)
 
-    def has_applied(self, offset: int) -> bool:
-        """Whether the event at this internal offset is already in the state."""
-        return offset <= self.offset
+    def has_applied(self, position: int) -> bool:
+        """Whether the event at this internal position is already in the state."""
+        return position <= self.position
 
     def has_copy_of(self, source_partition: int, source_offset: int) -> bool:
         """Whether an event from this input position (or a later one) is already applied."""
         return source_offset <= self.sources.get(source_partition, -1)
 
-    def advance(self, offset: int, source: tuple[int, int] | None = None) -> None:
-        if offset > self.offset:
-            self.offset = offset
+    def advance(self, position: int, source: tuple[int, int] | None = None) -> None:
+        if position > self.position:
+            self.position = position
         if source is not None:
             partition, source_offset = source
             if source_offset > self.sources.get(partition, -1):
@@ -69,7 +70,7 @@ class Marks:
 
 def join(marks: Marks, state: bytes) -> bytes:
     """The stored value: marks, then the state's own bytes."""
-    head = [marks.offset, [[p, o] for p, o in sorted(marks.sources.items())]]
+    head = [marks.position, [[p, o] for p, o in sorted(marks.sources.items())]]
     return MAGIC + orjson.dumps(head) + b"\x00" + state
 
 
@@ -78,5 +79,5 @@ def split(value: bytes) -> tuple[Marks, bytes]:
     if not value.startswith(MAGIC):
         return Marks(), value
     end = value.index(b"\x00", len(MAGIC))
-    offset, sources = orjson.loads(value[len(MAGIC) : end])
-    return Marks(int(offset), {int(p): int(o) for p, o in sources}), value[end + 1 :]
+    position, sources = orjson.loads(value[len(MAGIC) : end])
+    return Marks(int(position), {int(p): int(o) for p, o in sources}), value[end + 1 :]

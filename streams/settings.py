@@ -48,7 +48,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     allowed_lateness_s: float = 3600.0
-    batch_size: int = 500
+    batch_size: int = 2000
     batch_within_s: float = 0.25
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -26,6 +26,7 @@ import orjson
 from streams.contract import parse_event
 from streams.detection_batch import BatchDetector, BatchItem
 from streams.detectors.engine import Engine
+from streams.internal_records import count
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
 from streams.progress_marks import split
 from streams.tables import AGENCY_TABLE, USER_TABLE
@@ -218,9 +219,16 @@ def assert_same(got: Outcome, expected: Outcome) -> None:
 
 
 def judged(bootstrap: str, app_id: str) -> int:
-    """Events the worker has finished judging (committed on its by-agency topic)."""
+    """Events the worker has finished judging: those in the records it has committed on
+    its by-agency topic (a record carries several events)."""
     internal = f"{app_id}-events-by-agency"
-    return sum(v for (t, _), v in committed_offsets(bootstrap, app_id).items() if t == internal)
+    committed = {
+        p: v for (t, p), v in committed_offsets(bootstrap, app_id).items() if t == internal
+    }
+    if not any(committed.values()):
+        return 0
+    records = read_topic(bootstrap, internal)
+    return sum(count(r.value) for r in records if r.offset < committed.get(r.partition, 0))
 
 
 def wait_for_progress(bootstrap: str, app_id: str, beyond: int, worker: WorkerProcess,

@@ -26,9 +26,9 @@ from kafka import KafkaProducer
 from streams.settings import TopicNames
 from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
+from tests.integration.fault_injection import judged
 from tests.integration.worker_harness import (
     WorkerProcess,
-    committed_offsets,
     frtwatch,
     latest_alerts,
     policy_without_behavior,
@@ -95,15 +95,10 @@ def test_stop_and_crash_mid_stream_lose_and_double_nothing(
         producer.flush(30)
         producer.close(10)
 
-    def judged() -> int:
-        """Events the detection stage has finished (committed on the internal topic)."""
-        offsets = committed_offsets(kafka_bootstrap, app_id)
-        return sum(v for (t, _), v in offsets.items() if t == f"{app_id}-events-by-agency")
-
     def wait_for_progress(beyond: int) -> int:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            done = judged()
+            done = judged(kafka_bootstrap, app_id)
             if done > beyond:
                 return done
             time.sleep(0.05)

@@ -99,4 +99,4 @@ def test_an_agency_stored_ahead_of_its_users_is_not_counted_twice() -> None:
 
 def test_drivers_without_offsets_store_plain_states() -> None:
     users, _, _ = _run([[BatchItem(e, None) for e in _world()]])
-    assert all(split(v)[0].offset == -1 and v == split(v)[1] for v in users.values())
+    assert all(split(v)[0].position == -1 and v == split(v)[1] for v in users.values())
