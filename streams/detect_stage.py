@@ -11,7 +11,7 @@ import faust
 import orjson
 from faust.types import TP
 
-from streams.contract.event import event_from_dict
+from streams.contract.event import SearchEvent, event_from_dict
 from streams.delivery import Outgoing
 from streams.detection_batch import BatchDetector, BatchItem, BatchResult
 from streams.hole_filler import HoleFiller
@@ -120,7 +120,10 @@ class Detection:
             resent = (HEADER_RESENT, b"1") in record.headers
             for index, (decoded, source) in enumerate(entries):
                 try:
-                    event = event_from_dict(decoded)
+                    if isinstance(decoded, list):  # the ingest stage's compact form
+                        event = SearchEvent.from_fields(decoded)
+                    else:
+                        event = event_from_dict(decoded)
                 except Exception as exc:
                     raw = orjson.dumps(decoded)
                     judged.outgoing.append(self._internal_error(record, exc, raw, source))

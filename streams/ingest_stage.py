@@ -31,6 +31,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -87,8 +88,9 @@ def route_message(
         verdict = triage(value)
         if verdict.event is not None:
             valid = verdict.event
+            compact = orjson.dumps(valid.to_fields())  # validated once, here
             copy = Outgoing(
-                topics.events_by_agency, valid.agency.encode("utf-8"), valid.to_json(), ordered=True
+                topics.events_by_agency, valid.agency.encode("utf-8"), compact, ordered=True
             )  # packed with its input coordinates when sent (:mod:`streams.internal_records`)
             return copy, valid.ts
         reason = verdict.reason or "invalid event"

@@ -4,8 +4,10 @@ Every event passes through Faust once, on the internal topic, and Faust's
 per-message work costs more than judging the event (docs/PERFORMANCE.md). So
 the ingest stage packs the events of one agency that it sends together into
 one record: the value is a JSON array of ``[input partition, input offset,
-event]`` entries, in input order, the event being the validated
-``frt.search.v1`` object. The record's key is the agency, as before.
+event]`` entries, in input order, the event being the validated event's
+fields (:meth:`~streams.contract.event.SearchEvent.to_fields`: validated and
+parsed once, in the ingest stage) or an ``frt.search.v1`` object. The
+record's key is the agency, as before.
 
 A record whose value is a JSON object is a single event whose input
 coordinates are in the ``frt-origin-*`` headers (:func:`streams.ingest.origin_headers`);

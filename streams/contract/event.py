@@ -93,6 +93,33 @@ class SearchEvent:
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
 
+    def to_fields(self) -> list[Any]:
+        """Every attribute in declaration order: the compact form the worker's ingest
+        stage passes to its detection stage (:mod:`streams.internal_records`), read
+        back by :meth:`from_fields` without validating or parsing again.
+
+        >>> event = parse_event(b'{"event_id":"e1","ts":"2026-03-02T09:00:00Z",'
+        ...     b'"agency":"MPD","user":"u1","endpoint":"https://Frt.Example/x","n":1}')
+        >>> fields = event.to_fields()
+        >>> fields[:7]
+        ['e1', 1772442000.0, '2026-03-02T09:00:00Z', 'MPD', 'u1', 'https://Frt.Example/x', 'frt.example']
+        >>> back = SearchEvent.from_fields(orjson.loads(orjson.dumps(fields)))
+        >>> back == event and back.extra == {"n": 1}
+        True
+        """
+        return [
+            self.event_id, self.ts, self.ts_text, self.agency, self.user, self.endpoint,
+            self.host, self.on_behalf_of, self.case_number, self.purpose, self.probe_sha256,
+            self.result_count, self.source, self.extra,
+        ]  # fmt: skip
+
+    @classmethod
+    def from_fields(cls, fields: list[Any]) -> SearchEvent:
+        """The event :meth:`to_fields` described (trusted input: not validated again)."""
+        if len(fields) != _FIELD_COUNT:
+            raise ContractError(f"expected {_FIELD_COUNT} event fields, got {len(fields)}")
+        return cls(*fields)
+
 
 def parse_timestamp(text: str) -> float:
     """Parse an RFC 3339 timestamp with an offset or ``Z`` into epoch seconds.
@@ -152,6 +179,9 @@ def _host_of(endpoint: str) -> str:
             _HOST_CACHE.clear()
         _HOST_CACHE[endpoint] = host
     return host
+
+
+_FIELD_COUNT = 14
 
 
 def _bad_required(obj: dict[str, Any], name: str, limit: int) -> ContractError:

@@ -93,3 +93,18 @@ def test_hosts_are_normalised(endpoint, host):
 def test_bad_hosts_are_rejected(endpoint):
     with pytest.raises(ContractError):
         normalise_host(endpoint)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((FILES / "events" / "valid").glob("*.json")), ids=lambda p: p.name
+)
+def test_compact_fields_come_back_as_the_same_event(path):
+    event = parse_event(path.read_bytes())
+    back = SearchEvent.from_fields(orjson.loads(orjson.dumps(event.to_fields())))
+    assert back == event
+    assert back.extra == event.extra and back.to_json() == event.to_json()
+
+
+def test_compact_fields_of_another_shape_are_refused():
+    with pytest.raises(ContractError, match="expected 14 event fields"):
+        SearchEvent.from_fields(["e1", 0.0])
