@@ -121,22 +121,16 @@ def _wait_for_line(log: Path, text: str, proc: subprocess.Popen[bytes], timeout:
 
 
 def _lag(bootstrap: str) -> int:
-    """Messages the demo worker has not yet consumed, over its input topics."""
-    from kafka import KafkaAdminClient, KafkaConsumer
+    """Messages the demo worker has not yet finished, over its input and internal topics."""
+    from streams.consumer_lag import LagWatch, worker_groups
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        committed = admin.list_group_offsets(DEMO_APP_ID).get(DEMO_APP_ID, {})
-        wanted = {DEMO_TOPICS.events, f"{DEMO_APP_ID}-events-by-agency"}
-        tps = [tp for tp in committed if tp.topic in wanted]
-        if len(tps) < 2:
-            return 1 << 30
-        ends = consumer.end_offsets(tps)
-        return sum(max(0, ends[tp] - committed[tp].offset) for tp in tps)
-    finally:
-        consumer.close()
-        admin.close()
+    topics = [DEMO_TOPICS.events, f"{DEMO_APP_ID}-events-by-agency"]
+    with LagWatch(bootstrap, worker_groups(DEMO_APP_ID), topics) as watch:
+        committed = watch.committed()
+        if {tp.topic for tp in committed} != set(topics):
+            return 1 << 30  # not started on both yet
+        seen = watch.lag()
+    return (1 << 30) if seen is None else seen[0]
 
 
 def _read_alerts(bootstrap: str) -> dict[str, dict[str, Any]]:

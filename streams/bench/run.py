@@ -33,10 +33,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from streams.bench.lag import LagWatch, worker_groups
 from streams.bench.processes import WORKER_READY, Consumer, start_worker, worker_env
 from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
+from streams.consumer_lag import LagWatch, worker_groups
 
 PHASES = ("throughput", "latency", "population", "replay")
 

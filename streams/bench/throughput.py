@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from streams.bench.empty_agent import READY_LINE
-from streams.bench.lag import LagSample, LagWatch, worker_groups
 from streams.bench.processes import (
     WORKER_READY,
     Consumer,
@@ -26,6 +25,7 @@ from streams.bench.processes import (
     start_worker,
 )
 from streams.bench.raw_consume import raw_aiokafka_loop
+from streams.consumer_lag import LagSample, LagWatch, worker_groups
 
 
 @dataclass(slots=True)

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.bench.lag import LagWatch, worker_groups
 from streams.bench.processes import worker_env as bench_worker_env
+from streams.consumer_lag import LagWatch, worker_groups
 from streams.settings import TopicNames
 
 READY_LINE = "frtwatch worker ready:"

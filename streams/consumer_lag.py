@@ -1,4 +1,4 @@
-"""Consumer lag of a group, and the moment it reaches zero.
+"""Consumer lag of a worker's groups, and the moment it reaches zero.
 
 Throughput is measured from the outside, the way an operator sees it: the
 time from a consumer's start until its group has committed every offset of
