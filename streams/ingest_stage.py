@@ -128,7 +128,7 @@ class Ingest:
         self.input_topic = topics.events.get_topic_name()
         self.group = ingest_group(settings.app_id)
         self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
-        self.offsets = OffsetTracker()
+        self.offsets: OffsetTracker[int] = OffsetTracker()
         self.commit_interval_s = commit_interval_s
         self.session_timeout_ms = int(session_timeout_s * 1000)
         self.heartbeat_ms = int(heartbeat_s * 1000)
@@ -188,7 +188,7 @@ class Ingest:
             partition = tp.partition
             self._active_since[partition] = now
             for record in records:
-                self.offsets.read(partition, record.offset)
+                self.offsets.started(partition, record.offset)
                 headers = [(k, v) for k, v in record.headers or ()]
                 source = SourceCoordinates(tp.topic, partition, record.offset)
                 out, ts = route_message(record.key, record.value, headers, source, self.topics)
@@ -218,7 +218,7 @@ class Ingest:
                     for agency, value in packer.records()]  # fmt: skip
         await deliver(records)
         for _, partition, offset in outbox:
-            self.offsets.done(partition, offset)
+            self.offsets.finished(partition, offset)
         self.sent += len(outbox)
 
     async def flush(self) -> None:
@@ -229,18 +229,19 @@ class Ingest:
     async def _commit(self) -> None:
         consumer = self.consumer
         self._last_commit = time.monotonic()
-        positions = self.offsets.committable()
+        positions = self.offsets.commits()
         if consumer is None or not positions:
             return
         assigned = {tp.partition for tp in consumer.assignment() if tp.topic == self.input_topic}
-        offsets = {TopicPartition(self.input_topic, p): o for p, o in positions.items()
-                   if p in assigned}  # fmt: skip
+        owned = {p: o for p, o in positions.items() if p in assigned}
         try:
-            if offsets:
-                await consumer.commit(offsets)
+            if owned:
+                await consumer.commit(
+                    {TopicPartition(self.input_topic, p): o for p, o in owned.items()}
+                )
+                self.offsets.mark_committed(owned)
         except Exception as exc:  # a rebalance under way, the broker away: next time
-            log.warning("ingest could not commit %s yet: %r", positions, exc)
-            self.offsets.uncommit(positions)
+            log.warning("ingest could not commit %s yet: %r", owned, exc)
 
     def _lagging(self, now: float) -> set[int]:
         """Watch the assigned input partitions; note which are still delivering a backlog.

@@ -1,83 +1,81 @@
-"""Which input offsets may be committed, when records finish out of read order.
+"""Which offsets may be committed while messages finish out of order.
 
-The ingest stage reads each partition in offset order, but its records
-finish in another order: dead letters go out at once while valid events wait
-in the event-time merge. A partition may be committed only up to its first
-record that is not finished (the broker resumes a restarted reader there),
-so the tracker keeps, per partition, the offsets read and not yet finished.
+A Kafka commit says "everything before this offset is done", but messages
+finish in another order than they were read: the webhook dispatcher delivers
+concurrently, and the worker's ingest stage sends dead letters at once while
+valid events wait in its event-time merge. So per partition we track the
+offsets still in flight and commit only up to the oldest of them: after a
+crash the group resumes there, and at most the messages that were in flight
+(plus any that finished after the last commit) are handled again.
 
->>> tracker = OffsetTracker()
->>> for offset in (10, 11, 12):
-...     tracker.read(0, offset)
->>> tracker.done(0, 11)  # finished out of order: offset 10 still holds the commit
->>> tracker.committable()
-{0: 10}
->>> tracker.done(0, 10)
->>> tracker.committable()  # 12 is still unfinished
-{0: 12}
->>> tracker.done(0, 12)
->>> tracker.committable()  # everything read is finished
-{0: 13}
->>> tracker.committable()  # nothing new to commit
-{}
->>> tracker.read(1, 7)
->>> tracker.forget([1])  # partition revoked: its offsets are somebody else's now
->>> tracker.committable()
+>>> t = OffsetTracker()
+>>> for off in (10, 11, 12):
+...     t.started(("alerts", 0), off)
+>>> t.finished(("alerts", 0), 11)
+>>> t.commits()
+{('alerts', 0): 10}
+>>> t.finished(("alerts", 0), 10)
+>>> t.commits()
+{('alerts', 0): 12}
+>>> t.mark_committed({("alerts", 0): 12}); t.commits()
 {}
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Generic, TypeVar
+
+P = TypeVar("P", bound=Hashable)
 
 
-class OffsetTracker:
-    """Per partition: offsets read and not finished, and the next offset to read."""
+class OffsetTracker(Generic[P]):
+    """Per-partition in-flight offsets and the next offset that is safe to commit."""
 
     def __init__(self) -> None:
-        self._unfinished: dict[int, set[int]] = {}
-        self._next: dict[int, int] = {}
-        self._committed: dict[int, int] = {}
+        self._pending: dict[P, set[int]] = {}
+        self._next: dict[P, int] = {}
+        self._committed: dict[P, int] = {}
 
-    def read(self, partition: int, offset: int) -> None:
-        """``offset`` of ``partition`` was read (offsets of a partition arrive in order)."""
-        self._unfinished.setdefault(partition, set()).add(offset)
-        self._next[partition] = offset + 1
+    def started(self, partition: P, offset: int) -> None:
+        """A message was read and its delivery began."""
+        self._pending.setdefault(partition, set()).add(offset)
+        self._next[partition] = max(self._next.get(partition, 0), offset + 1)
 
-    def done(self, partition: int, offset: int) -> None:
-        """The record at ``offset`` is finished: its effects are on the broker."""
-        unfinished = self._unfinished.get(partition)
-        if unfinished is not None:
-            unfinished.discard(offset)
+    def finished(self, partition: P, offset: int) -> None:
+        """A message is done: delivered or dead-lettered (or needed no delivery)."""
+        pending = self._pending.get(partition)
+        if pending is not None:
+            pending.discard(offset)
 
-    def next_offset(self, partition: int) -> int | None:
-        """The offset after the last one read, or None when nothing was read."""
+    def safe_offset(self, partition: P) -> int | None:
+        """The offset to commit for ``partition``: the oldest in flight, else the next to read."""
+        pending = self._pending.get(partition)
+        if pending:
+            return min(pending)
         return self._next.get(partition)
 
-    def committable(self) -> dict[int, int]:
-        """New commit positions (the first unfinished offset, or the next to read),
-        for partitions whose position moved since the last call."""
-        out: dict[int, int] = {}
-        for partition, following in self._next.items():
-            unfinished = self._unfinished.get(partition)
-            position = min(unfinished) if unfinished else following
-            if self._committed.get(partition) != position:
-                out[partition] = position
-        self._committed.update(out)
+    def commits(self) -> dict[P, int]:
+        """Offsets that moved since the last successful commit."""
+        out: dict[P, int] = {}
+        for partition in self._next:
+            offset = self.safe_offset(partition)
+            if offset is not None and offset != self._committed.get(partition):
+                out[partition] = offset
         return out
 
-    def uncommit(self, positions: Iterable[int]) -> None:
-        """A commit of these partitions failed: offer their positions again next time."""
-        for partition in positions:
-            self._committed.pop(partition, None)
+    def mark_committed(self, offsets: Mapping[P, int]) -> None:
+        self._committed.update(offsets)
 
-    def forget(self, partitions: Iterable[int]) -> None:
-        """Drop everything known about ``partitions`` (revoked)."""
+    def in_flight(self, partition: P) -> int:
+        return len(self._pending.get(partition, ()))
+
+    def forget(self, partitions: Iterable[P]) -> None:
+        """Drop partitions this consumer no longer owns (after a rebalance)."""
         for partition in partitions:
-            self._unfinished.pop(partition, None)
+            self._pending.pop(partition, None)
             self._next.pop(partition, None)
             self._committed.pop(partition, None)
 
-    def pending(self) -> int:
-        """Records read and not finished, over all partitions."""
-        return sum(len(offsets) for offsets in self._unfinished.values())
+    def owns(self, partition: P) -> bool:
+        return partition in self._next

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.webhooks.offsets import OffsetTracker
+from streams.offset_tracker import OffsetTracker
 
 TP = ("alerts", 0)
 
