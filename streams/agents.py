@@ -88,12 +88,23 @@ def install(
 
     class IngestService(Service):
         """Runs the ingest stage from the app's start to its stop; at the stop
-        (before Faust's producer stops) it sends what it holds and commits."""
+        (before Faust's producer stops) it sends what it holds and commits. If
+        the stage fails, the worker stops with an error rather than go on
+        judging nothing."""
 
         _task: asyncio.Future[None] | None = None
 
         async def on_start(self) -> None:
-            self._task = asyncio.ensure_future(ingest.run())
+            self._task = asyncio.ensure_future(self._run())
+
+        async def _run(self) -> None:
+            try:
+                await ingest.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("the ingest stage failed; stopping the worker")
+                await app.crash(exc)
 
         async def on_stop(self) -> None:
             if self._task is not None:
