@@ -51,7 +51,6 @@ from streams.delivery import deliver
 from streams.detect_stage import Detection
 from streams.hole_filler import HoleFiller
 from streams.ingest_stage import Ingest
-from streams.internal_records import PACK_MAX
 from streams.runtime import WorkerRuntime
 from streams.stalled_commits import StallWatch, consumer_acks
 from streams.tables import WorkerTables
@@ -75,8 +74,9 @@ def install(
     settings = runtime.settings
     filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
     detection = Detection(runtime, topics, tables, filler)
-    # Records carry up to PACK_MAX events each and are taken whole.
-    size, within = max(1, settings.batch_size // PACK_MAX), settings.batch_within_s
+    # Up to batch_size records are taken (at live rates a record may hold one event),
+    # and judged in batches of about batch_size events (a backlog's records hold many).
+    size, within = settings.batch_size, settings.batch_within_s
 
     conf: Any = app.conf  # the same group timing as the Faust consumer's
     ingest = Ingest(
@@ -119,9 +119,9 @@ def install(
             await feed.catch_up()
             consumer: Any = app.consumer
             fresh = await detection.in_order(consumer, batch)
-            judged = detection.judge(fresh.records)
-            await deliver(judged.outgoing)
-            await detection.store(judged)
+            for judged in detection.batches(fresh.records, size):
+                await deliver(judged.outgoing)
+                await detection.store(judged)
             for event in batch:  # take_events acks them again later: a no-op
                 await stream.ack(event)
             for tp, first, last in fresh.holes:  # done: let Faust's commits pass them

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,33 +103,50 @@ class Detection:
         letter = dead_letter(key, record.value if value is None else value, reason, origin)
         return Outgoing.dead(self.topics.dlq, letter)
 
-    def judge(self, records: Sequence[Incoming]) -> Judged:
-        """Run one batch: the alerts and dead letters to send, the states to store.
+    def batches(self, records: Sequence[Incoming], max_events: int) -> Iterator[Judged]:
+        """Judge ``records`` in batches of about ``max_events`` events (records are not
+        split), one batch at a time as the caller asks for them.
 
-        Reads the tables but writes nothing: :meth:`store` does, once the
-        alerts are on the broker (see :mod:`streams.detection_batch`).
+        Each batch is the alerts and dead letters to send and the states to
+        store. Judging reads the tables but writes nothing: :meth:`store` does,
+        once the batch's alerts are on the broker (see :mod:`streams.detection_batch`),
+        so the caller must store a batch before asking for the next.
         """
-        judged = Judged()
         items: list[BatchItem[Incoming]] = []
+        letters: list[Outgoing] = []
         for record in records:
+            self._decode(record, items, letters)
+            if len(items) >= max_events:
+                yield self._judge(items, letters)
+                items, letters = [], []
+        if items or letters:
+            yield self._judge(items, letters)
+
+    def _decode(
+        self, record: Incoming, items: list[BatchItem[Incoming]], letters: list[Outgoing]
+    ) -> None:
+        """Add the events of ``record`` to ``items``; what cannot be read to ``letters``."""
+        try:
+            entries = unpack(record.value, record.headers)
+        except Exception as exc:
+            letters.append(self._internal_error(record, exc))
+            return
+        resent = (HEADER_RESENT, b"1") in record.headers
+        for index, (decoded, source) in enumerate(entries):
             try:
-                entries = unpack(record.value, record.headers)
+                if isinstance(decoded, list):  # the ingest stage's compact form
+                    event = SearchEvent.from_fields(decoded)
+                else:
+                    event = event_from_dict(decoded)
             except Exception as exc:
-                judged.outgoing.append(self._internal_error(record, exc))
+                raw = orjson.dumps(decoded)
+                letters.append(self._internal_error(record, exc, raw, source))
                 continue
-            resent = (HEADER_RESENT, b"1") in record.headers
-            for index, (decoded, source) in enumerate(entries):
-                try:
-                    if isinstance(decoded, list):  # the ingest stage's compact form
-                        event = SearchEvent.from_fields(decoded)
-                    else:
-                        event = event_from_dict(decoded)
-                except Exception as exc:
-                    raw = orjson.dumps(decoded)
-                    judged.outgoing.append(self._internal_error(record, exc, raw, source))
-                    continue
-                where = position(record.offset, index)
-                items.append(BatchItem(event, record, where, source, resent))
+            where = position(record.offset, index)
+            items.append(BatchItem(event, record, where, source, resent))
+
+    def _judge(self, items: list[BatchItem[Incoming]], letters: list[Outgoing]) -> Judged:
+        judged = Judged(outgoing=letters)
         try:
             result = self.detector.judge(items, self.tables.users, self.tables.agencies)
         except Exception as batch_exc:

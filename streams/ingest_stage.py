@@ -244,19 +244,20 @@ class Ingest:
             log.warning("ingest could not commit %s yet: %r", owned, exc)
 
     def _lagging(self, now: float) -> set[int]:
-        """Watch the assigned input partitions; note which are still delivering a backlog.
+        """The assigned input partitions still delivering a backlog; the merge waits for these.
 
         A partition counts as lagging while the broker holds records of it not
         yet delivered, but only for ``LAG_GRACE_S`` after it last delivered (or
         was assigned): offsets are not always contiguous (transaction markers,
         compaction), and a partition that stopped delivering must never hold
-        the merge for long.
+        the merge for long. A partition that is caught up holds nothing back:
+        whatever reaches it next is new, and an event that is older than those
+        already sent on is late, which the detectors allow for (allowed lateness).
         """
         consumer = self.consumer
         if consumer is None:
             return set()
         assigned = [tp for tp in consumer.assignment() if tp.topic == self.input_topic]
-        self.merge.watch((tp.partition for tp in assigned), now)
         lagging = set()
         for tp in assigned:
             since = self._active_since.setdefault(tp.partition, now)
@@ -266,6 +267,7 @@ class Ingest:
             position = _known_position(consumer, tp)
             if highwater is None or position is None or highwater > position:
                 lagging.add(tp.partition)
+        self.merge.watch(lagging, now)
         return lagging
 
     def forget(self, partitions: Collection[int]) -> None:

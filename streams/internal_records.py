@@ -39,8 +39,7 @@ import orjson
 from streams.ingest import origin_position
 
 PACK_MAX = 100
-"""Events per record at most (the detection stage takes records whole, so this is also
-the granularity of its micro-batches)."""
+"""Events per record at most."""
 PACK_MAX_BYTES = 256 * 1024
 """A record is closed once its events reach this size (events are at most 64 KiB each)."""
 _SLOTS = 1 << 16
