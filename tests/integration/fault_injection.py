@@ -26,7 +26,7 @@ import orjson
 from streams.contract import parse_event
 from streams.detection_batch import BatchDetector, BatchItem
 from streams.detectors.engine import Engine
-from streams.internal_records import count
+from streams.internal_records import unpack
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
 from streams.progress_marks import split
 from streams.tables import AGENCY_TABLE, USER_TABLE
@@ -219,16 +219,22 @@ def assert_same(got: Outcome, expected: Outcome) -> None:
 
 
 def judged(bootstrap: str, app_id: str) -> int:
-    """Events the worker has finished judging: those in the records it has committed on
-    its by-agency topic (a record carries several events)."""
+    """Events the worker has finished judging: the distinct input messages in the records
+    it has committed on its by-agency topic (a record carries several events, and a
+    restarted ingest stage may have sent some again)."""
     internal = f"{app_id}-events-by-agency"
     committed = {
         p: v for (t, p), v in committed_offsets(bootstrap, app_id).items() if t == internal
     }
     if not any(committed.values()):
         return 0
-    records = read_topic(bootstrap, internal)
-    return sum(count(r.value) for r in records if r.offset < committed.get(r.partition, 0))
+    done = {
+        source
+        for record in read_topic(bootstrap, internal)
+        if record.offset < committed.get(record.partition, 0)
+        for _, source in unpack(record.value, list(record.headers or ()))
+    }
+    return len(done)
 
 
 def wait_for_progress(bootstrap: str, app_id: str, beyond: int, worker: WorkerProcess,

@@ -2,13 +2,15 @@
 
 A simulated world (every detector on, a behaviour model trained on its
 baseline) is fed in three parts under one app id, keyed by agency (see
-:func:`~tests.integration.fault_injection.by_agency`), and the worker is killed with SIGKILL (no shutdown, no final commit, no producer
-flush) three times:
+:func:`~tests.integration.fault_injection.by_agency`), and the worker is
+killed with SIGKILL (no shutdown, no final commit, no producer flush) three
+times:
 
-1. mid-stream, as soon as it has committed some judged events of part 1;
+1. as soon as it has committed judged events of part 1 (its first commit);
 2. right after a restart has rebuilt its tables from the changelogs and
    begun on the backlog of parts 1 and 2;
-3. mid-backlog, after it has committed more.
+3. mid-backlog, after it has committed more (micro-batches of 20 events, so
+   the backlog takes many commits).
 
 A fourth worker finishes the work and part 3. The test in
 ``test_worker_restart.py`` compares alerts with ``frtwatch replay`` after one
@@ -49,34 +51,36 @@ def test_three_sigkills_lose_and_double_nothing(
     start = scenario(tmp_path, seed=5)
     world, policy, expected = start.world, start.policy, start.expected
     total = len(world.lines)
-    cut1, cut2 = int(total * 0.4), int(total * 0.7)
+    cut1, cut2 = int(total * 0.25), int(total * 0.8)
     parts = [world.lines[:cut1], world.lines[cut1:cut2], world.lines[cut2:]]
 
     def send(lines: list[bytes]) -> None:
         produce(kafka_bootstrap, topic_names.events, by_agency(lines))
 
     app_id = f"frtwatch-faults-kill-{uuid.uuid4().hex[:8]}"
+    # Small micro-batches, so a backlog takes several commits and a kill lands inside it.
+    env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "20"}
     create_topics([topic_names.events], partitions=4)
     send(parts[0])
-    first = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    first = worker_factory(policy, app_id=app_id, extra_env=env)
     kills = [wait_for_progress(kafka_bootstrap, app_id, 0, first)]
     kill(first)
 
     send(parts[1])
     second = worker_factory(
-        policy, app_id=app_id, extra_env=QUICK_FAILOVER
+        policy, app_id=app_id, extra_env=env
     )  # returns once its tables are rebuilt
     kill(second)
     kills.append(judged(kafka_bootstrap, app_id))
 
-    third = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    third = worker_factory(policy, app_id=app_id, extra_env=env)
     kills.append(wait_for_progress(kafka_bootstrap, app_id, kills[-1], third))
     kill(third)
     print(f"\n{total} events; killed with {kills} judged and committed")
     assert kills[-1] < cut2, "the third kill came after the backlog was done"
 
     send(parts[2])
-    last = worker_factory(policy, app_id=app_id, extra_env=QUICK_FAILOVER)
+    last = worker_factory(policy, app_id=app_id, extra_env=env)
     wait_drained(last, kafka_bootstrap, total, timeout=120)
     got = worker_outcome(kafka_bootstrap, app_id, topic_names.alerts)
     print(f"alerts {len(got.alerts)} (recomputed {len(expected.alerts)}), users {len(got.users)}, "
