@@ -37,6 +37,7 @@ are read from the broker and handled in order (:mod:`streams.partition_order`,
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from contextlib import suppress
@@ -168,6 +169,10 @@ def install(
 
     async def announce(sender: faust.App) -> None:
         await feed.loaded.wait()
+        # Everything loaded so far (policy, model, certificates, Faust) lives as long as
+        # the worker: keep it out of the collector's full passes, which otherwise pause
+        # the event loop for longer the more was loaded (latency tail).
+        gc.freeze()
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in sender.consumer.assignment())
         print(
             f"frtwatch worker ready: {len(assigned)} partition(s) assigned; "
