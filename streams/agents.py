@@ -50,7 +50,6 @@ from mode import Service
 from streams.certificates_feed import CertificateFeed
 from streams.delivery import deliver
 from streams.detect_stage import Detection
-from streams.hole_filler import HoleFiller
 from streams.ingest_stage import Ingest
 from streams.runtime import WorkerRuntime
 from streams.stalled_commits import StallWatch, consumer_acks
@@ -73,16 +72,16 @@ def install(
 ) -> None:
     """Register the agents, the certificate reader and the readiness line on ``app``."""
     settings = runtime.settings
-    filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
-    detection = Detection(runtime, topics, tables, filler)
+    detection = Detection(runtime, topics, tables)
     # Up to batch_size records are taken (at live rates a record may hold one event),
     # and judged in batches of about batch_size events (a backlog's records hold many).
     size, within = settings.batch_size, settings.batch_within_s
 
-    conf: Any = app.conf  # the same group timing as the Faust consumer's
+    conf: Any = app.conf  # the same commit and group timing as the Faust consumer's
     ingest = Ingest(
         settings,
         topics,
+        commit_interval_s=float(conf.broker_commit_interval),
         session_timeout_s=float(conf.broker_session_timeout),
         heartbeat_s=float(conf.broker_heartbeat_interval),
     )

@@ -35,6 +35,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from streams.groupless_consumer import groupless_consumer
 from streams.policy import CertificateRegistry
 
 log = logging.getLogger(__name__)
@@ -108,19 +109,8 @@ class CertificateFeed:
                 await asyncio.sleep(_RETRY_S)
 
     async def _run_once(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap.split(","),
-            client_id=self.client_id,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        offsets = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap.split(","),
-            client_id=f"{self.client_id}-offsets",
-            group_id=None,
-            enable_auto_commit=False,
-        )
+        consumer = groupless_consumer(self.bootstrap, self.client_id)
+        offsets = groupless_consumer(self.bootstrap, f"{self.client_id}-offsets")
         log.info("certifications: reading %r from %s", self.topic, self.bootstrap)
         await consumer.start()
         try:

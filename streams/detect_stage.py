@@ -41,14 +41,13 @@ class Detection:
         runtime: WorkerRuntime,
         topics: WorkerTopics,
         tables: WorkerTables,
-        filler: HoleFiller | None = None,
     ) -> None:
         self.detector = BatchDetector(runtime.engine, runtime.model)
         self.topics = topics
         self.tables = tables
         self.order: PartitionOrder[TP] = PartitionOrder()
         settings = runtime.settings
-        self.filler = filler or HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
+        self.filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
 
     async def in_order(self, consumer: Any, batch: Sequence[faust.EventT]) -> Fresh:
         """The records of ``batch`` to judge, in offset order, with any Faust skipped.
@@ -94,10 +93,11 @@ class Detection:
         source: tuple[int, int] | None = None,
     ) -> Outgoing:
         """The dead letter for an event (or a whole record: no ``value``) that failed."""
-        here = SourceCoordinates(record.topic, record.partition, record.offset)
-        origin = origin_of(record.headers, here)
         if source is not None:
             origin = SourceCoordinates(self.topics.events.get_topic_name(), *source)
+        else:
+            here = SourceCoordinates(record.topic, record.partition, record.offset)
+            origin = origin_of(record.headers, here)
         key = record.token.message.key if record.offset == record.token.message.offset else None
         reason = internal_error_reason(exc)
         letter = dead_letter(key, record.value if value is None else value, reason, origin)

@@ -15,8 +15,8 @@ reach the changelog before the alerts that event raised, or a crash in
 between would lose those alerts for good (the replayed event would be a
 duplicate). :meth:`BatchDetector.run` does both at once.
 
-``select(token)`` is called before every table read and write with the token
-of the event concerned (the worker's tables use it to send a state's changelog
+``select(token)`` is called before every table write with the token of the
+event concerned (the worker's tables use it to send a state's changelog
 record to the partition of the event that wrote it: :mod:`streams.state_writes`).
 
 A bug in the core for one event must not stop the stream: the exception is
@@ -124,7 +124,7 @@ class BatchDetector:
         select: Callable[[T], None] = _noop,
     ) -> BatchResult[T]:
         """Judge a batch and store its states (for drivers with nothing to send first)."""
-        result = self.judge(items, users, agencies, select)
+        result = self.judge(items, users, agencies)
         self.store(result, users, agencies, select)
         return result
 
@@ -133,7 +133,6 @@ class BatchDetector:
         items: Sequence[BatchItem[T]],
         users: MutableMapping[str, bytes],
         agencies: MutableMapping[str, bytes],
-        select: Callable[[T], None] = _noop,
     ) -> BatchResult[T]:
         """Run a batch through the engine and the model; read the tables, write nothing."""
         result: BatchResult[T] = BatchResult()
@@ -147,7 +146,6 @@ class BatchDetector:
         for item in items:
             event = item.event
             ukey, akey = event.user_key, event.agency
-            select(item.token)
             try:
                 if ukey not in user_cache:
                     user_cache[ukey], marks[ukey] = _load(users, ukey, UserState)
@@ -195,7 +193,7 @@ class BatchDetector:
                 requests.append((outcome.score_request, item))
 
         if requests and self.model is not None:
-            self._score(requests, user_cache, user_token, select, result)
+            self._score(requests, user_cache, user_token, result)
         result.users = {
             key: (state, user_token[key])
             for key, state in user_cache.items()
@@ -242,7 +240,6 @@ class BatchDetector:
         requests: list[tuple[ScoreRequest, BatchItem[T]]],
         user_cache: dict[str, UserState | None],
         user_token: dict[str, T],
-        select: Callable[[T], None],
         result: BatchResult[T],
     ) -> None:
         import numpy as np
@@ -259,7 +256,6 @@ class BatchDetector:
         settle: set[str] = set()
         for (request, item), score in zip(requests, scores, strict=True):
             ukey = f"{request.agency}/{request.user}"
-            select(item.token)
             try:
                 value = float(score)
                 reasons = model.explain(request.features) if value >= threshold else []

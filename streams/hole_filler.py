@@ -19,6 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.groupless_consumer import groupless_consumer
+
 log = logging.getLogger("frtwatch.worker")
 
 RETRY_S = 1.0
@@ -37,13 +39,7 @@ class HoleFiller:
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap.split(","),
-                client_id=self.client_id,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-            )
+            consumer = groupless_consumer(self.bootstrap, self.client_id)
             await consumer.start()
             self._consumer = consumer
         return self._consumer

@@ -28,8 +28,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Iterable
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -38,7 +38,6 @@ from aiokafka.structs import ConsumerRecord
 from streams.delivery import Outgoing, deliver
 from streams.event_time_merge import EventTimeMerge
 from streams.ingest import (
-    Headers,
     SourceCoordinates,
     dead_letter,
     internal_error_reason,
@@ -62,7 +61,6 @@ POLL_RECORDS = 5000
 LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
 after it last delivered."""
-COMMIT_INTERVAL_S = 0.5
 START_RETRY_S = 2.0
 
 
@@ -75,34 +73,43 @@ def ingest_group(app_id: str) -> str:
     return f"{app_id}-ingest"
 
 
+class Valid(NamedTuple):
+    """A valid input event, ready to be packed for the detection stage."""
+
+    agency: bytes
+    fields: bytes
+    """Its compact form (:meth:`~streams.contract.event.SearchEvent.to_fields`, as JSON)."""
+    ts: float
+
+
 def route_message(
     key: bytes | None,
     value: bytes | None,
-    headers: Headers,
+    headers: Iterable[tuple[str, bytes]],
     source: SourceCoordinates,
     topics: WorkerTopics,
-) -> tuple[Outgoing, float | None]:
-    """Where one input message goes: its agency's partition (with the event time), or
-    the dead-letter topic (with no time)."""
+) -> Valid | Outgoing:
+    """Where one input message goes: a valid event (to its agency's partition, packed
+    with its input coordinates when sent: :mod:`streams.internal_records`), or a dead
+    letter. ``headers`` are read only for a dead letter."""
     try:
         verdict = triage(value)
         if verdict.event is not None:
             valid = verdict.event
-            compact = orjson.dumps(valid.to_fields())  # validated once, here
-            copy = Outgoing(
-                topics.events_by_agency, valid.agency.encode("utf-8"), compact, ordered=True
-            )  # packed with its input coordinates when sent (:mod:`streams.internal_records`)
-            return copy, valid.ts
+            fields = orjson.dumps(valid.to_fields())  # validated once, here
+            return Valid(valid.agency.encode("utf-8"), fields, valid.ts)
         reason = verdict.reason or "invalid event"
     except Exception as exc:  # a bug in validation must not lose the message
         log.exception("validation failed at %s", source)
         reason = internal_error_reason(exc)
     letter = dead_letter(key, value, reason, source, headers)
-    return Outgoing.dead(topics.dlq, letter), None
+    return Outgoing.dead(topics.dlq, letter)
 
 
-Routed = tuple[Outgoing, int, int]
-"""A record to send, and the input partition and offset it finishes."""
+Held = tuple[Valid, int, int]
+"""A valid event and the input partition and offset it finishes."""
+Letter = tuple[Outgoing, int, int]
+"""A dead letter and the input partition and offset it finishes."""
 
 
 class Ingest:
@@ -119,22 +126,20 @@ class Ingest:
         *,
         idle_s: float = MERGE_IDLE_S,
         max_held: int = MERGE_MAX_HELD,
-        commit_interval_s: float = COMMIT_INTERVAL_S,
-        session_timeout_s: float = 10.0,
-        heartbeat_s: float = 3.0,
+        commit_interval_s: float,
+        session_timeout_s: float,
+        heartbeat_s: float,
     ) -> None:
         self.settings = settings
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.group = ingest_group(settings.app_id)
-        self.merge: EventTimeMerge[Routed] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
+        self.merge: EventTimeMerge[Held] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
         self.offsets: OffsetTracker[int] = OffsetTracker()
         self.commit_interval_s = commit_interval_s
         self.session_timeout_ms = int(session_timeout_s * 1000)
         self.heartbeat_ms = int(heartbeat_s * 1000)
         self.consumer: AIOKafkaConsumer | None = None
-        self.sent = 0
-        """Input messages finished so far (sent on or dead-lettered)."""
         self._lock = asyncio.Lock()  # one of: a poll's work, a rebalance's flush
         self._active_since: dict[int, float] = {}
         self._last_commit = 0.0
@@ -183,47 +188,43 @@ class Ingest:
     async def _take(self, batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
         """Route a poll's records, send what may leave, commit when it is time."""
         now = time.monotonic()
-        outbox: list[Routed] = []
+        letters: list[Letter] = []
         for tp, records in batches.items():
             partition = tp.partition
             self._active_since[partition] = now
             for record in records:
-                self.offsets.started(partition, record.offset)
-                headers = [(k, v) for k, v in record.headers or ()]
-                source = SourceCoordinates(tp.topic, partition, record.offset)
-                out, ts = route_message(record.key, record.value, headers, source, self.topics)
-                if ts is None:
-                    outbox.append((out, partition, record.offset))
+                offset = record.offset
+                self.offsets.started(partition, offset)
+                source = SourceCoordinates(tp.topic, partition, offset)
+                routed = route_message(record.key, record.value, record.headers or (), source,
+                                       self.topics)  # fmt: skip
+                if isinstance(routed, Valid):
+                    self.merge.push(partition, routed.ts, (routed, partition, offset), now)
                 else:
-                    self.merge.push(partition, ts, (out, partition, record.offset), now)
-        outbox += self.merge.release(now, self._lagging(now))
-        await self._send(outbox)
+                    letters.append((routed, partition, offset))
+        await self._send(letters, self.merge.release(now, self._lagging(now)))
         if now - self._last_commit >= self.commit_interval_s:
             await self._commit()
 
-    async def _send(self, outbox: list[Routed]) -> None:
+    async def _send(self, letters: list[Letter], events: list[Held]) -> None:
         """Send dead letters as they are and valid events packed by agency; wait for the
         broker; only then do their offsets count as finished."""
-        if not outbox:
+        if not letters and not events:
             return
-        internal = self.topics.events_by_agency
         packer = Packer()
-        records = []
-        for out, partition, offset in outbox:
-            if out.topic is internal and out.key is not None and out.value is not None:
-                packer.add(out.key, partition, offset, out.value)
-            else:
-                records.append(out)
+        for valid, partition, offset in events:
+            packer.add(valid.agency, partition, offset, valid.fields)
+        internal = self.topics.events_by_agency
+        records = [letter for letter, _, _ in letters]
         records += [Outgoing(internal, agency, value, ordered=True)
                     for agency, value in packer.records()]  # fmt: skip
         await deliver(records)
-        for _, partition, offset in outbox:
+        for _, partition, offset in (*letters, *events):
             self.offsets.finished(partition, offset)
-        self.sent += len(outbox)
 
     async def flush(self) -> None:
         """Send everything the merge holds and commit (before a rebalance, at shutdown)."""
-        await self._send(self.merge.release(math.inf))
+        await self._send([], self.merge.release(math.inf))
         await self._commit()
 
     async def _commit(self) -> None:

@@ -23,8 +23,6 @@ along the partition exactly as offsets did.
 b'[[2,40,{"event_id":"a"}],[0,7,{"event_id":"b"}]]'
 >>> unpack(value, [])
 [({'event_id': 'a'}, (2, 40)), ({'event_id': 'b'}, (0, 7))]
->>> count(value), count(b'{"event_id":"c"}')
-(2, 1)
 >>> position(3, 1) > position(2, PACK_MAX - 1)
 True
 """
@@ -72,12 +70,6 @@ def unpack(
     return [(decoded, origin_position(headers)[0])]
 
 
-def count(value: bytes | None) -> int:
-    """Events in a record."""
-    decoded = orjson.loads(value or b"")
-    return len(decoded) if isinstance(decoded, list) else 1
-
-
 class Packer:
     """Packs the internal records of one send, keeping each agency's order.
 
@@ -89,20 +81,19 @@ class Packer:
     def __init__(self, max_events: int = PACK_MAX, max_bytes: int = PACK_MAX_BYTES) -> None:
         self.max_events = max_events
         self.max_bytes = max_bytes
-        self._open: dict[bytes, tuple[list[tuple[int, int, bytes]], list[int]]] = {}
+        self._open: dict[bytes, list[tuple[int, int, bytes]]] = {}
+        self._bytes: dict[bytes, int] = {}
         self._closed: list[tuple[bytes, bytes]] = []
 
     def add(self, agency: bytes, partition: int, offset: int, event: bytes) -> None:
-        entries, size = self._open.setdefault(agency, ([], [0]))
+        entries = self._open.setdefault(agency, [])
         entries.append((partition, offset, event))
-        size[0] += len(event)
-        if len(entries) >= self.max_events or size[0] >= self.max_bytes:
+        size = self._bytes[agency] = self._bytes.get(agency, 0) + len(event)
+        if len(entries) >= self.max_events or size >= self.max_bytes:
             self._closed.append((agency, pack(entries)))
-            del self._open[agency]
+            del self._open[agency], self._bytes[agency]
 
     def records(self) -> list[tuple[bytes, bytes]]:
-        out = self._closed + [
-            (agency, pack(entries)) for agency, (entries, _) in self._open.items()
-        ]
-        self._open, self._closed = {}, []
+        out = self._closed + [(agency, pack(entries)) for agency, entries in self._open.items()]
+        self._open, self._bytes, self._closed = {}, {}, []
         return out

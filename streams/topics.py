@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import faust
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.kafka_admin import create_missing, wait_for_leaders
 from streams.settings import Settings
 
 RAW = "raw"
@@ -61,12 +62,8 @@ async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
         )
         try:
             await admin.start()
-            existing = set(await admin.list_topics())
-            missing = [t for t in wanted if t.name not in existing]
-            if missing:
-                await admin.create_topics(missing)  # "already exists" races are fine
-                log.info("created topics: %s", ", ".join(t.name for t in missing))
-            await _served(admin, [t.name for t in wanted])
+            await create_missing(admin, wanted, log)
+            await wait_for_leaders(admin, [t.name for t in wanted])
             return
         except asyncio.CancelledError:
             raise
@@ -75,20 +72,6 @@ async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
             await asyncio.sleep(retry_s)
         finally:
             await admin.close()
-
-
-async def _served(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
-    """Wait until every partition of ``topics`` has a leader (fresh topics take a moment)."""
-    while True:
-        described = await admin.describe_topics(topics)
-        ready = {
-            d.get("topic")
-            for d in described
-            if d.get("partitions") and all(p.get("leader", -1) >= 0 for p in d["partitions"])
-        }
-        if ready >= set(topics):
-            return
-        await asyncio.sleep(0.2)
 
 
 def by_agency_topic_name(settings: Settings) -> str:
@@ -116,9 +99,9 @@ def declare_topics(app: faust.App, settings: Settings) -> WorkerTopics:
         )
 
     return WorkerTopics(
-        # internal=True only means "create it with our partition count if
-        # missing" (maybe_declare).
-        events=topic(names.events, internal=True),
+        # ensure_topics creates every topic; internal=True is kept on the one the
+        # Faust agent reads, so Faust's own declare would use our partition count.
+        events=topic(names.events),
         dlq=topic(names.dlq),
         events_by_agency=topic(by_agency_topic_name(settings), internal=True),
         alerts=topic(names.alerts),

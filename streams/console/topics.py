@@ -9,7 +9,6 @@ pipeline's partition count, when it starts first, so it can subscribe at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiokafka import TopicPartition
@@ -18,10 +17,9 @@ from aiokafka.errors import KafkaError
 
 from streams.console.config import ConsoleConfig
 from streams.errors import BrokerError
+from streams.kafka_admin import create_missing, wait_for_leaders
 
 log = logging.getLogger("frtwatch.console")
-
-_TOPIC_ALREADY_EXISTS = 36
 
 
 def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
@@ -61,20 +59,7 @@ async def ensure_topics(config: ConsoleConfig) -> list[str]:
             "(frtwatch kafka status)"
         ) from None
     try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in wanted_topics(config) if t.name not in existing]
-        if not missing:
-            return []
-        response = await admin.create_topics(missing)
-        created = []
-        for name, code, *_ in response.topic_errors:
-            if code == 0:
-                created.append(name)
-            elif code != _TOPIC_ALREADY_EXISTS:
-                log.warning("could not create topic %s (Kafka error code %s)", name, code)
-        if created:
-            log.info("created topics: %s", ", ".join(created))
-        return created
+        return await create_missing(admin, wanted_topics(config), log)
     finally:
         await admin.close()
 
@@ -84,12 +69,7 @@ async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="frtwatch-console")
     await admin.start()
     try:
-        while True:
-            for described in await admin.describe_topics([topic]):
-                partitions = described.get("partitions", ())
-                led = all(p.get("leader", -1) >= 0 for p in partitions)
-                if described.get("topic") == topic and partitions and led:
-                    return [TopicPartition(topic, p["partition"]) for p in partitions]
-            await asyncio.sleep(0.5)
+        partitions = (await wait_for_leaders(admin, [topic], every_s=0.5))[topic]
+        return [TopicPartition(topic, p) for p in partitions]
     finally:
         await admin.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -181,7 +182,7 @@ def _host_of(endpoint: str) -> str:
     return host
 
 
-_FIELD_COUNT = 14
+_FIELD_COUNT = len(dataclass_fields(SearchEvent))
 
 
 def _bad_required(obj: dict[str, Any], name: str, limit: int) -> ContractError:

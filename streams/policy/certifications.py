@@ -98,10 +98,7 @@ class CertificateRegistry:
         return f"{agency}/{user}" in self._revoked
 
     def is_valid(self, agency: str, user: str, ts: float) -> bool:
-        for cert in self._certs.get(f"{agency}/{user}", ()):  # once per event: no generator
-            if cert.valid_from <= ts < cert.valid_until:
-                return True
-        return False
+        return any(cert.covers(ts) for cert in self.certificates(agency, user))
 
 
 def load_certificates_csv(path: str | Path) -> CertificateRegistry:
