@@ -74,9 +74,18 @@ def broker_command(cfg: localbroker.BrokerConfig, action: str) -> None:
 @pytest.fixture
 def own_broker() -> Iterator[localbroker.BrokerConfig]:
     """A broker for this test only (the shared jar cache, its own data), deleted afterwards."""
-    cfg = localbroker.BrokerConfig(port=free_port_pair(), heap="512m")
+    for attempt in range(3):  # a free port can be taken before the broker binds it
+        cfg = localbroker.BrokerConfig(port=free_port_pair(), heap="512m")
+        try:
+            broker_command(cfg, "up")
+            break
+        except AssertionError as exc:
+            log = cfg.log_file
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            broker_command(cfg, "reset")
+            if attempt == 2:
+                raise AssertionError(f"no broker of the test's own would start:\n{tail}") from exc
     try:
-        broker_command(cfg, "up")
         yield cfg
     finally:
         broker_command(cfg, "reset")
