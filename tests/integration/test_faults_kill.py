@@ -9,8 +9,8 @@ times:
 1. as soon as it has committed judged events of part 1 (its first commit);
 2. right after a restart has rebuilt its tables from the changelogs and
    begun on the backlog of parts 1 and 2;
-3. mid-backlog, after it has committed more (micro-batches of 20 events, so
-   the backlog takes many commits).
+3. mid-backlog, after it has committed more (takes of 2 records judged 2
+   events at a time, so the backlog takes many commits).
 
 A fourth worker finishes the work and part 3. The test in
 ``test_worker_restart.py`` compares alerts with ``frtwatch replay`` after one
@@ -58,8 +58,11 @@ def test_three_sigkills_lose_and_double_nothing(
         produce(kafka_bootstrap, topic_names.events, by_agency(lines))
 
     app_id = f"frtwatch-faults-kill-{uuid.uuid4().hex[:8]}"
-    # Small micro-batches, so a backlog takes several commits and a kill lands inside it.
-    env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "20"}
+    # Offsets are committed per take of BATCH_SIZE records (a record packs up to 100
+    # events): with takes of 2 records judged 2 events at a time, the backlog of part 2
+    # takes seconds and many commits, so the third kill lands inside it. With takes of 20
+    # records the backlog was sometimes done within one commit interval (CI, 1 run in 2).
+    env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "2"}
     create_topics([topic_names.events], partitions=4)
     send(parts[0])
     first = worker_factory(policy, app_id=app_id, extra_env=env)
