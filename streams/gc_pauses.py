@@ -1,0 +1,59 @@
+"""Time CPython's garbage-collector passes in the worker, and report the long ones.
+
+A collection stops the event loop for as long as it runs. The young
+generations are scanned in microseconds, but a full (generation 2) pass
+visits every container object the process holds, and a worker holding the
+states of many users holds millions: such a pass delays every event in
+flight. Each pass is counted in ``frtwatch_gc_pause_seconds`` (by
+generation) and one longer than ``warn_s`` is logged with its object count.
+
+>>> watch = PauseWatch(warn_s=10.0)
+>>> watch.on_gc("start", {"generation": 0}); watch.on_gc("stop", {"generation": 0})
+>>> watch.longest[0] < 10.0
+True
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from typing import Any
+
+from streams.metrics import observe_gc_pause
+
+log = logging.getLogger(__name__)
+
+WARN_S = 0.1
+"""A pass this long is logged: it delays live events by as much."""
+
+
+class PauseWatch:
+    """A ``gc.callbacks`` entry that times each collection pass."""
+
+    def __init__(self, warn_s: float = WARN_S) -> None:
+        self.warn_s = warn_s
+        self.longest = [0.0, 0.0, 0.0]
+        self._began = 0.0
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        took = time.perf_counter() - self._began
+        generation = int(info.get("generation", 2))
+        self.longest[generation] = max(self.longest[generation], took)
+        observe_gc_pause(generation, took)
+        if took >= self.warn_s:
+            log.warning(
+                "garbage collection (generation %d) paused the worker for %.0f ms "
+                "(%d objects tracked, %d frozen)",
+                generation, took * 1000, len(gc.get_objects()), gc.get_freeze_count(),
+            )  # fmt: skip
+
+
+def install(warn_s: float = WARN_S) -> PauseWatch:
+    """Start timing collection passes in this process; returns the watch."""
+    watch = PauseWatch(warn_s)
+    gc.callbacks.append(watch.on_gc)
+    return watch
