@@ -21,8 +21,9 @@ event-time merge, the micro-batch wait, detection and the alert's delivery.
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,60 +128,156 @@ def offer(
     return offered
 
 
+def percentile(values: list[float], p: float) -> float | None:
+    """The nearest-rank ``p``-th percentile of ``values`` (``None`` when empty).
+
+    >>> percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50), percentile([], 99)
+    (3.0, None)
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
 @dataclass(slots=True)
 class Latency:
-    """Probe latencies in milliseconds."""
+    """Probe latencies in milliseconds, whole and per stage of the worker.
 
-    values_ms: list[float]
-    missing: int
+    ``alert_ms`` is when each probe's alert was appended to the alerts topic;
+    ``internal_ms`` when the ingest stage sent the internal record carrying the
+    probe (its producer's timestamp), which splits the latency into the ingest
+    stage (input -> internal record) and the detection stage (internal record
+    -> alert).
+    """
+
     offered: Offered
+    alert_ms: dict[str, int]
+    internal_ms: dict[str, int] = field(default_factory=dict)
+    cpu_cores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def values_ms(self) -> list[float]:
+        sent = self.offered.probes
+        return [float(at - sent[i]) for i, at in self.alert_ms.items()]
+
+    @property
+    def missing(self) -> int:
+        return len(self.offered.probes) - len(self.alert_ms)
 
     def percentile(self, p: float) -> float | None:
-        if not self.values_ms:
-            return None
-        ordered = sorted(self.values_ms)
-        rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
-        return ordered[rank]
+        return percentile(self.values_ms, p)
+
+    def stages(self) -> dict[str, list[float]]:
+        """Per-probe milliseconds spent in each stage (probes seen at both ends)."""
+        sent = self.offered.probes
+        ingest, detect = [], []
+        for event_id, at in self.alert_ms.items():
+            internal = self.internal_ms.get(event_id)
+            if internal is not None:
+                ingest.append(float(internal - sent[event_id]))
+                detect.append(float(at - internal))
+        return {"ingest": ingest, "detect": detect}
+
+    def slowest(self, n: int = 5) -> list[dict[str, float]]:
+        """The ``n`` slowest probes: when in the run they were sent, and their latency."""
+        sent = self.offered.probes
+        if not sent:
+            return []
+        began = min(sent.values())
+        worst = sorted(self.alert_ms, key=lambda i: self.alert_ms[i] - sent[i], reverse=True)
+        return [
+            {
+                "sent_at_s": round((sent[i] - began) / 1000, 2),
+                "latency_ms": float(self.alert_ms[i] - sent[i]),
+            }
+            for i in worst[:n]
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        values = self.values_ms
+        out: dict[str, Any] = {
             "offered_events_per_s": round(self.offered.per_second, 1),
             "events_sent": self.offered.sent,
             "probes": len(self.offered.probes),
             "probes_without_alert": self.missing,
             "sender_worst_lag_ms": round(self.offered.late_ms, 1),
-            "p50_ms": self.percentile(50),
-            "p90_ms": self.percentile(90),
-            "p99_ms": self.percentile(99),
-            "max_ms": max(self.values_ms) if self.values_ms else None,
+            "p50_ms": percentile(values, 50),
+            "p90_ms": percentile(values, 90),
+            "p99_ms": percentile(values, 99),
+            "max_ms": max(values) if values else None,
         }
+        for stage, stage_values in self.stages().items():
+            out[f"{stage}_p50_ms"] = percentile(stage_values, 50)
+            out[f"{stage}_p99_ms"] = percentile(stage_values, 99)
+        out["slowest"] = self.slowest()
+        out["cpu_cores"] = self.cpu_cores
+        return out
 
 
-def probe_alerts(bootstrap: str, topic: str, probes: dict[str, int], timeout_s: float) -> Latency:
-    """Read the alerts topic until every probe's alert is there (or the time is up)."""
+def probe_alerts(bootstrap: str, topic: str, probes: dict[str, int],
+                 timeout_s: float) -> dict[str, int]:  # fmt: skip
+    """Read the alerts topic until every probe's alert is there (or the time is up):
+    probe event id -> the alert record's (append) timestamp, ms."""
+    first_seen: dict[str, int] = {}
+    since = min(probes.values(), default=0)
+    records = _records_until(bootstrap, topic, lambda: len(first_seen) >= len(probes),
+                             timeout_s, since)  # fmt: skip
+    for record in records:
+        alert = orjson.loads(record.value)
+        if alert.get("detector") != PROBE_DETECTOR:
+            continue
+        ids = alert.get("event_ids") or []
+        if ids and ids[0] in probes:
+            known = first_seen.get(ids[0])
+            if known is None or record.timestamp < known:
+                first_seen[ids[0]] = record.timestamp
+    return first_seen
+
+
+def probe_handoffs(bootstrap: str, internal_topic: str, probes: dict[str, int],
+                   timeout_s: float = 60.0) -> dict[str, int]:  # fmt: skip
+    """When the ingest stage sent each probe on: probe event id -> the timestamp of the
+    internal record that carries it, ms (the first, if it was sent twice)."""
+    from streams.internal_records import unpack
+
+    sent: dict[str, int] = {}
+    since = min(probes.values(), default=0)
+    records = _records_until(bootstrap, internal_topic, lambda: len(sent) >= len(probes),
+                             timeout_s, since)  # fmt: skip
+    for record in records:
+        for decoded, _ in unpack(record.value, list(record.headers or ())):
+            event_id = decoded[0] if isinstance(decoded, list) else decoded.get("event_id")
+            if event_id in probes and event_id not in sent:
+                sent[event_id] = record.timestamp
+    return sent
+
+
+def _records_until(bootstrap: str, topic: str, done: Callable[[], bool], timeout_s: float,
+                   since_ms: int) -> Iterator[Any]:  # fmt: skip
+    """The records of ``topic`` stamped ``since_ms`` or later, until ``done()`` or the
+    time is up (earlier records, such as the bulk phase's, are skipped on the broker)."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             auto_offset_reset="earliest")  # fmt: skip
-    first_seen: dict[str, int] = {}
+                             auto_offset_reset="earliest", max_poll_records=50_000,
+                             fetch_max_bytes=64 * 1024 * 1024,
+                             max_partition_fetch_bytes=16 * 1024 * 1024)  # fmt: skip
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
+        starts = consumer.offsets_for_times({tp: since_ms for tp in tps})
+        for tp in tps:
+            found = starts.get(tp)
+            if found is None:  # nothing that late: nothing to read here yet
+                consumer.seek_to_end(tp)
+            else:
+                consumer.seek(tp, found.offset)
         deadline = time.monotonic() + timeout_s
-        while len(first_seen) < len(probes) and time.monotonic() < deadline:
+        while not done() and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=500).values():
-                for record in batch:
-                    alert = orjson.loads(record.value)
-                    if alert.get("detector") != PROBE_DETECTOR:
-                        continue
-                    ids = alert.get("event_ids") or []
-                    if ids and ids[0] in probes:
-                        known = first_seen.get(ids[0])
-                        if known is None or record.timestamp < known:
-                            first_seen[ids[0]] = record.timestamp
+                yield from batch
     finally:
         consumer.close()
-    values = [float(first_seen[i] - probes[i]) for i in first_seen]
-    return Latency(values, len(probes) - len(first_seen), Offered())

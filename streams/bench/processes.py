@@ -32,6 +32,43 @@ def memory_kib(pid: int) -> dict[str, int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time ``pid`` has used so far (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuShares:
+    """CPU used by a few processes over a stretch of wall time, as cores' worth.
+
+    >>> shares = CpuShares({"me": os.getpid(), "gone": 2**22 + 1})  # beyond any pid
+    >>> sorted(shares.read())
+    ['me']
+    """
+
+    def __init__(self, pids: Mapping[str, int]) -> None:
+        self.pids = dict(pids)
+        self.began = time.monotonic()
+        self.start: dict[str, float] = {}
+        for label, pid in self.pids.items():
+            try:
+                self.start[label] = cpu_seconds(pid)
+            except OSError:  # no such process
+                continue
+
+    def read(self) -> dict[str, float]:
+        """Cores used by each process since this object was made (1.0 = one core busy)."""
+        wall = max(time.monotonic() - self.began, 1e-9)
+        out = {}
+        for label, start in self.start.items():
+            try:
+                out[label] = round((cpu_seconds(self.pids[label]) - start) / wall, 3)
+            except OSError:  # the process is gone
+                continue
+        return out
+
+
 @dataclass
 class Consumer:
     """One consumer process and its log."""

@@ -25,6 +25,7 @@ its topics and files (unless ``--keep``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -147,9 +148,11 @@ class Bench:
         return worker
 
     def latency(self, worker: Consumer) -> None:
-        from streams.bench.latency import offer, probe_alerts
+        from streams.bench.latency import Latency, offer, probe_alerts, probe_handoffs
+        from streams.bench.processes import CpuShares
 
         assert self.workload is not None
+        cpu = CpuShares({"worker": worker.pid, "bench": os.getpid(), **self.broker_pid()})
         offered = offer(
             self.bootstrap, self.topics.events, self.workload.live,
             rate=self.args.rate, seconds=self.args.latency_seconds, probe_every=20,
@@ -161,12 +164,30 @@ class Bench:
         ) as watch:
             expected = self.workload.event_count + offered.sent
             watch.wait_zero(expected, timeout_s=600, alive=worker.alive)
-        latency = probe_alerts(self.bootstrap, self.topics.alerts, offered.probes, timeout_s=60)
-        latency.offered = offered
+        cores = cpu.read()
+        probes = offered.probes
+        latency = Latency(
+            offered,
+            probe_alerts(self.bootstrap, self.topics.alerts, probes, timeout_s=60),
+            probe_handoffs(self.bootstrap, internal, probes),
+            cores,
+        )
         self.results["latency"] = latency.to_dict()
         self.results["latency"]["worker_rss_mib"] = round(worker.rss_mib(), 1)
-        _say(f"latency at {offered.per_second:,.0f}/s: p50 {latency.percentile(50)} ms, "
-             f"p99 {latency.percentile(99)} ms, {latency.missing} probe(s) without alert")  # fmt: skip
+        r = self.results["latency"]
+        _say(f"latency at {offered.per_second:,.0f}/s: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} "
+             f"ms (ingest stage p99 {r['ingest_p99_ms']} ms, detection stage p99 "
+             f"{r['detect_p99_ms']} ms), {latency.missing} probe(s) without alert; CPU "
+             + ", ".join(f"{k} {v:.2f} cores" for k, v in cores.items()))  # fmt: skip
+
+    def broker_pid(self) -> dict[str, int]:
+        """The local broker's pid, when the benchmark runs on the one ``frtwatch kafka up``
+        started (its CPU is then reported next to the worker's)."""
+        from streams.localbroker import BrokerConfig, running_pid
+
+        cfg = BrokerConfig.from_env()
+        pid = running_pid(cfg) if cfg.bootstrap == self.bootstrap else None
+        return {"broker": pid} if pid is not None else {}
 
     def population(self, workload: Workload) -> None:
         from streams.bench import population as pop
