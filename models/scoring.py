@@ -2,9 +2,11 @@
 
 scikit-learn's ``score_samples`` is lower for more abnormal rows; it is
 negated here, once, so everything downstream (thresholds, alerts, the
-console) reads "higher is worse". A call costs milliseconds of fixed
-overhead whatever the batch size, so drivers collect rows and call
-:meth:`BehaviorModel.score` once per micro-batch, never once per event.
+console) reads "higher is worse". Scores are computed by
+:class:`~models.forest_scorer.ForestScorer` (scikit-learn's numbers without
+its per-call overhead). A call still costs about a millisecond whatever the
+batch size, so drivers collect rows and call :meth:`BehaviorModel.score`
+once per micro-batch, never once per event.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sklearn.ensemble import IsolationForest
 from models.artifact import load_forest
 from models.explain import explain_row
 from models.features import FEATURE_NAMES
+from models.forest_scorer import ForestScorer
 from streams.errors import ModelError
 
 
@@ -27,6 +30,9 @@ class BehaviorModel:
 
     def __init__(self, forest: IsolationForest, card: Mapping[str, Any]) -> None:
         self._forest = forest
+        self._scorer = ForestScorer(forest)
+        probe = np.random.default_rng(0).normal(scale=5.0, size=(64, self._scorer.n_features))
+        self._scorer.check(forest, probe)  # the same scores as scikit-learn's, or no model
         self.card: dict[str, Any] = dict(card)
         self.feature_names: tuple[str, ...] = tuple(card["features"])
         try:
@@ -47,7 +53,7 @@ class BehaviorModel:
             )
         if rows.shape[0] == 0:
             return np.empty(0, dtype=np.float64)
-        return -self._forest.score_samples(rows)
+        return -self._scorer.score_samples(rows)
 
     def explain(self, x: Sequence[float]) -> list[str]:
         """Plain-words reasons for one row, most important first (see :mod:`models.explain`)."""

@@ -1,0 +1,49 @@
+"""The fast scorer gives scikit-learn's isolation-forest scores exactly, for any batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+from models.artifact import load_forest
+from models.forest_scorer import ForestScorer
+from streams.errors import ModelError
+
+
+def _rows(n: int, features: int, seed: int = 7) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(scale=4.0, size=(n, features))
+    rows[:, 0] = np.round(rows[:, 0])  # ties with split thresholds are likely on integers
+    return rows
+
+
+@pytest.mark.parametrize("max_features", [1.0, 0.5])
+@pytest.mark.parametrize("n", [1, 3, 257, 5000])
+def test_scores_equal_scikit_learns_bit_for_bit(max_features: float, n: int) -> None:
+    forest = IsolationForest(n_estimators=40, max_samples=128, max_features=max_features,
+                             random_state=3).fit(_rows(2000, 6, seed=1))  # fmt: skip
+    rows = _rows(n, 6)
+    assert np.array_equal(ForestScorer(forest).score_samples(rows), forest.score_samples(rows))
+
+
+def test_the_trained_model_scores_the_same(trained_model: Path) -> None:
+    forest, _ = load_forest(trained_model)
+    rows = _rows(1000, forest.n_features_in_)
+    assert np.array_equal(ForestScorer(forest).score_samples(rows), forest.score_samples(rows))
+
+
+def test_a_disagreement_is_refused_not_used() -> None:
+    forest = IsolationForest(n_estimators=10, random_state=0).fit(_rows(300, 4))
+    scorer = ForestScorer(forest)
+    tree, features, leaf_depth = scorer._trees[0]
+    scorer._trees[0] = (tree, features, leaf_depth + 1e-9)  # one tree off by a hair
+    with pytest.raises(ModelError, match="disagrees with scikit-learn"):
+        scorer.check(forest, _rows(50, 4))
+
+
+def test_an_unfitted_forest_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="cannot be scored"):
+        ForestScorer(IsolationForest())
