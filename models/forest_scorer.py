@@ -2,7 +2,7 @@
 
 scikit-learn scores a batch tree by tree through joblib, validating the
 input and the fitted state for every tree: with the 200 trees frtwatch
-trains, a call costs about 17 ms before the first row is scored, which a
+trains, a call costs about 12 ms before the first row is scored, which a
 live worker pays on every micro-batch. :class:`ForestScorer` walks the same
 trees with their compiled ``Tree.apply`` and adds up the same per-leaf
 depths in the same order (trees in order, ``path + average - 1.0`` per
