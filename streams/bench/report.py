@@ -70,6 +70,13 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(Row("event -> alert latency p50", _ms(latency.get("p50_ms")), "", None))
         out.append(Row(f"event -> alert latency p99 at {rate:,.0f}/s offered", _ms(p99),
                        "<= 500 ms", None if p99 is None else p99 <= 500))  # fmt: skip
+        if latency.get("ingest_p99_ms") is not None:
+            out.append(Row("  p99 in the ingest / detection stage",
+                           f"{_ms(latency['ingest_p99_ms'])} / {_ms(latency['detect_p99_ms'])}",
+                           "", None))  # fmt: skip
+        if latency.get("idle_worker_cores") is not None:
+            out.append(Row("worker CPU when idle", f"{latency['idle_worker_cores']:.3f} cores",
+                           "", None))  # fmt: skip
         missing = latency.get("probes_without_alert")
         out.append(Row("latency probes without an alert", f"{missing}", "0", missing == 0))
     state = _get(results, "state", "worker")

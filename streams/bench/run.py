@@ -40,6 +40,8 @@ from streams.bench.workload import Workload, build_workload, describe, write_pol
 from streams.consumer_lag import LagWatch, worker_groups
 
 PHASES = ("throughput", "latency", "population", "replay")
+IDLE_SECONDS = 10.0
+"""After the latency phase, the caught-up worker's CPU is measured this long with no input."""
 
 
 def _say(text: str) -> None:
@@ -174,11 +176,15 @@ class Bench:
         )
         self.results["latency"] = latency.to_dict()
         self.results["latency"]["worker_rss_mib"] = round(worker.rss_mib(), 1)
+        idle = CpuShares({"worker": worker.pid})
+        time.sleep(IDLE_SECONDS)  # caught up, nothing offered: what waiting costs
+        self.results["latency"]["idle_worker_cores"] = idle.read().get("worker")
         r = self.results["latency"]
         _say(f"latency at {offered.per_second:,.0f}/s: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} "
              f"ms (ingest stage p99 {r['ingest_p99_ms']} ms, detection stage p99 "
              f"{r['detect_p99_ms']} ms), {latency.missing} probe(s) without alert; CPU "
-             + ", ".join(f"{k} {v:.2f} cores" for k, v in cores.items()))  # fmt: skip
+             + ", ".join(f"{k} {v:.2f} cores" for k, v in cores.items())
+             + f"; idle worker {r['idle_worker_cores']} cores")  # fmt: skip
 
     def broker_pid(self) -> dict[str, int]:
         """The local broker's pid, when the benchmark runs on the one ``frtwatch kafka up``
