@@ -58,6 +58,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(
             Row("full worker / empty Faust agent", f"{ratio:.2f}x", ">= 0.70x", ratio >= 0.7)
         )
+    pair = _get(results, "throughput", "two_workers", "events_per_s")
+    if pair is not None:
+        out.append(Row("two workers in one group (both stages each)", f"{pair:,.0f} events/s",
+                       "", None))  # fmt: skip
     worker_rss = _get(results, "throughput", "worker", "rss_mib")
     if worker_rss is not None:
         users = _get(results, "state", "worker", "users")

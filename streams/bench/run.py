@@ -13,9 +13,11 @@ nothing measured runs beside anything else measured):
 3. **latency**: the live events offered to the same, caught-up worker at a
    fixed rate, with probe searches whose alerts are recognisable
    (:mod:`streams.bench.latency`);
-4. **population**: a second worker fed distinct users until 100k and 1M are
+4. **scale**: two workers in one consumer group over the same pre-loaded
+   input, timed like the single worker;
+5. **population**: a second worker fed distinct users until 100k and 1M are
    in its tables; memory and state per user (:mod:`streams.bench.population`);
-5. **replay**: ``frtwatch replay``'s engine over the bulk topic next to a raw
+6. **replay**: ``frtwatch replay``'s engine over the bulk topic next to a raw
    kafka-python read of it (:mod:`streams.bench.replay_phase`).
 
 It prints a table, writes ``bench-results/bench-<UTC time>.json`` and deletes
@@ -39,7 +41,7 @@ from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
 from streams.consumer_lag import LagWatch, worker_groups
 
-PHASES = ("throughput", "latency", "population", "replay")
+PHASES = ("throughput", "latency", "scale", "population", "replay")
 IDLE_SECONDS = 10.0
 """After the latency phase, the caught-up worker's CPU is measured this long with no input."""
 
@@ -195,6 +197,35 @@ class Bench:
         pid = running_pid(cfg) if cfg.bootstrap == self.bootstrap else None
         return {"broker": pid} if pid is not None else {}
 
+    def scale(self, workload: Workload) -> None:
+        """Two workers in one consumer group over the pre-loaded input: what a second
+        process (on this machine, the second core) adds to one worker."""
+        from dataclasses import replace
+
+        from streams.bench.throughput import measure_worker
+
+        topics = replace(bench_topics(self.run_id, "pair"), events=self.topics.events)
+        self.admin.create_worker_topics(topics)
+        app_id = f"bench-{self.run_id}-pair"
+        first = self.start_worker(workload.policy, app_id, topics, "pair-1")
+        second = self.start_worker(workload.policy, app_id, topics, "pair-2")
+        try:
+            # Timed from the first worker's readiness: the second's start-up and the
+            # rebalance that hands it half the partitions count against the pair.
+            pair = measure_worker(first, self.bootstrap, topics.events, app_id,
+                                  workload.event_count, timeout_s=3600)  # fmt: skip
+            if not second.alive():
+                raise RuntimeError(
+                    "the second worker of the pair exited:\n" + second.output()[-3000:]
+                )
+            section = self.results.setdefault("throughput", {})
+            section["two_workers"] = pair.to_dict()
+            section["two_workers"]["rss_mib"] = round(first.rss_mib() + second.rss_mib(), 1)
+            _say(f"two workers in one group: {pair.per_second:,.0f} events/s")
+        finally:
+            first.stop()
+            second.stop()
+
     def population(self, workload: Workload) -> None:
         from streams.bench import population as pop
         from streams.bench.bulk_produce import load_topic
@@ -289,6 +320,8 @@ class Bench:
         finally:
             if worker is not None:
                 worker.stop()
+        if "scale" not in skip:
+            self.scale(workload)
         if "population" not in skip:
             self.population(workload)
         if "replay" not in skip:
