@@ -214,6 +214,8 @@ class Bench:
             # rebalance that hands it half the partitions count against the pair.
             pair = measure_worker(first, self.bootstrap, topics.events, app_id,
                                   workload.event_count, timeout_s=3600)  # fmt: skip
+            # Raises unless the second one took part (ready, and still running).
+            second.wait_for(WORKER_READY, timeout_s=1)
             if not second.alive():
                 raise RuntimeError(
                     "the second worker of the pair exited:\n" + second.output()[-3000:]
