@@ -27,12 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from faust.types import TransportT
 from mode import Service
 
 from streams.agents import install
 from streams.certificates_feed import CertificateFeed
-from streams.fetch_tuning import tune_fetching
 from streams.runtime import WorkerRuntime, load_runtime
 from streams.settings import Settings, load_settings
 from streams.tables import declare_tables
@@ -104,9 +102,6 @@ class WorkerApp(faust.App):
     async def on_first_start(self) -> None:
         await super().on_first_start()
         await ensure_topics(self.frtwatch_settings)
-
-    def _new_transport(self) -> TransportT:
-        return tune_fetching(super()._new_transport())
 
 
 class NoWebServer(Service):

@@ -37,7 +37,6 @@ from aiokafka.structs import ConsumerRecord
 
 from streams.delivery import Outgoing, deliver
 from streams.event_time_merge import EventTimeMerge
-from streams.fetch_tuning import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 from streams.ingest import (
     SourceCoordinates,
     dead_letter,
@@ -154,8 +153,6 @@ class Ingest:
             auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_ms,
-            fetch_min_bytes=FETCH_MIN_BYTES,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
 
     async def _start(self) -> AIOKafkaConsumer:
