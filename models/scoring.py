@@ -29,7 +29,6 @@ class BehaviorModel:
     """A verified isolation forest, its alert threshold and its model card."""
 
     def __init__(self, forest: IsolationForest, card: Mapping[str, Any]) -> None:
-        self._forest = forest
         self._scorer = ForestScorer(forest)
         probe = np.random.default_rng(0).normal(scale=5.0, size=(64, self._scorer.n_features))
         self._scorer.check(forest, probe)  # the same scores as scikit-learn's, or no model

@@ -55,16 +55,16 @@ MODEL_BATCH_SIZE = Histogram(
     "Rows scored per isolation-forest micro-batch.",
     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
 )
+MODEL_SCORING_SECONDS = Histogram(
+    "frtwatch_model_scoring_seconds",
+    "Wall time to score one isolation-forest micro-batch.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 GC_PAUSE_SECONDS = Histogram(
     "frtwatch_gc_pause_seconds",
     "Time the garbage collector stopped the process, per pass, by generation.",
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)
-MODEL_SCORING_SECONDS = Histogram(
-    "frtwatch_model_scoring_seconds",
-    "Wall time to score one isolation-forest micro-batch.",
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
 # --- the webhook dispatcher --------------------------------------------------------------------

@@ -260,10 +260,9 @@ def _records_until(bootstrap: str, topic: str, done: Callable[[], bool], timeout
     time is up (earlier records, such as the bulk phase's, are skipped on the broker)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             auto_offset_reset="earliest", max_poll_records=50_000,
-                             fetch_max_bytes=64 * 1024 * 1024,
-                             max_partition_fetch_bytes=16 * 1024 * 1024)  # fmt: skip
+    from streams.replay.kafka_reader import consumer_config
+
+    consumer = KafkaConsumer(**consumer_config(bootstrap, "frtwatch-bench-probes"))
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
