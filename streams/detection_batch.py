@@ -156,21 +156,19 @@ class BatchDetector:
                 position = item.position
                 agency_too = True
                 if position is not None:
-                    if umarks.has_applied(position):
+                    copy = item.source if item.source is not None and not item.resent else None
+                    if umarks.has_applied(position) or (
+                        copy is not None and umarks.has_copy_of(*copy)
+                    ):  # read again, or a second copy from the ingest stage
                         result.duplicates += 1
                         continue
-                    if amarks.has_applied(position):
-                        # Stored before a crash while the user's state was not (agencies
-                        # are stored first): apply it to the user alone.
+                    if amarks.has_applied(position) or (
+                        copy is not None and amarks.has_copy_of(*copy)
+                    ):
+                        # The agency has it: stored before a crash while the user's state
+                        # was not (agencies are stored first). Apply it to the user alone.
                         agency_too = False
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
-                    elif (
-                        item.source is not None
-                        and not item.resent
-                        and amarks.has_copy_of(*item.source)
-                    ):  # a second copy from the ingest stage
-                        result.duplicates += 1
-                        continue
                 outcome = self.engine.process(user, agency, event)
             except Exception as exc:
                 log.exception("detection failed for event %r", event.event_id)
@@ -181,7 +179,7 @@ class BatchDetector:
                 result.duplicates += 1
                 continue
             if position is not None:
-                umarks.advance(position)
+                umarks.advance(position, item.source)
                 if agency_too:
                     amarks.advance(position, item.source)
             result.late += outcome.late

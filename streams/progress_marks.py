@@ -8,11 +8,14 @@ The worker stores every user and agency state with a small header of marks:
   and an agency's events pass through one partition of that topic, in order,
   so an event read again after a crash (everything after the last committed
   offset is) is recognised exactly: its position is not above the mark.
-* ``sources`` (agency states) - per input partition, the highest input
-  offset applied. The ingest stage sends each input partition's events on
-  in offset order, so a second copy of an event (sent again by an ingest
-  stage that crashed after sending, before committing) carries an input
-  offset not above the mark, whatever its new internal offset.
+* ``sources`` - per input partition, the highest input offset applied. The
+  ingest stage sends each input partition's events on in offset order, so a
+  second copy of an event (sent again by an ingest stage that crashed after
+  sending, before committing) carries an input offset not above the mark,
+  whatever its new internal offset. Users carry these too, not only
+  agencies: an agency's position can pass a copy it skipped (a later event
+  of another user advanced it), so when a crash leaves the agency ahead of a
+  user, only the user's own marks tell a copy from an event it still lacks.
 
 The marks make redelivery exact however much is re-read; the event-id ring
 in :class:`~streams.detectors.state.UserState` still catches the same event

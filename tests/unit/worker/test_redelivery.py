@@ -19,10 +19,10 @@ from tests.unit.detectors.factories import HOUR, at, make_event
 PROHIBITED = "https://app.clearview.ai/search"
 
 
-def _world() -> list[Any]:
+def _world(n: int = 80) -> list[Any]:
     """Two users of one agency, one of them searching a prohibited system now and then."""
     events = []
-    for i in range(80):
+    for i in range(n):
         user = "mpd-0001" if i % 3 else "mpd-0002"
         fields = {"endpoint": PROHIBITED} if i % 7 == 0 else {}
         events.append(make_event(at(0, 8) + i * 0.05 * HOUR, user=user, **fields))
@@ -93,6 +93,28 @@ def test_an_agency_stored_ahead_of_its_users_is_not_counted_twice() -> None:
     detector.store_agencies(result, agencies)  # ... and the worker dies here
     detector.run(items[40:], users, agencies)
     once = _run([items[:40], items[40:]])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_copies_skipped_by_an_agency_stored_ahead_are_not_applied_to_its_users() -> None:
+    """Copies from a restarted ingest stage, then a crash between the agency write and
+    the user writes: on the re-read the agency's position is past the copies (the new
+    events after them advanced it), yet the users already have them."""
+    events = _world(100)
+    first = _items(events[:80])
+    copies = [BatchItem(i.event, None, 200 + n, i.source) for n, i in enumerate(first[10:70])]
+    fresh = [BatchItem(e, None, 260 + n, (0, 1080 + n)) for n, e in enumerate(events[80:])]
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(first, users, agencies)
+    result = detector.judge(copies + fresh, users, agencies)
+    assert result.duplicates == len(copies)
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(copies + fresh, users, agencies)
+    assert again.duplicates == len(copies)
+    once = _run([_items(events[:80]), fresh])
     assert _states(users) == _states(once[0])
     assert _states(agencies) == _states(once[1])
 
