@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.types import TransportT
 from mode import Service
 
 from streams.agents import install
@@ -35,6 +36,7 @@ from streams.runtime import WorkerRuntime, load_runtime
 from streams.settings import Settings, load_settings
 from streams.tables import declare_tables
 from streams.topics import declare_topics, ensure_topics
+from streams.worker_consumer import use_worker_consumer
 
 COMMIT_INTERVAL_S = 0.5
 """How often Faust commits what the agents acked (its default is 2.8 s). Only
@@ -93,7 +95,8 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
 
 
 class WorkerApp(faust.App):
-    """The worker's ``faust.App``: its topics exist before any consumer subscribes."""
+    """The worker's ``faust.App``: its topics exist before any consumer subscribes, and
+    its consumer is the one of :mod:`streams.worker_consumer`."""
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(settings.app_id, **options)
@@ -102,6 +105,9 @@ class WorkerApp(faust.App):
     async def on_first_start(self) -> None:
         await super().on_first_start()
         await ensure_topics(self.frtwatch_settings)
+
+    def _new_transport(self) -> TransportT:
+        return use_worker_consumer(super()._new_transport())
 
 
 class NoWebServer(Service):

@@ -62,7 +62,10 @@ class Detection:
         for event in batch:
             message = event.message
             tp = message.tp
-            verdict, hole = self.order.judge(tp, message.offset, committed.get(tp))
+            start = committed.get(tp)
+            if start is None and not self.order.expects(tp):
+                start = await self._earliest(consumer, tp)
+            verdict, hole = self.order.judge(tp, message.offset, start)
             if verdict == "seen":
                 continue
             if hole is not None:
@@ -84,6 +87,17 @@ class Detection:
                 Incoming(message.value, headers, message.offset, event, tp.topic, tp.partition)
             )
         return fresh
+
+    async def _earliest(self, consumer: Any, tp: TP) -> int | None:
+        """The earliest offset of a partition never committed (None if the broker
+        cannot say: the first record delivered is then where it starts)."""
+        try:
+            offsets = await consumer.earliest_offsets(tp)
+        except Exception as exc:
+            log.warning("earliest offset of %s:%s unknown (%r)", tp.topic, tp.partition, exc)
+            return None
+        earliest = offsets.get(tp)
+        return int(earliest) if earliest is not None else None
 
     def _internal_error(
         self,
