@@ -9,8 +9,8 @@ times:
 1. as soon as it has committed judged events of part 1 (its first commit);
 2. right after a restart has rebuilt its tables from the changelogs and
    begun on the backlog of parts 1 and 2;
-3. mid-backlog, after it has committed more (takes of 2 records judged 2
-   events at a time, so the backlog takes many commits).
+3. mid-backlog, after it has committed more (takes of 1 record, each event
+   judged on its own, so the backlog takes many commits).
 
 A fourth worker finishes the work and part 3. The test in
 ``test_worker_restart.py`` compares alerts with ``frtwatch replay`` after one
@@ -59,10 +59,12 @@ def test_three_sigkills_lose_and_double_nothing(
 
     app_id = f"frtwatch-faults-kill-{uuid.uuid4().hex[:8]}"
     # Offsets are committed per take of BATCH_SIZE records (a record packs up to 100
-    # events): with takes of 2 records judged 2 events at a time, the backlog of part 2
-    # takes seconds and many commits, so the third kill lands inside it. With takes of 20
-    # records the backlog was sometimes done within one commit interval (CI, 1 run in 2).
-    env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "2"}
+    # events), so the backlog of part 2 must take many takes and commits for the third
+    # kill to land inside it. Takes of 20 records sometimes finished it within one commit
+    # interval (CI, 1 run in 2); takes of 2 records judged 2 events at a time did too once
+    # the worker fetched and batched faster (1 run in 10). Takes of 1 record, each event
+    # judged, delivered and stored on its own, spread the backlog over seconds.
+    env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "1"}
     create_topics([topic_names.events], partitions=4)
     send(parts[0])
     first = worker_factory(policy, app_id=app_id, extra_env=env)
