@@ -47,6 +47,7 @@ import faust
 from faust.types import StreamT
 from mode import Service
 
+from streams import gc_pauses
 from streams.certificates_feed import CertificateFeed
 from streams.delivery import deliver
 from streams.detect_stage import Detection
@@ -172,6 +173,7 @@ def install(
         # the worker: keep it out of the collector's full passes, which otherwise pause
         # the event loop for longer the more was loaded (latency tail).
         gc.freeze()
+        gc_pauses.now_serving()
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in sender.consumer.assignment())
         print(
             f"frtwatch worker ready: {len(assigned)} partition(s) assigned; "

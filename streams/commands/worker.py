@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     from streams import gc_pauses
     from streams.app import create_app
 
-    gc_pauses.install()
+    gc_pauses.install(starting=True)
     app = create_app(runtime=runtime)
     worker = faust.Worker(app, loglevel=args.log_level.upper(), quiet=True)
     # Faust's progress spinner writes terminal escapes to stdout and, at the

@@ -45,3 +45,19 @@ def test_short_passes_are_counted_but_not_logged(caplog: pytest.LogCaptureFixtur
         gc.callbacks.remove(watch.on_gc)
     assert 0.0 < watch.longest[0] < 60.0
     assert not caplog.records
+
+
+def test_long_passes_while_starting_are_noted_not_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    watch = gc_pauses.install(warn_s=0.0, starting=True)
+    try:
+        with caplog.at_level(logging.INFO, logger="streams.gc_pauses"):
+            gc.collect(2)
+            gc_pauses.now_serving()
+            gc.collect(2)
+    finally:
+        gc.callbacks.remove(watch.on_gc)
+        gc_pauses._installed.remove(watch)
+    levels = [(r.levelno, "while starting" in r.getMessage()) for r in caplog.records]
+    assert levels == [(logging.INFO, True), (logging.WARNING, False)]
