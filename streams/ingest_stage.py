@@ -47,6 +47,7 @@ from streams.internal_records import Packer
 from streams.offset_tracker import OffsetTracker
 from streams.settings import Settings
 from streams.topics import WorkerTopics
+from streams.worker_consumer import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 
 log = logging.getLogger("frtwatch.worker")
 
@@ -153,6 +154,8 @@ class Ingest:
             auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_ms,
+            fetch_min_bytes=FETCH_MIN_BYTES,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
 
     async def _start(self) -> AIOKafkaConsumer:

@@ -49,7 +49,7 @@ class Settings:
     metrics_port: int = 0
     allowed_lateness_s: float = 3600.0
     batch_size: int = 2000
-    batch_within_s: float = 0.1
+    batch_within_s: float = 0.02
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
