@@ -147,8 +147,9 @@ def install(
                 committed = consumer._committed_offset.get(tp)
                 log.warning(
                     "commit of %s:%s is stuck at offset %s behind records that were never "
-                    "processed; reading the partition again from there",
-                    tp.topic, tp.partition, committed,
+                    "processed (end %s%s); reading the partition again from there",
+                    tp.topic, tp.partition, committed, consumer.highwater(tp),
+                    ", paused" if tp in consumer._paused_partitions else "",
                 )  # fmt: skip
                 await consumer.seek(tp, committed)
         except Exception:

@@ -11,7 +11,11 @@ one is replaced, for one partition in a few runs out of ten.
 The repair: when a partition's lowest acked offset has stayed above its
 committed offset, with no record of that gap still in flight, for
 ``checks`` consecutive checks, the driver seeks the partition back to the
-committed offset. Faust tracks in-flight records weakly, so a lost record can
+committed offset. Records can also be lost after the last acked one, so that
+nothing later reveals them: the partition ends past its commit and nothing
+is acked (seen in the takeover fault test: a survivor judged records 29-38 of
+a partition it took over and never received 39-42); that too counts as a gap,
+one that may be in flight. Faust tracks in-flight records weakly, so a lost record can
 still look in flight until the garbage collector runs; a gap that persists
 for ``patient_checks`` (about half a minute, far longer than any batch takes)
 counts as stalled even then. The worker then reads the lost records, and reads the
@@ -36,6 +40,9 @@ deterministic alert ids make harmless, exactly as after a crash.
 False
 >>> PartitionAcks(100, None, None, read=100, highwater=100).gap  # and so is the whole log
 False
+>>> never_delivered = {"p3": PartitionAcks(39, None, None, read=29, highwater=43)}
+>>> [slow.observe(never_delivered) for _ in range(3)]
+[[], [], ['p3']]
 """
 
 from __future__ import annotations
@@ -70,6 +77,10 @@ class PartitionAcks:
             return self.lowest_acked if self.lowest_acked > self.committed else None
         if self.read is not None and self.read >= self.committed:
             return self.read + 1  # read, yet nothing acked
+        if self.highwater is not None and self.highwater > self.committed:
+            # Records past the commit, none acked: being processed, or never delivered
+            # (Faust's read offset is only set by seeks, so it cannot tell which).
+            return self.highwater
         return None
 
     @property
