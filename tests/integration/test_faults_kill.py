@@ -9,10 +9,10 @@ times:
 1. as soon as it has committed judged events of part 1 (its first commit);
 2. right after a restart has rebuilt its tables from the changelogs and
    begun on the backlog of parts 1 and 2;
-3. mid-backlog, after it has committed more (takes of 1 record, each event
-   judged on its own, so the backlog takes many commits).
+3. mid-stream, once it has committed more, while part 3 is still arriving
+   in slices (it started on the backlog of part 2).
 
-A fourth worker finishes the work and part 3. The test in
+A fourth worker finishes the work. The test in
 ``test_worker_restart.py`` compares alerts with ``frtwatch replay`` after one
 kill; this one repeats the crash at several points and also checks the
 tables: the alert ids and evidence counts, and every user's and agency's
@@ -22,6 +22,8 @@ each judged exactly once (:mod:`tests.integration.fault_injection`).
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,10 @@ from tests.integration.fault_injection import (
 )
 from tests.integration.worker_harness import produce, wait_drained
 
+SLICE = 40
+SLICE_PAUSE_S = 0.15
+"""Part 3 arrives 40 events at a time, 0.15 s apart: about 35 slices, 6 to 7 s."""
+
 
 def test_three_sigkills_lose_and_double_nothing(
     kafka_bootstrap: str,
@@ -57,13 +63,16 @@ def test_three_sigkills_lose_and_double_nothing(
     def send(lines: list[bytes]) -> None:
         produce(kafka_bootstrap, topic_names.events, by_agency(lines))
 
+    def send_slowly(lines: list[bytes], done: threading.Event) -> None:
+        for start in range(0, len(lines), SLICE):
+            send(lines[start : start + SLICE])
+            time.sleep(SLICE_PAUSE_S)
+        done.set()
+
     app_id = f"frtwatch-faults-kill-{uuid.uuid4().hex[:8]}"
     # Offsets are committed per take of BATCH_SIZE records (a record packs up to 100
-    # events), so the backlog of part 2 must take many takes and commits for the third
-    # kill to land inside it. Takes of 20 records sometimes finished it within one commit
-    # interval (CI, 1 run in 2); takes of 2 records judged 2 events at a time did too once
-    # the worker fetched and batched faster (1 run in 10). Takes of 1 record, each event
-    # judged, delivered and stored on its own, spread the backlog over seconds.
+    # events); takes of 1 record, each event judged, delivered and stored on its own,
+    # give many commits and many points between an agency's write and its users'.
     env = {**QUICK_FAILOVER, "FRTWATCH_BATCH_SIZE": "1"}
     create_topics([topic_names.events], partitions=4)
     send(parts[0])
@@ -78,13 +87,20 @@ def test_three_sigkills_lose_and_double_nothing(
     kill(second)
     kills.append(judged(kafka_bootstrap, app_id))
 
+    # The third worker starts on the backlog of part 2 while part 3 arrives in slices
+    # (some seconds in all; the backlog takes about one), and is killed once it has
+    # committed more: mid-stream, with input still arriving and events in flight.
     third = worker_factory(policy, app_id=app_id, extra_env=env)
+    streamed = threading.Event()
+    sender = threading.Thread(target=send_slowly, args=(parts[2], streamed), daemon=True)
+    sender.start()
     kills.append(wait_for_progress(kafka_bootstrap, app_id, kills[-1], third))
     kill(third)
     print(f"\n{total} events; killed with {kills} judged and committed")
-    assert kills[-1] < cut2, "the third kill came after the backlog was done"
+    assert not streamed.is_set(), "the third kill came after all of the input was sent"
+    sender.join(60)
+    assert streamed.is_set()
 
-    send(parts[2])
     last = worker_factory(policy, app_id=app_id, extra_env=env)
     wait_drained(last, kafka_bootstrap, total, timeout=120)
     got = worker_outcome(kafka_bootstrap, app_id, topic_names.alerts)
