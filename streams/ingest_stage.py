@@ -47,7 +47,6 @@ from streams.internal_records import Packer
 from streams.offset_tracker import OffsetTracker
 from streams.settings import Settings
 from streams.topics import WorkerTopics
-from streams.worker_consumer import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 
 log = logging.getLogger("frtwatch.worker")
 
@@ -63,6 +62,16 @@ LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
 after it last delivered."""
 START_RETRY_S = 2.0
+FETCH_MIN_BYTES = 16 * 1024
+FETCH_MAX_WAIT_MS = 100
+"""A fetch waits for 16 KiB or 100 ms, not one record. With Kafka's default
+``fetch.min.bytes`` of 1 the broker answers as soon as one record is there, so at
+live rates the consumer sent a request for every few events, each costing a socket
+write, a response to decode and a turn of the event loop (at 2,000 events/s offered
+the worker spent 0.79 cores, a third of it fetching; with this 0.54). 16 KiB is
+about 50 events: at 2,000 events/s a fetch returns after some 25 ms; a backlog fills
+every answer at once. The wait is what an event may lose at low rates, and what an
+idle worker polls at (25 ms cost an idle worker 4 % of a core more)."""
 
 
 def ingest_group(app_id: str) -> str:
