@@ -98,11 +98,7 @@ class CertificateRegistry:
         return f"{agency}/{user}" in self._revoked
 
     def is_valid(self, agency: str, user: str, ts: float) -> bool:
-        # Asked once per event: a plain loop, not any() over a generator of covers() calls.
-        for cert in self._certs.get(f"{agency}/{user}", ()):
-            if cert.valid_from <= ts < cert.valid_until:
-                return True
-        return False
+        return any(cert.covers(ts) for cert in self.certificates(agency, user))
 
 
 def load_certificates_csv(path: str | Path) -> CertificateRegistry:
