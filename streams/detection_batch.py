@@ -192,6 +192,10 @@ class BatchDetector:
 
         if requests and self.model is not None:
             self._score(requests, user_cache, user_token, result)
+        for key in user_token:  # every user the batch changed: see Engine.settle_folds
+            settled = user_cache[key]
+            if settled is not None:
+                self.engine.settle_folds(settled)
         result.users = {
             key: (state, user_token[key])
             for key, state in user_cache.items()
@@ -251,7 +255,6 @@ class BatchDetector:
             log.exception("behaviour model failed on a batch of %d rows", len(requests))
             return
         threshold = model.threshold
-        settle: set[str] = set()
         for (request, item), score in zip(requests, scores, strict=True):
             ukey = f"{request.agency}/{request.user}"
             try:
@@ -267,11 +270,6 @@ class BatchDetector:
             result.scored += 1
             user_cache[ukey], user_token[ukey] = state, item.token
             result.alerts.extend(alerts)
-            settle.add(ukey)
-        for ukey in settle:
-            settled = user_cache[ukey]
-            if settled is not None:
-                self.engine.settle_folds(settled)
 
 
 S = TypeVar("S", UserState, AgencyState)

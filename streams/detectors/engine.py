@@ -43,6 +43,8 @@ from streams.detectors.state import RECENT_CAP, AgencyState, UserState, event_ha
 from streams.policy import CertificateRegistry, Policy
 from streams.policy.model import BurstSettings
 
+BEHAVIOR_ANOMALY = "behavior_anomaly"
+
 
 @dataclass(slots=True)
 class ScoreRequest:
@@ -135,7 +137,9 @@ class Engine:
         if not late and (user.recent or ctx.window_count >= self.recent_from):
             self._remember_recent(user, ctx.window_count, ts, event.event_id)
         if user.folds:
-            expire_folds(user.folds, user.newest, self.fold_horizon_s)
+            # Behaviour folds are left to settle_folds: scores are applied after their
+            # batch, and this event may be later than the events still to be scored.
+            expire_folds(user.folds, user.newest, self.fold_horizon_s, keep=BEHAVIOR_ANOMALY)
 
         window = user.behavior
         window.update(event)
@@ -229,7 +233,7 @@ class Engine:
         """
         if not self.scoring or score < threshold:
             return user_state, []
-        fold_key = ("behavior_anomaly", "", period_start(request.ts, self.policy.suppression_s))
+        fold_key = (BEHAVIOR_ANOMALY, "", period_start(request.ts, self.policy.suppression_s))
         existing = user_state.folds.get(fold_key)
         if existing is not None and request.event_id in existing.event_ids:
             return user_state, []  # the same score applied twice (a redelivered batch)
@@ -253,12 +257,17 @@ class Engine:
         return user_state, alerts
 
     def settle_folds(self, user_state: UserState) -> None:
-        """Drop the user's folds that are past the horizon, as :meth:`process` does.
+        """Drop the user's folds that are past the horizon, behaviour folds included
+        (:meth:`process` leaves those open).
 
-        Drivers call this once per user after applying a whole batch of
-        scores, not after each: a score applied late (its batch may span
-        days) must see the folds its batch-mates left, as it would have with
-        a batch of one, or an alert's count would depend on batch size.
+        Drivers call this once per user touched by a batch, after applying the
+        batch's scores, not after each: a score applied late (its batch may span
+        days) must see the folds its batch-mates left, as it would have with a
+        batch of one, or an alert's count would depend on batch size. For the
+        same reason :meth:`process` does not close behaviour folds: the events
+        after a scored one in its batch are processed before its score is
+        applied (seen in the takeover fault test: a behaviour alert restarted at
+        one piece of evidence where one event at a time gave four).
         """
         if user_state.folds:
             expire_folds(user_state.folds, user_state.newest, self.fold_horizon_s)

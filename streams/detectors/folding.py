@@ -66,9 +66,12 @@ def add_evidence(
     return fold, count & (count - 1) == 0
 
 
-def expire_folds(folds: dict[FoldKey, Fold], newest: float, horizon_s: float) -> None:
-    """Close alerts whose period ended more than the allowed lateness before ``newest``."""
-    for key in [k for k in folds if k[2] + horizon_s <= newest]:
+def expire_folds(
+    folds: dict[FoldKey, Fold], newest: float, horizon_s: float, keep: str | None = None
+) -> None:
+    """Close alerts whose period ended more than the allowed lateness before ``newest``
+    (those of detector ``keep`` stay open)."""
+    for key in [k for k in folds if k[2] + horizon_s <= newest and k[0] != keep]:
         del folds[key]
 
 

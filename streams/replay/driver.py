@@ -58,6 +58,8 @@ class ReplayDriver:
         self.alert_messages = 0
         self.warmed = 0
         self._pending: list[ScoreRequest] = []
+        self._touched: set[str] = set()
+        """Users processed since the scores were last applied (to settle their folds)."""
 
     def warm(self, events: Sequence[SearchEvent]) -> None:
         """Build state from events before the range: no alerts, no tally, no model scores.
@@ -86,6 +88,7 @@ class ReplayDriver:
         count = self.tally.add if self.tally is not None else None
         pending = self._pending
         scoring = self.model is not None
+        touched = self._touched
         for event in events:
             key = f"{event.agency}/{event.user}"
             out = process(users.get(key), agencies.get(event.agency), event)
@@ -93,6 +96,8 @@ class ReplayDriver:
                 self.duplicates += 1
                 continue
             users[key] = out.user_state
+            if scoring:  # behaviour folds exist only with a model
+                touched.add(key)
             agencies[event.agency] = out.agency_state
             self.processed += 1
             if out.late:
@@ -113,6 +118,7 @@ class ReplayDriver:
         pending = self._pending
         if not pending or self.model is None or self.threshold is None:
             pending.clear()
+            self.settle()
             return
         model = self.model
         threshold = self.threshold
@@ -123,7 +129,6 @@ class ReplayDriver:
         apply = self.engine.apply_score
         users = self.users
         put = self.alerts.put
-        touched: set[str] = set()
         for request, value in zip(pending, scores.tolist(), strict=True):
             if value < threshold:
                 continue  # apply_score would change nothing
@@ -131,10 +136,16 @@ class ReplayDriver:
             reasons = model.explain(request.features)
             state, alerts = apply(users[key], request, value, threshold, reasons)
             users[key] = state
-            touched.add(key)
             self.alert_messages += len(alerts)
             for alert in alerts:
                 put(alert)
-        for key in touched:
-            self.engine.settle_folds(users[key])
+        self.settle()
         pending.clear()
+
+    def settle(self) -> None:
+        """Close the folds past the horizon of every user touched since the last call
+        (behaviour folds included, which ``Engine.process`` leaves open)."""
+        users = self.users
+        for key in self._touched:
+            self.engine.settle_folds(users[key])
+        self._touched.clear()

@@ -122,3 +122,42 @@ def test_copies_skipped_by_an_agency_stored_ahead_are_not_applied_to_its_users()
 def test_drivers_without_offsets_store_plain_states() -> None:
     users, _, _ = _run([[BatchItem(e, None) for e in _world()]])
     assert all(split(v)[0].position == -1 and v == split(v)[1] for v in users.values())
+
+
+class _AlwaysAnomalous:
+    """Stands in for the behaviour model: every row scores above the threshold."""
+
+    threshold = 0.5
+
+    def score(self, rows: Any) -> Any:
+        import numpy as np
+
+        return np.full(len(rows), 0.9)
+
+    def explain(self, features: Any) -> list[str]:
+        return ["unusual"]
+
+
+def test_behaviour_alerts_do_not_depend_on_where_batches_end() -> None:
+    """Scores are applied after their batch: an event processed later in the batch must not
+    close the fold an earlier event's score still adds to (every fold of the policy's hour
+    closes two hours after it, at the allowed lateness)."""
+    events = [make_event(at(0, 8) + i * 0.3 * HOUR, user="mpd-0001") for i in range(40)]
+
+    def alerts(batch: int) -> dict[str, int]:
+        engine = Engine(load_policy(DEFAULT_POLICY), CertificateRegistry())
+        detector = BatchDetector(engine, _AlwaysAnomalous())  # type: ignore[arg-type]
+        users: dict[str, bytes] = {}
+        agencies: dict[str, bytes] = {}
+        counts: dict[str, int] = {}
+        for start in range(0, len(events), batch):
+            items = [BatchItem(e, None) for e in events[start : start + batch]]
+            for alert in detector.run(items, users, agencies).alerts:
+                if alert.detector == "behavior_anomaly":
+                    counts[alert.alert_id] = max(counts.get(alert.alert_id, 0), alert.event_count)
+        return counts
+
+    one_at_a_time = alerts(1)
+    assert one_at_a_time and max(one_at_a_time.values()) >= 2
+    assert alerts(40) == one_at_a_time
+    assert alerts(11) == one_at_a_time  # a batch spans 3.3 h: past a fold's horizon
