@@ -59,12 +59,14 @@ class Detection:
         """
         fresh = Fresh()
         committed = consumer._committed_offset  # Faust's own bookkeeping, read-only
+        # Where a partition without a commit was started (streams.worker_consumer).
+        uncommitted = consumer.uncommitted_starts
         for event in batch:
             message = event.message
             tp = message.tp
             start = committed.get(tp)
-            if start is None and not self.order.expects(tp):
-                start = await self._earliest(consumer, tp)
+            if start is None:
+                start = uncommitted.get(tp)
             verdict, hole = self.order.judge(tp, message.offset, start)
             if verdict == "seen":
                 continue
@@ -87,17 +89,6 @@ class Detection:
                 Incoming(message.value, headers, message.offset, event, tp.topic, tp.partition)
             )
         return fresh
-
-    async def _earliest(self, consumer: Any, tp: TP) -> int | None:
-        """The earliest offset of a partition never committed (None if the broker
-        cannot say: the first record delivered is then where it starts)."""
-        try:
-            offsets = await consumer.earliest_offsets(tp)
-        except Exception as exc:
-            log.warning("earliest offset of %s:%s unknown (%r)", tp.topic, tp.partition, exc)
-            return None
-        earliest = offsets.get(tp)
-        return int(earliest) if earliest is not None else None
 
     def _internal_error(
         self,

@@ -156,15 +156,11 @@ class BatchDetector:
                 position = item.position
                 agency_too = True
                 if position is not None:
-                    copy = item.source if item.source is not None and not item.resent else None
-                    if umarks.has_applied(position) or (
-                        copy is not None and umarks.has_copy_of(*copy)
-                    ):  # read again, or a second copy from the ingest stage
+                    copy_of = None if item.resent else item.source
+                    if umarks.has_event(position, copy_of):
                         result.duplicates += 1
                         continue
-                    if amarks.has_applied(position) or (
-                        copy is not None and amarks.has_copy_of(*copy)
-                    ):
+                    if amarks.has_event(position, copy_of):
                         # The agency has it: stored before a crash while the user's state
                         # was not (agencies are stored first). Apply it to the user alone.
                         agency_too = False

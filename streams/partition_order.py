@@ -16,16 +16,15 @@ commit would stop there: the stage tells Faust the hole is done once the
 batch is stored (``Consumer._add_gap``).
 
 Where a partition starts is its committed offset; a partition never
-committed starts at its earliest offset (the driver looks it up), not at the
-first record delivered, which may come after records Faust dropped.
+committed starts where the consumer was sought to, its earliest offset
+(:mod:`streams.worker_consumer`), not at the first record delivered, which
+may come after records Faust dropped.
 
 >>> order: PartitionOrder[str] = PartitionOrder()
 >>> [order.judge("p0", offset, committed=10) for offset in (10, 11, 11, 14, 15, 12)]
 [('next', None), ('next', None), ('seen', None), ('next', (12, 13)), ('next', None), ('seen', None)]
 >>> order.judge("p1", 3, committed=None)  # start not known: start where the records start
 ('next', None)
->>> order.expects("p1"), order.expects("p2")
-(True, False)
 >>> order.forget(["p0"]); order.judge("p0", 9, committed=9)
 ('next', None)
 """
@@ -51,10 +50,6 @@ class PartitionOrder(Generic[K]):
         """Partitions revoked or assigned afresh: start again from the committed offset."""
         for tp in partitions:
             self._expected.pop(tp, None)
-
-    def expects(self, tp: K) -> bool:
-        """Whether a record of ``tp`` was judged since it was (re)assigned."""
-        return tp in self._expected
 
     def judge(self, tp: K, offset: int, committed: int | None) -> tuple[Verdict, Hole | None]:
         """Whether to handle the record at ``offset``, and the hole it reveals, if any."""

@@ -62,6 +62,11 @@ class Marks:
         """Whether an event from this input position (or a later one) is already applied."""
         return source_offset <= self.sources.get(source_partition, -1)
 
+    def has_event(self, position: int, copy_of: tuple[int, int] | None) -> bool:
+        """Whether the event at ``position`` is in the state: read again, or (``copy_of``,
+        its input partition and offset, when the copy check applies) a second copy."""
+        return self.has_applied(position) or (copy_of is not None and self.has_copy_of(*copy_of))
+
     def advance(self, position: int, source: tuple[int, int] | None = None) -> None:
         if position > self.position:
             self.position = position

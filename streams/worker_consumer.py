@@ -40,6 +40,10 @@ from faust.types import TP, TransportT
 class WorkerConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, starting as described above."""
 
+    uncommitted_starts: Mapping[TP, int] = {}
+    """Where each stream partition without a commit was started at the last seek (the
+    detection stage expects its first record there: :mod:`streams.partition_order`)."""
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
         app: Any = self.app
@@ -47,14 +51,13 @@ class WorkerConsumer(faust_aiokafka.Consumer):
         fresh = [
             tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs
         ]
-        if fresh:
-            earliest = await self.earliest_offsets(*fresh)
-            for tp in fresh:
-                start = earliest.get(tp)
-                if start is not None:
-                    self.log.info("%s:%s has no commit: reading it from offset %s",
-                                  tp.topic, tp.partition, start)  # fmt: skip
-                    await self._seek(tp, start)
+        earliest = await self.earliest_offsets(*fresh) if fresh else {}
+        starts = {tp: earliest[tp] for tp in fresh if earliest.get(tp) is not None}
+        for tp, start in starts.items():
+            self.log.info("%s:%s has no commit: reading it from offset %s",
+                          tp.topic, tp.partition, start)  # fmt: skip
+            await self._seek(tp, start)
+        self.uncommitted_starts = starts
         return committed
 
 
