@@ -45,6 +45,7 @@ from streams.ingest import (
 )
 from streams.internal_records import Packer
 from streams.offset_tracker import OffsetTracker
+from streams.partition_lag import LagClock
 from streams.settings import Settings
 from streams.topics import WorkerTopics
 
@@ -60,7 +61,7 @@ POLL_RECORDS = 5000
 """Records taken per poll (sent and confirmed together)."""
 LAG_GRACE_S = 5.0
 """A partition with records still on the broker holds the merge for at most this long
-after it last delivered."""
+after it fell behind or last delivered (:mod:`streams.partition_lag`)."""
 START_RETRY_S = 2.0
 FETCH_MIN_BYTES = 16 * 1024
 FETCH_MAX_WAIT_MS = 100
@@ -151,7 +152,7 @@ class Ingest:
         self.heartbeat_ms = int(heartbeat_s * 1000)
         self.consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()  # one of: a poll's work, a rebalance's flush
-        self._active_since: dict[int, float] = {}
+        self.lag = LagClock(LAG_GRACE_S)
         self._last_commit = 0.0
 
     def _new_consumer(self) -> AIOKafkaConsumer:
@@ -203,7 +204,7 @@ class Ingest:
         letters: list[Letter] = []
         for tp, records in batches.items():
             partition = tp.partition
-            self._active_since[partition] = now
+            self.lag.delivered(partition, now)
             for record in records:
                 offset = record.offset
                 self.offsets.started(partition, offset)
@@ -259,34 +260,29 @@ class Ingest:
     def _lagging(self, now: float) -> set[int]:
         """The assigned input partitions still delivering a backlog; the merge waits for these.
 
-        A partition counts as lagging while the broker holds records of it not
-        yet delivered, but only for ``LAG_GRACE_S`` after it last delivered (or
-        was assigned): offsets are not always contiguous (transaction markers,
-        compaction), and a partition that stopped delivering must never hold
-        the merge for long. A partition that is caught up holds nothing back:
-        whatever reaches it next is new, and an event that is older than those
-        already sent on is late, which the detectors allow for (allowed lateness).
+        A partition is behind while the broker holds records of it not yet
+        delivered (:class:`~streams.partition_lag.LagClock` says for how long
+        that holds the merge). A partition that is caught up holds nothing
+        back: whatever reaches it next is new, and an event that is older than
+        those already sent on is late, which the detectors allow for (allowed
+        lateness).
         """
         consumer = self.consumer
         if consumer is None:
             return set()
-        assigned = [tp for tp in consumer.assignment() if tp.topic == self.input_topic]
-        lagging = set()
-        for tp in assigned:
-            since = self._active_since.setdefault(tp.partition, now)
-            if now - since > LAG_GRACE_S:
-                continue
-            highwater = consumer.highwater(tp)
-            position = _known_position(consumer, tp)
-            if highwater is None or position is None or highwater > position:
-                lagging.add(tp.partition)
+        behind = {}
+        for tp in consumer.assignment():
+            if tp.topic == self.input_topic:
+                highwater = consumer.highwater(tp)
+                position = _known_position(consumer, tp)
+                behind[tp.partition] = highwater is None or position is None or highwater > position
+        lagging = self.lag.lagging(behind, now)
         self.merge.watch(lagging, now)
         return lagging
 
     def forget(self, partitions: Collection[int]) -> None:
         self.offsets.forget(partitions)
-        for partition in partitions:
-            self._active_since.pop(partition, None)
+        self.lag.forget(partitions)
 
 
 def _known_position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:

@@ -9,6 +9,7 @@ certificate reader has loaded the whole certifications topic.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -25,6 +26,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.bench.processes import worker_env as bench_worker_env
 from streams.consumer_lag import LagWatch, worker_groups
+from streams.contract.event import SearchEvent
+from streams.internal_records import unpack
 from streams.settings import TopicNames
 
 READY_LINE = "frtwatch worker ready:"
@@ -195,6 +198,27 @@ def read_topic(
                 )
     finally:
         consumer.close()
+
+
+def events_behind(bootstrap: str, app_id: str, lateness_s: float) -> dict[str, int]:
+    """Per agency, the events of the worker's internal topic that reached it more than
+    ``lateness_s`` (event time) behind an event of the agency sent on before them.
+
+    The ingest stage merges the input partitions by event time, so an input
+    written in event-time order reaches the detectors in that order, whatever
+    partitions it was spread over; an event this far behind is late for the
+    detectors (not counted in rates).
+    """
+    newest: dict[str, float] = {}
+    behind: dict[str, int] = {}
+    for record in read_topic(bootstrap, f"{app_id}-events-by-agency"):
+        for fields, _ in unpack(record.value, record.headers or []):
+            event = SearchEvent.from_fields(fields)
+            agency = event.agency
+            if event.ts < newest.get(agency, -math.inf) - lateness_s:
+                behind[agency] = behind.get(agency, 0) + 1
+            newest[agency] = max(newest.get(agency, -math.inf), event.ts)
+    return behind
 
 
 def latest_by_key(records: Iterable[Any]) -> dict[bytes, Any]:
