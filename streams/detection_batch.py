@@ -15,6 +15,14 @@ reach the changelog before the alerts that event raised, or a crash in
 between would lose those alerts for good (the replayed event would be a
 duplicate). :meth:`BatchDetector.run` does both at once.
 
+States are stored agencies first, then users (each a record of its own).
+An agency's record also carries the new states of the users the batch
+changed (its *journal*, :mod:`streams.progress_marks`): if a crash comes
+between the agency write and the user writes, the next judge finds users
+behind their agency's journal and takes the journal's states, rather than
+judging their events again against an agency that has already absorbed
+them. Drivers without offsets (``frtwatch replay``) write no journal.
+
 ``select(token)`` is called before every table write with the token of the
 event concerned (the worker's tables use it to send a state's changelog
 record to the partition of the event that wrote it: :mod:`streams.state_writes`).
@@ -51,13 +59,13 @@ is lost, but the stream keeps running.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from streams.contract import Alert, SearchEvent
 from streams.detectors.state import AgencyState, UserState
-from streams.progress_marks import Marks, join, split
+from streams.progress_marks import Marks, join, read_journal, split
 
 if TYPE_CHECKING:
     from models.scoring import BehaviorModel
@@ -66,6 +74,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+JOURNAL_MAX_BYTES = 512 * 1024
+"""An agency record's journal at most (Kafka's default largest record is 1 MiB). A
+batch that changed more of one agency's users is stored without a journal: still
+exact unless a crash comes between its agency and user writes."""
 
 
 @dataclass(slots=True)
@@ -99,6 +112,12 @@ class BatchResult(Generic[T]):
     agencies: dict[str, tuple[AgencyState, T]] = field(default_factory=dict)
     marks: dict[str, Marks] = field(default_factory=dict)
     """Marks of every state above, by table key (users' keys contain a '/')."""
+    agency_of: dict[str, str] = field(default_factory=dict)
+    """The agency of every user above."""
+    adopted: int = 0
+    """Users that took their state from their agency's journal (see the module doc)."""
+    user_values: dict[str, bytes] = field(default_factory=dict)
+    """The stored values of ``users``, once made (:func:`_user_values`)."""
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -147,10 +166,13 @@ class BatchDetector:
             event = item.event
             ukey, akey = event.user_key, event.agency
             try:
+                if akey not in agency_cache:  # before its users: see _adopt
+                    agency_cache[akey], marks[akey], journal = _load_agency(agencies, akey)
+                    if journal:
+                        self._adopt(journal, akey, users, user_cache, user_token, item, result)
                 if ukey not in user_cache:
                     user_cache[ukey], marks[ukey] = _load(users, ukey, UserState)
-                if akey not in agency_cache:
-                    agency_cache[akey], marks[akey] = _load(agencies, akey, AgencyState)
+                    result.agency_of[ukey] = akey
                 user, agency = user_cache[ukey], agency_cache[akey]
                 umarks, amarks = marks[ukey], marks[akey]
                 position = item.position
@@ -205,6 +227,40 @@ class BatchDetector:
         return result
 
     @staticmethod
+    def _adopt(
+        journal: list[tuple[str, bytes]],
+        agency: str,
+        users: MutableMapping[str, bytes],
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        item: BatchItem[T],
+        result: BatchResult[T],
+    ) -> None:
+        """Take the journal's state for each user the table holds an older one of.
+
+        The agency is loaded before any of its users in a batch, so none of
+        them is in ``user_cache`` yet. An adopted user is stored again (as of
+        ``item``, an event of the same agency: the same changelog partition).
+        """
+        for ukey, value in journal:
+            if ukey in user_cache:
+                continue
+            try:
+                jmarks, jstate = split(value)
+                stored = users.get(ukey)
+                behind = stored is None or split(stored)[0].position < jmarks.position
+                if not behind:
+                    continue
+                user_cache[ukey] = UserState.from_bytes(jstate)
+            except Exception:
+                log.exception("the journal of %r has an unreadable entry for %r", agency, ukey)
+                continue
+            result.marks[ukey] = jmarks
+            result.agency_of[ukey] = agency
+            user_token[ukey] = item.token
+            result.adopted += 1
+
+    @staticmethod
     def store(
         result: BatchResult[T],
         users: MutableMapping[str, bytes],
@@ -221,9 +277,19 @@ class BatchDetector:
         agencies: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> None:
-        """Write the agency states. Drivers store these first, and have them on the
-        broker before they store the users' (see :meth:`judge`)."""
-        _write(result.agencies, agencies, result.marks, select)
+        """Write the agency states, each with its journal. Drivers store these first,
+        and have them on the broker before they store the users' (see :meth:`judge`)."""
+        journals: dict[str, list[tuple[str, bytes]]] = {}
+        for key, value in _user_values(result).items():
+            journals.setdefault(result.agency_of[key], []).append((key, value))
+        for key, (state, token) in result.agencies.items():
+            journal = journals.get(key, [])
+            if sum(len(value) for _, value in journal) > JOURNAL_MAX_BYTES:
+                log.info("%d users of %r changed in one batch: stored without a journal",
+                         len(journal), key)  # fmt: skip
+                journal = []
+            select(token)
+            agencies[key] = _dump(state.to_bytes(), result.marks.get(key), journal)
 
     @staticmethod
     def store_users(
@@ -231,7 +297,10 @@ class BatchDetector:
         users: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> None:
-        _write(result.users, users, result.marks, select)
+        values = _user_values(result)
+        for key, (_, token) in result.users.items():
+            select(token)
+            users[key] = values[key]
 
     def _score(
         self,
@@ -287,20 +356,34 @@ def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> tuple[S
         return None, marks
 
 
-def _write(
-    states: Mapping[str, tuple[UserState | AgencyState, T]],
-    table: MutableMapping[str, bytes],
-    marks: Mapping[str, Marks],
-    select: Callable[[T], None],
-) -> None:
-    """Store each state, as of (and on the partition of) the last event that touched it."""
-    for key, (state, token) in states.items():
-        select(token)
-        table[key] = _dump(state.to_bytes(), marks.get(key))
+def _load_agency(
+    table: MutableMapping[str, bytes], key: str
+) -> tuple[AgencyState | None, Marks, list[tuple[str, bytes]]]:
+    """The stored agency state, its marks and its journal."""
+    state, marks = _load(table, key, AgencyState)
+    data = table.get(key)
+    try:
+        journal = read_journal(data) if data is not None else []
+    except Exception:
+        log.exception("the journal stored with %r is unreadable; ignoring it", key)
+        journal = []
+    return state, marks, journal
 
 
-def _dump(state: bytes, marks: Marks | None) -> bytes:
-    """The stored value: state bytes alone, or with marks when the driver has offsets."""
+def _user_values(result: BatchResult[Any]) -> dict[str, bytes]:
+    """The stored value of each user state the batch changed (made once per batch)."""
+    values = result.user_values
+    if len(values) != len(result.users):
+        marks = result.marks
+        for key, (state, _) in result.users.items():
+            if key not in values:
+                values[key] = _dump(state.to_bytes(), marks.get(key))
+    return values
+
+
+def _dump(state: bytes, marks: Marks | None, journal: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """The stored value: state bytes alone, or with marks (and a journal) when the driver
+    has offsets."""
     if marks is None or (marks.position < 0 and not marks.sources):
         return state
-    return join(marks, state)
+    return join(marks, state, journal)

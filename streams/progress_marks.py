@@ -26,6 +26,18 @@ A stored value is ``MAGIC + JSON marks + NUL + state bytes``; a value
 without the magic prefix (written before the marks existed, or by a
 driver that has no offsets, like ``frtwatch replay``) is all state.
 
+An agency's value may also carry a *journal*: the stored values of the
+users its last batch changed (``JOURNAL_MAGIC + JSON marks + NUL +
+journal + state bytes``). A batch's states are several records, and Kafka
+writes them one by one: the agency first, then its users. A crash in
+between left users behind an agency that was already ahead, and a user's
+events judged again then met the agency as it was *after* them (a
+colleague's later searches counted, the first use of a system already
+recorded): alerts the first judgement did not raise. With the journal, the
+one record written first holds the whole batch's outcome, and a user found
+behind its agency's journal takes the journal's state instead of being
+judged again (:mod:`streams.detection_batch`).
+
 >>> marks = Marks(position=41, sources={0: 7, 3: 12})
 >>> value = join(marks, b'[1,"state"]')
 >>> split(value)
@@ -38,15 +50,27 @@ driver that has no offsets, like ``frtwatch replay``) is all state.
 (True, False)
 >>> marks.advance(42, (3, 13)); marks
 Marks(position=42, sources={0: 7, 3: 13})
+>>> value = join(marks, b"[2]", journal=[("MPD/u1", b"[u1]"), ("MPD/u2", b"[u2]")])
+>>> split(value)
+(Marks(position=42, sources={0: 7, 3: 13}), b'[2]')
+>>> read_journal(value)
+[('MPD/u1', b'[u1]'), ('MPD/u2', b'[u2]')]
+>>> read_journal(join(marks, b"[2]"))
+[]
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
 
 MAGIC = b"\x01m"
+JOURNAL_MAGIC = b"\x01j"
+_LENGTHS = struct.Struct(">HI")  # key length, value length of one journal entry
+_COUNT = struct.Struct(">I")  # bytes of journal that follow the marks
 
 
 @dataclass(slots=True)
@@ -76,16 +100,51 @@ class Marks:
                 self.sources[partition] = source_offset
 
 
-def join(marks: Marks, state: bytes) -> bytes:
-    """The stored value: marks, then the state's own bytes."""
-    head = [marks.position, [[p, o] for p, o in sorted(marks.sources.items())]]
-    return MAGIC + orjson.dumps(head) + b"\x00" + state
+def join(marks: Marks, state: bytes, journal: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """The stored value: marks, the journal if any (key, stored value), then the state's bytes."""
+    head = orjson.dumps([marks.position, [[p, o] for p, o in sorted(marks.sources.items())]])
+    if not journal:
+        return MAGIC + head + b"\x00" + state
+    parts: list[bytes] = []
+    for key, value in journal:
+        raw = key.encode("utf-8")
+        parts += (_LENGTHS.pack(len(raw), len(value)), raw, value)
+    body = b"".join(parts)
+    return JOURNAL_MAGIC + head + b"\x00" + _COUNT.pack(len(body)) + body + state
 
 
 def split(value: bytes) -> tuple[Marks, bytes]:
     """Marks and state bytes of a stored value (no marks: a fresh :class:`Marks`)."""
-    if not value.startswith(MAGIC):
-        return Marks(), value
+    marks, _, state_at = _layout(value)
+    return marks, value[state_at:]
+
+
+def read_journal(value: bytes) -> list[tuple[str, bytes]]:
+    """The journal of a stored value: (key, stored value) of each entry, in order."""
+    _, at, end = _layout(value)
+    entries = []
+    view = memoryview(value)
+    while at < end:
+        key_length, value_length = _LENGTHS.unpack_from(value, at)
+        at += _LENGTHS.size
+        key = bytes(view[at : at + key_length]).decode("utf-8")
+        at += key_length
+        entries.append((key, bytes(view[at : at + value_length])))
+        at += value_length
+    return entries
+
+
+def _layout(value: bytes) -> tuple[Marks, int, int]:
+    """Marks, and where the journal and the state start."""
+    journal = value.startswith(JOURNAL_MAGIC)
+    if not journal and not value.startswith(MAGIC):
+        return Marks(), 0, 0
     end = value.index(b"\x00", len(MAGIC))
     position, sources = orjson.loads(value[len(MAGIC) : end])
-    return Marks(int(position), {int(p): int(o) for p, o in sources}), value[end + 1 :]
+    marks = Marks(int(position), {int(p): int(o) for p, o in sources})
+    at = end + 1
+    if not journal:
+        return marks, at, at
+    (length,) = _COUNT.unpack_from(value, at)
+    at += _COUNT.size
+    return marks, at, at + length

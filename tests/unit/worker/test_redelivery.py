@@ -113,8 +113,35 @@ def test_copies_skipped_by_an_agency_stored_ahead_are_not_applied_to_its_users()
     assert result.duplicates == len(copies)
     detector.store_agencies(result, agencies)  # ... and the worker dies here
     again = detector.run(copies + fresh, users, agencies)
-    assert again.duplicates == len(copies)
+    # The users take the batch's outcome from the agency's journal: nothing is judged again.
+    assert again.adopted == 2 and again.duplicates == len(copies) + len(fresh)
     once = _run([_items(events[:80]), fresh])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_users_behind_an_agency_stored_ahead_are_not_judged_again() -> None:
+    """A crash between the agency write and the user writes, in the batch where a user
+    first searches a prohibited system and a colleague's earlier search of it arrives
+    after: judged again, the user would meet an agency that knows of the earlier
+    search, and raise an alert saying it was not the agency's first use. The users
+    take the outcome the agency's record carries instead."""
+    events = [make_event(at(0, 8) + i * 60.0, user="mpd-0001") for i in range(10)]
+    events.insert(6, make_event(at(0, 8) + 330.0, user="mpd-0002", endpoint=PROHIBITED))
+    events.insert(8, make_event(at(0, 8) + 200.0, user="mpd-0003", endpoint=PROHIBITED))
+    items = _items(events)
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(items[:4], users, agencies)
+    result = detector.judge(items[4:], users, agencies)
+    sent = {alert.alert_id: alert.to_json() for alert in result.alerts}
+    assert any(b'"first_time_for_agency":true' in alert for alert in sent.values())
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(items[4:], users, agencies)
+    for alert in again.alerts:
+        assert sent.get(alert.alert_id) == alert.to_json(), "an alert judged differently"
+    once = _run([items[:4], items[4:]])
     assert _states(users) == _states(once[0])
     assert _states(agencies) == _states(once[1])
 
