@@ -157,6 +157,12 @@ class Detection:
         except Exception as batch_exc:
             log.exception("a batch of %d events failed", len(items))
             result = BatchResult(failures=[(item, batch_exc) for item in items])
+        if result.adopted:
+            log.info(
+                "%d user state(s) taken from their agency's journal: the last worker "
+                "stopped between storing a batch's agency and user states",
+                result.adopted,
+            )
         for item, error in result.failures:
             failed = self._internal_error(item.token, error, item.event.to_json(), item.source)
             judged.outgoing.append(failed)
@@ -170,11 +176,12 @@ class Detection:
     async def store(self, judged: Judged) -> None:
         """Write the batch's new states; each goes to the changelog partition of its event.
 
-        Agency states first, on the broker before any user state is written:
-        a crash in between then leaves agencies ahead of users, never behind,
-        and :meth:`BatchDetector.judge` applies a re-read event to the users
-        alone (see :mod:`streams.progress_marks`). Both are confirmed by the
-        broker before this returns (:mod:`streams.state_writes`).
+        Agency states first, each carrying its batch's user states (its
+        journal), on the broker before any user state is written: a crash in
+        between leaves agencies ahead of users, never behind, and
+        :meth:`BatchDetector.judge` takes those users' states from the journal
+        (see :mod:`streams.progress_marks`). Both are confirmed by the broker
+        before this returns (:mod:`streams.state_writes`).
         """
         result = judged.result
         try:

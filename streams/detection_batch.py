@@ -184,7 +184,9 @@ class BatchDetector:
                         continue
                     if amarks.has_event(position, copy_of):
                         # The agency has it: stored before a crash while the user's state
-                        # was not (agencies are stored first). Apply it to the user alone.
+                        # was not, in a batch too large for a journal (or stored before
+                        # journals existed). Apply it to the user alone, against the
+                        # agency as it is now: the best there is.
                         agency_too = False
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
                 outcome = self.engine.process(user, agency, event)
