@@ -52,7 +52,11 @@ from streams.topics import WorkerTopics
 log = logging.getLogger("frtwatch.worker")
 
 MERGE_IDLE_S = 1.0
-"""A quiet input partition holds the others back for at most this long (wall clock)."""
+"""A quiet input partition holds the others' backlog events back for at most this long
+(wall clock; :mod:`streams.event_time_merge`)."""
+LIVE_S = 60.0
+"""Events at most this old (event time against the wall clock) are live: quiet
+partitions do not hold them back."""
 MERGE_MAX_HELD = 10_000
 """Input messages the event-time merge holds at most."""
 POLL_MS = 100
@@ -215,7 +219,9 @@ class Ingest:
                     self.merge.push(partition, routed.ts, (routed, partition, offset), now)
                 else:
                     letters.append((routed, partition, offset))
-        await self._send(letters, self.merge.release(now, self._lagging(now)))
+        lagging, quiet = self._partitions(now)
+        released = self.merge.release(now, lagging, quiet, live_from=time.time() - LIVE_S)
+        await self._send(letters, released)
         if now - self._last_commit >= self.commit_interval_s:
             await self._commit()
 
@@ -257,19 +263,17 @@ class Ingest:
         except Exception as exc:  # a rebalance under way, the broker away: next time
             log.warning("ingest could not commit %s yet: %r", owned, exc)
 
-    def _lagging(self, now: float) -> set[int]:
-        """The assigned input partitions still delivering a backlog; the merge waits for these.
+    def _partitions(self, now: float) -> tuple[set[int], set[int]]:
+        """The assigned input partitions still delivering a backlog (the merge waits for
+        these), and the others (quiet: they hold back only backlog events, briefly).
 
         A partition is behind while the broker holds records of it not yet
         delivered (:class:`~streams.partition_lag.LagClock` says for how long
-        that holds the merge). A partition that is caught up holds nothing
-        back: whatever reaches it next is new, and an event that is older than
-        those already sent on is late, which the detectors allow for (allowed
-        lateness).
+        that makes it lagging).
         """
         consumer = self.consumer
         if consumer is None:
-            return set()
+            return set(), set()
         behind = {}
         for tp in consumer.assignment():
             if tp.topic == self.input_topic:
@@ -277,8 +281,7 @@ class Ingest:
                 position = _known_position(consumer, tp)
                 behind[tp.partition] = highwater is None or position is None or highwater > position
         lagging = self.lag.lagging(behind, now)
-        self.merge.watch(lagging, now)
-        return lagging
+        return lagging, set(behind) - lagging
 
     def forget(self, partitions: Collection[int]) -> None:
         self.offsets.forget(partitions)

@@ -87,11 +87,12 @@ def test_stop_and_crash_mid_stream_lose_and_double_nothing(
         """Send ``lines`` keyed by agency at a steady rate, like shippers in production.
 
         Not with null keys: kafka-python then picks a partition per message and
-        lingers per partition, so an event can reach the broker 20 ms after later
-        ones, which at this pace is hours of event time. Events of a partition
-        that is caught up are not waited for (:mod:`streams.event_time_merge`),
-        so the order, and with it a burst alert or two, would depend on timing
-        (seen once in CI). The backlog of the first slice has null keys."""
+        lingers per partition, so an event can reach the broker after later ones,
+        which at this pace is hours of event time. A partition that is caught up
+        holds the others' events back for at most a second
+        (:mod:`streams.event_time_merge`), so the order, and with it a burst alert
+        or two, could depend on timing (seen once in CI, when caught-up partitions
+        were not waited for at all). The backlog of the first slice has null keys."""
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)
         began = time.monotonic()
         for n, line in enumerate(lines):
