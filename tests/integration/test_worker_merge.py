@@ -17,25 +17,18 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from kafka import KafkaProducer
-
 from streams.settings import TopicNames
 from tests.integration.conftest import WorkerFactory
-from tests.integration.worker_harness import dumps, events_behind, search, wait_drained
+from tests.integration.worker_harness import (
+    dumps,
+    events_behind,
+    produce,
+    search,
+    wait_drained,
+)
 
 SKEW_S = 0.3
 """How much later the earlier batch reaches the broker (the merge waits up to 1 s)."""
-
-
-def _send(bootstrap: str, topic: str, partition: int, lines: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    try:
-        futures = [producer.send(topic, value=line, partition=partition) for line in lines]
-        producer.flush(30)
-        for future in futures:
-            future.get(timeout=30)
-    finally:
-        producer.close(10)
 
 
 def test_an_earlier_batch_reaching_the_broker_later_is_merged_in_order(
@@ -56,9 +49,9 @@ def test_an_earlier_batch_reaching_the_broker_later_is_merged_in_order(
         lines.append(dumps(search(f"mpd-{n % 5:04d}", "MPD", 0, ts=ts)))
     earlier, later = lines[:144], lines[144:]
 
-    _send(kafka_bootstrap, topic_names.events, 0, later)
+    produce(kafka_bootstrap, topic_names.events, [(None, line) for line in later], partition=0)
     time.sleep(SKEW_S)
-    _send(kafka_bootstrap, topic_names.events, 1, earlier)
+    produce(kafka_bootstrap, topic_names.events, [(None, line) for line in earlier], partition=1)
     wait_drained(worker, kafka_bootstrap, len(lines))
 
     assert events_behind(kafka_bootstrap, app_id, lateness_s=0) == {}

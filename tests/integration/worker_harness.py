@@ -136,12 +136,15 @@ def produce(
     bootstrap: str,
     topic: str,
     records: Iterable[tuple[bytes | None, bytes | None]],
+    partition: int | None = None,
     **config: Any,
 ) -> None:
-    """Produce ``(key, value)`` pairs with kafka-python and wait for every delivery."""
+    """Produce ``(key, value)`` pairs with kafka-python (to ``partition``, if given) and
+    wait for every delivery."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **config)
     try:
-        futures = [producer.send(topic, key=key, value=value) for key, value in records]
+        futures = [producer.send(topic, key=key, value=value, partition=partition)
+                   for key, value in records]  # fmt: skip
         producer.flush(30)
         for future in futures:
             future.get(timeout=30)
