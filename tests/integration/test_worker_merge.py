@@ -4,8 +4,9 @@ A producer writes its batches for different partitions one after another, and
 not always in event-time order: in a bulk load of old events, the batch
 holding the earliest events can reach the broker a few hundred milliseconds
 after a batch of later ones on another partition (seen in CI with
-``frtwatch produce --key null``: the earliest 2,072 events, 1.5 days of event
-time, sent on after later ones, and burst alerts on users without incidents).
+``frtwatch produce --key null``: the earliest 2,072 events, 1.3 days of event
+time, sent on after events up to 4.3 days later; late events are not counted in
+rates, and burst alerts fire on users without incidents).
 The partition of the earliest events is caught up, with nothing on the broker,
 when the later ones arrive; the merge must still wait for it, briefly.
 """
