@@ -157,8 +157,8 @@ class Detection:
         except Exception as batch_exc:
             log.exception("a batch of %d events failed", len(items))
             result = BatchResult(failures=[(item, batch_exc) for item in items])
-        if result.adopted:
-            log.info(
+        if result.adopted:  # rare, and worth knowing: a worker died mid-write
+            log.warning(
                 "%d user state(s) taken from their agency's journal: the last worker "
                 "stopped between storing a batch's agency and user states",
                 result.adopted,
