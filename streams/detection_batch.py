@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from streams.contract import Alert, SearchEvent
 from streams.detectors.state import AgencyState, UserState
-from streams.progress_marks import Marks, join, read_journal, split
+from streams.progress_marks import Marks, join, split, split_journal
 
 if TYPE_CHECKING:
     from models.scoring import BehaviorModel
@@ -117,7 +117,8 @@ class BatchResult(Generic[T]):
     adopted: int = 0
     """Users that took their state from their agency's journal (see the module doc)."""
     user_values: dict[str, bytes] = field(default_factory=dict)
-    """The stored values of ``users``, once made (:func:`_user_values`)."""
+    """The stored value of each state in ``users`` (written to the table and to the
+    agency's journal)."""
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -167,11 +168,11 @@ class BatchDetector:
             ukey, akey = event.user_key, event.agency
             try:
                 if akey not in agency_cache:  # before its users: see _adopt
-                    agency_cache[akey], marks[akey], journal = _load_agency(agencies, akey)
+                    agency_cache[akey], marks[akey], journal = _load(agencies, akey, AgencyState)
                     if journal:
                         self._adopt(journal, akey, users, user_cache, user_token, item, result)
                 if ukey not in user_cache:
-                    user_cache[ukey], marks[ukey] = _load(users, ukey, UserState)
+                    user_cache[ukey], marks[ukey], _ = _load(users, ukey, UserState)
                     result.agency_of[ukey] = akey
                 user, agency = user_cache[ukey], agency_cache[akey]
                 umarks, amarks = marks[ukey], marks[akey]
@@ -221,6 +222,9 @@ class BatchDetector:
             for key, state in user_cache.items()
             if state is not None and key in user_token
         }
+        result.user_values = {
+            key: _dump(state.to_bytes(), marks.get(key)) for key, (state, _) in result.users.items()
+        }
         result.agencies = {
             key: (state, agency_token[key])
             for key, state in agency_cache.items()
@@ -247,9 +251,11 @@ class BatchDetector:
         for ukey, value in journal:
             if ukey in user_cache:
                 continue
+            stored = users.get(ukey)
+            if stored == value:  # the usual case: the users were stored after the agency
+                continue
             try:
                 jmarks, jstate = split(value)
-                stored = users.get(ukey)
                 behind = stored is None or split(stored)[0].position < jmarks.position
                 if not behind:
                     continue
@@ -282,7 +288,7 @@ class BatchDetector:
         """Write the agency states, each with its journal. Drivers store these first,
         and have them on the broker before they store the users' (see :meth:`judge`)."""
         journals: dict[str, list[tuple[str, bytes]]] = {}
-        for key, value in _user_values(result).items():
+        for key, value in result.user_values.items():
             journals.setdefault(result.agency_of[key], []).append((key, value))
         for key, (state, token) in result.agencies.items():
             journal = journals.get(key, [])
@@ -299,7 +305,7 @@ class BatchDetector:
         users: MutableMapping[str, bytes],
         select: Callable[[T], None] = _noop,
     ) -> None:
-        values = _user_values(result)
+        values = result.user_values
         for key, (_, token) in result.users.items():
             select(token)
             users[key] = values[key]
@@ -342,45 +348,28 @@ class BatchDetector:
 S = TypeVar("S", UserState, AgencyState)
 
 
-def _load(table: MutableMapping[str, bytes], key: str, kind: type[S]) -> tuple[S | None, Marks]:
+def _load(
+    table: MutableMapping[str, bytes], key: str, kind: type[S]
+) -> tuple[S | None, Marks, list[tuple[str, bytes]]]:
+    """The stored state, its marks and its journal (agencies' only), read in one pass."""
     data = table.get(key)
     if data is None:
-        return None, Marks()
+        return None, Marks(), []
     try:
-        marks, state = split(data)
+        marks, journal, state = split_journal(data)
     except Exception:
-        log.exception("stored marks for %r are unreadable; applying every event again", key)
-        marks, state = Marks(), data
+        journal = []
+        try:
+            marks, state = split(data)
+            log.exception("the journal stored with %r is unreadable; ignoring it", key)
+        except Exception:
+            log.exception("stored marks for %r are unreadable; applying every event again", key)
+            marks, state = Marks(), data
     try:
-        return kind.from_bytes(state), marks
+        return kind.from_bytes(state), marks, journal
     except Exception:
         log.exception("stored %s for %r is unreadable; starting it afresh", kind.__name__, key)
-        return None, marks
-
-
-def _load_agency(
-    table: MutableMapping[str, bytes], key: str
-) -> tuple[AgencyState | None, Marks, list[tuple[str, bytes]]]:
-    """The stored agency state, its marks and its journal."""
-    state, marks = _load(table, key, AgencyState)
-    data = table.get(key)
-    try:
-        journal = read_journal(data) if data is not None else []
-    except Exception:
-        log.exception("the journal stored with %r is unreadable; ignoring it", key)
-        journal = []
-    return state, marks, journal
-
-
-def _user_values(result: BatchResult[Any]) -> dict[str, bytes]:
-    """The stored value of each user state the batch changed (made once per batch)."""
-    values = result.user_values
-    if len(values) != len(result.users):
-        marks = result.marks
-        for key, (state, _) in result.users.items():
-            if key not in values:
-                values[key] = _dump(state.to_bytes(), marks.get(key))
-    return values
+        return None, marks, journal
 
 
 def _dump(state: bytes, marks: Marks | None, journal: Sequence[tuple[str, bytes]] = ()) -> bytes:

@@ -53,9 +53,9 @@ Marks(position=42, sources={0: 7, 3: 13})
 >>> value = join(marks, b"[2]", journal=[("MPD/u1", b"[u1]"), ("MPD/u2", b"[u2]")])
 >>> split(value)
 (Marks(position=42, sources={0: 7, 3: 13}), b'[2]')
->>> read_journal(value)
-[('MPD/u1', b'[u1]'), ('MPD/u2', b'[u2]')]
->>> read_journal(join(marks, b"[2]"))
+>>> split_journal(value)
+(Marks(position=42, sources={0: 7, 3: 13}), [('MPD/u1', b'[u1]'), ('MPD/u2', b'[u2]')], b'[2]')
+>>> split_journal(join(marks, b"[2]"))[1]
 []
 """
 
@@ -119,9 +119,9 @@ def split(value: bytes) -> tuple[Marks, bytes]:
     return marks, value[state_at:]
 
 
-def read_journal(value: bytes) -> list[tuple[str, bytes]]:
-    """The journal of a stored value: (key, stored value) of each entry, in order."""
-    _, at, end = _layout(value)
+def split_journal(value: bytes) -> tuple[Marks, list[tuple[str, bytes]], bytes]:
+    """Marks, journal ((key, stored value) of each entry, in order) and state bytes."""
+    marks, at, end = _layout(value)
     entries = []
     view = memoryview(value)
     while at < end:
@@ -131,7 +131,7 @@ def read_journal(value: bytes) -> list[tuple[str, bytes]]:
         at += key_length
         entries.append((key, bytes(view[at : at + value_length])))
         at += value_length
-    return entries
+    return marks, entries, value[end:]
 
 
 def _layout(value: bytes) -> tuple[Marks, int, int]:
