@@ -122,7 +122,7 @@ def _wait_for_line(log: Path, text: str, proc: subprocess.Popen[bytes], timeout:
 
 def _lag(bootstrap: str) -> int:
     """Messages the demo worker has not yet finished, over its input and internal topics."""
-    from streams.consumer_lag import LagWatch, worker_groups
+    from streams.worker.consumer_lag import LagWatch, worker_groups
 
     topics = [DEMO_TOPICS.events, f"{DEMO_APP_ID}-events-by-agency"]
     with LagWatch(bootstrap, worker_groups(DEMO_APP_ID), topics) as watch:

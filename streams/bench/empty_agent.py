@@ -3,7 +3,7 @@
 ``python -m streams.bench.empty_agent --bootstrap B --topic T --app-id G --data-dir D``
 
 One agent reads ``T`` as raw bytes and does nothing with the values. The
-app is configured exactly like the worker's (:func:`streams.app.faust_settings`:
+app is configured exactly like the worker's (:func:`streams.worker.app.faust_settings`:
 same broker settings, memory store, no web server), so the difference between
 this and ``frtwatch worker`` is the worker's own work: validation, the
 repartition hop, detection, the model, tables and alerts.
@@ -25,8 +25,8 @@ READY_LINE = "empty agent ready"
 def build_app(bootstrap: str, topic_name: str, app_id: str, data_dir: Path) -> Any:
     import faust
 
-    from streams.app import NoWebServer, faust_settings
     from streams.settings import Settings
+    from streams.worker.app import NoWebServer, faust_settings
 
     settings = Settings(bootstrap=bootstrap, app_id=app_id, data_dir=data_dir)
     app = faust.App(app_id, **faust_settings(settings))

@@ -240,7 +240,7 @@ def probe_handoffs(bootstrap: str, internal_topic: str, probes: dict[str, int],
                    timeout_s: float = 60.0) -> dict[str, int]:  # fmt: skip
     """When the ingest stage sent each probe on: probe event id -> the timestamp of the
     internal record that carries it, ms (the first, if it was sent twice)."""
-    from streams.internal_records import unpack
+    from streams.worker.internal_records import unpack
 
     sent: dict[str, int] = {}
     since = min(probes.values(), default=0)

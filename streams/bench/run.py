@@ -39,7 +39,7 @@ from typing import Any
 from streams.bench.processes import WORKER_READY, Consumer, start_worker, worker_env
 from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
-from streams.consumer_lag import LagWatch, worker_groups
+from streams.worker.consumer_lag import LagWatch, worker_groups
 
 PHASES = ("throughput", "latency", "scale", "population", "replay")
 IDLE_SECONDS = 10.0

@@ -22,10 +22,9 @@ from streams.bench.processes import (
     WORKER_READY,
     Consumer,
     start_empty_agent,
-    start_worker,
 )
 from streams.bench.raw_consume import raw_aiokafka_loop
-from streams.consumer_lag import LagSample, LagWatch, worker_groups
+from streams.worker.consumer_lag import LagSample, LagWatch, worker_groups
 
 
 @dataclass(slots=True)
@@ -92,10 +91,6 @@ def measure_empty_agent(
             return _until_drained(agent, watch, "empty Faust agent", events, READY_LINE, timeout_s)
     finally:
         agent.stop()
-
-
-def start_measured_worker(env: dict[str, str], log: Path) -> Consumer:
-    return start_worker(env, log)
 
 
 def measure_worker(

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from streams.errors import UsageError
-from streams.runtime import WorkerRuntime, load_runtime
 from streams.settings import Settings, load_settings
+from streams.worker.runtime import WorkerRuntime, load_runtime
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -80,8 +80,8 @@ def _run(args: argparse.Namespace) -> int:
 
     import faust
 
-    from streams import gc_pauses
-    from streams.app import create_app
+    from streams.worker import gc_pauses
+    from streams.worker.app import create_app
 
     gc_pauses.install(starting=True)
     app = create_app(runtime=runtime)

@@ -96,7 +96,7 @@ class SearchEvent:
 
     def to_fields(self) -> list[Any]:
         """Every attribute in declaration order: the compact form the worker's ingest
-        stage passes to its detection stage (:mod:`streams.internal_records`), read
+        stage passes to its detection stage (:mod:`streams.worker.internal_records`), read
         back by :meth:`from_fields` without validating or parsing again.
 
         >>> event = parse_event(b'{"event_id":"e1","ts":"2026-03-02T09:00:00Z",'

@@ -1,4 +1,4 @@
-"""The pure detection core: no Kafka, no Faust, event time only (DESIGN.md principles 1-3).
+"""The pure detection core: no Kafka, no Faust, event time only.
 
 Drivers (the live worker, replay) call :class:`Engine` and store the
 :class:`UserState` / :class:`AgencyState` records it returns.

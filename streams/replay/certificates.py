@@ -1,7 +1,7 @@
 """The certifications topic as a replay sees it: the CSV, then the whole compacted topic on top.
 
 This is what a worker does at start-up before it judges its first event
-(:mod:`streams.certificates_feed`), and a replay applies the records with the
+(:mod:`streams.worker.certificates_feed`), and a replay applies the records with the
 same code, so both judge certificates against the same registry. The topic
 is read with kafka-python, every partition assigned, no consumer group.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from streams.certificates_feed import CertificateFeed
 from streams.errors import BrokerError
 from streams.policy import CertificateRegistry
+from streams.policy.certificate_records import CertificateRecords
 from streams.replay.kafka_reader import consumer_config
 
 
@@ -41,7 +41,7 @@ def apply_certifications_topic(
     registry: CertificateRegistry, bootstrap: str, topic: str, timeout_s: float = 60.0
 ) -> TopicLoad:
     """Apply every record of ``topic`` (up to its end offsets now) to ``registry``."""
-    feed = CertificateFeed(registry, topic, bootstrap)
+    feed = CertificateRecords(registry)
     try:
         consumer = KafkaConsumer(**consumer_config(bootstrap, "frtwatch-replay-certificates"))
     except KafkaError:

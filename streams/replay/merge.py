@@ -123,11 +123,6 @@ class TimeAlignedMerger(Generic[T]):
         if newest > self._newest.get(partition, -math.inf):
             self._newest[partition] = newest
 
-    def note_time(self, partition: int, ts: float) -> None:
-        """A partition reached ``ts`` with an event that is not buffered (outside the range)."""
-        if ts > self._newest.get(partition, -math.inf):
-            self._newest[partition] = ts
-
     def finish(self, partition: int) -> None:
         """The partition has nothing more to deliver."""
         self._open.discard(partition)

@@ -35,13 +35,13 @@ from aiokafka.errors import KafkaError
 
 from streams import metrics
 from streams.errors import BrokerError
-from streams.offset_tracker import OffsetTracker
 from streams.settings import Settings
 from streams.webhooks.alert_message import AlertMessage, InvalidAlertError, parse_alert_message
 from streams.webhooks.dead_letters import dead_letter, encode
 from streams.webhooks.routes import WebhookConfig
 from streams.webhooks.seen_alerts import SeenAlerts
 from streams.webhooks.sender import RouteSender
+from streams.worker.ingest.offset_tracker import OffsetTracker
 
 log = logging.getLogger("frtwatch.webhooks")
 

@@ -1,7 +1,7 @@
 """What the fault-injection tests compare a battered worker against, and how they read it.
 
 The reference for every fault test is a recomputation of the same events
-through the worker's own detection code (:class:`~streams.detection_batch.BatchDetector`
+through the worker's own detection code (:class:`~streams.judge.batch.BatchDetector`
 over plain dicts), in the order the worker judges them: per agency, in event
 time. It gives the alerts (id and evidence count of the latest update) and
 every user's and agency's state record, byte for byte. A worker that lost an
@@ -24,12 +24,12 @@ from typing import Any
 import orjson
 
 from streams.contract import parse_event
-from streams.detection_batch import BatchDetector, BatchItem
 from streams.detectors.engine import Engine
-from streams.internal_records import unpack
+from streams.judge.batch import BatchDetector, BatchItem
+from streams.judge.progress_marks import split
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
-from streams.progress_marks import split
-from streams.tables import AGENCY_TABLE, USER_TABLE
+from streams.worker.internal_records import unpack
+from streams.worker.tables import AGENCY_TABLE, USER_TABLE
 from tests.conftest import ROOT
 from tests.integration.worker_harness import (
     WorkerProcess,

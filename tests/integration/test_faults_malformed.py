@@ -32,17 +32,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.contract import MAX_EVENT_BYTES
-from streams.ingest import (
+from streams.contract.dead_letter import (
     DLQ_SCHEMA,
     HEADER_REASON,
     HEADER_SCHEMA,
     HEADER_SOURCE_OFFSET,
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
-    triage,
 )
 from streams.settings import TopicNames
-from streams.tables import USER_TABLE
+from streams.worker.ingest.triage import triage
+from streams.worker.tables import USER_TABLE
 from tests.integration.conftest import WorkerFactory
 from tests.integration.worker_harness import WorkerProcess, latest_alerts, produce, read_topic
 

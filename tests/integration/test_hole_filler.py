@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from streams.hole_filler import HoleFiller
 from streams.settings import TopicNames
+from streams.worker.workarounds.hole_filler import HoleFiller
 from tests.integration.worker_harness import produce
 
 

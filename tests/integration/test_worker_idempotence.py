@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.settings import TopicNames
-from streams.tables import USER_TABLE
+from streams.worker.tables import USER_TABLE
 from tests.integration.conftest import WorkerFactory
 from tests.integration.worker_harness import (
     dumps,

@@ -15,8 +15,7 @@ from typing import Any
 
 import orjson
 
-from streams.detectors.state import UserState, event_hash
-from streams.ingest import (
+from streams.contract.dead_letter import (
     DLQ_SCHEMA,
     HEADER_REASON,
     HEADER_SCHEMA,
@@ -24,9 +23,10 @@ from streams.ingest import (
     HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 )
-from streams.progress_marks import split
+from streams.detectors.state import UserState, event_hash
+from streams.judge.progress_marks import split
 from streams.settings import TopicNames
-from streams.tables import USER_TABLE
+from streams.worker.tables import USER_TABLE
 from tests.integration.conftest import WorkerFactory
 from tests.integration.worker_harness import (
     dumps,

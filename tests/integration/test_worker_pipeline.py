@@ -35,9 +35,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from streams.ingest_stage import LAG_GRACE_S
 from streams.policy import load_policy
 from streams.settings import TopicNames
+from streams.worker.ingest.stage import LAG_GRACE_S
 from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
 from tests.integration.worker_harness import (
@@ -205,7 +205,9 @@ def test_simulated_world_end_to_end(
     app_id = f"frtwatch-e2e-{uuid.uuid4().hex[:8]}"
     worker = worker_factory(policy, app_id=app_id)
     assert "behavior_anomaly" in worker.output()
-    time.sleep(LAG_GRACE_S + 1)  # an idle worker, then a bulk load (streams.partition_lag)
+    time.sleep(
+        LAG_GRACE_S + 1
+    )  # an idle worker, then a bulk load (streams.worker.ingest.partition_lag)
     frtwatch("produce", str(world / "events.jsonl"), "--topic", topic_names.events,
              "--bootstrap", kafka_bootstrap, "--key", "null", "--no-progress")  # fmt: skip
     wait_drained(worker, kafka_bootstrap, truth["event_count"], timeout=240)

@@ -90,7 +90,7 @@ def test_stop_and_crash_mid_stream_lose_and_double_nothing(
         lingers per partition, so an event can reach the broker after later ones,
         which at this pace is hours of event time. A partition that is caught up
         holds the others' events back for at most a second
-        (:mod:`streams.event_time_merge`), so the order, and with it a burst alert
+        (:mod:`streams.worker.ingest.watermark`), so the order, and with it a burst alert
         or two, could depend on timing (seen once in CI, when caught-up partitions
         were not waited for at all). The backlog of the first slice has null keys."""
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)

@@ -25,10 +25,10 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.bench.processes import worker_env as bench_worker_env
-from streams.consumer_lag import LagWatch, worker_groups
 from streams.contract.event import SearchEvent
-from streams.internal_records import unpack
 from streams.settings import TopicNames
+from streams.worker.consumer_lag import LagWatch, worker_groups
+from streams.worker.internal_records import unpack
 
 READY_LINE = "frtwatch worker ready:"
 ENDPOINT = "https://frt.county.example.gov/api/search"

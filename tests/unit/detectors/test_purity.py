@@ -1,4 +1,4 @@
-"""The detection core stays pure: no Kafka or Faust, no wall clock (DESIGN.md principles 1-2)."""
+"""The detection core stays pure: no Kafka or Faust, no wall clock."""
 
 from __future__ import annotations
 

@@ -99,14 +99,6 @@ def test_a_late_event_stays_behind_its_partition_predecessors() -> None:
     assert [e for *_, e in merger.release()] == ["p0-11", "p1-12"]
 
 
-def test_events_outside_the_range_still_move_the_watermark() -> None:
-    merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1])
-    merger.add(0, [(5.0, 0, "a"), (8.0, 1, "b")])
-    assert merger.release() == []  # partition 1 has not spoken
-    merger.note_time(1, 9.0)  # partition 1 read an event at 9 that was filtered out
-    assert [e for *_, e in merger.release()] == ["a"]
-
-
 def test_buffered_counts_per_partition() -> None:
     merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1])
     merger.add(0, [(float(i), i, "x") for i in range(5)])

@@ -8,7 +8,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from streams import gc_pauses
+from streams.worker import gc_pauses
 
 
 def _passes(generation: int) -> float:
@@ -24,7 +24,7 @@ def test_a_full_pass_is_timed_counted_and_logged_when_long(
     before = _passes(2)
     watch = gc_pauses.install(warn_s=0.0)  # every pass counts as long
     try:
-        with caplog.at_level(logging.WARNING, logger="streams.gc_pauses"):
+        with caplog.at_level(logging.WARNING, logger="streams.worker.gc_pauses"):
             gc.collect(2)
     finally:
         gc.callbacks.remove(watch.on_gc)
@@ -39,7 +39,7 @@ def test_a_full_pass_is_timed_counted_and_logged_when_long(
 def test_short_passes_are_counted_but_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     watch = gc_pauses.install(warn_s=60.0)
     try:
-        with caplog.at_level(logging.WARNING, logger="streams.gc_pauses"):
+        with caplog.at_level(logging.WARNING, logger="streams.worker.gc_pauses"):
             gc.collect(0)
     finally:
         gc.callbacks.remove(watch.on_gc)
@@ -52,7 +52,7 @@ def test_long_passes_while_starting_are_noted_not_warned(
 ) -> None:
     watch = gc_pauses.install(warn_s=0.0, starting=True)
     try:
-        with caplog.at_level(logging.INFO, logger="streams.gc_pauses"):
+        with caplog.at_level(logging.INFO, logger="streams.worker.gc_pauses"):
             gc.collect(2)
             gc_pauses.now_serving()
             gc.collect(2)

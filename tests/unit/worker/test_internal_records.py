@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import orjson
 
-from streams.ingest import SourceCoordinates, origin_headers
-from streams.internal_records import Packer, position, unpack
+from streams.contract.dead_letter import SourceCoordinates
+from streams.worker.ingest.triage import origin_headers
+from streams.worker.internal_records import Packer, position, unpack
 
 
 def event(n: int, agency: str = "MPD", pad: int = 0) -> bytes:

@@ -1,0 +1,380 @@
+"""One micro-batch of events through the detection core and the behaviour model.
+
+The Faust agent hands this a batch of validated events and its two state
+tables (any mutable mapping of key to bytes); this module runs
+``Engine.process`` per event, scores every behaviour row of the batch in ONE
+model call, folds the scores back with ``Engine.apply_score``, and writes each
+touched state record back once. It imports no Faust or Kafka, so the replay
+command can drive it the same way, and tests can drive it with plain dicts.
+
+:meth:`BatchDetector.judge` only computes; :meth:`BatchDetector.store` writes
+the new states. The live worker sends a batch's alerts, waits until the
+broker has them, and only then stores the states: a state record that says
+"this event was seen" (its id is in the user's dedupe ring) must never
+reach the changelog before the alerts that event raised, or a crash in
+between would lose those alerts for good (the replayed event would be a
+duplicate). :meth:`BatchDetector.run` does both at once.
+
+States are stored agencies first, then users (each a record of its own).
+An agency's record also carries the new states of the users the batch
+changed (its *journal*, :mod:`streams.judge.progress_marks`): if a crash comes
+between the agency write and the user writes, the next judge finds users
+behind their agency's journal and takes the journal's states, rather than
+judging their events again against an agency that has already absorbed
+them. Drivers without offsets (``frtwatch replay``) write no journal.
+
+``select(token)`` is called before every table write with the token of the
+event concerned (the worker's tables use it to send a state's changelog
+record to the partition of the event that wrote it: :mod:`streams.worker.detect.state_writes`).
+
+A bug in the core for one event must not stop the stream: the exception is
+recorded in :attr:`BatchResult.failures` (the driver dead-letters that event)
+and the batch goes on with the other events. A stored state record that can
+no longer be read is logged and replaced by a fresh state: one user's history
+is lost, but the stream keeps running.
+
+>>> from streams.contract import parse_event
+>>> from streams.detectors.engine import Engine
+>>> from streams.policy import CertificateRegistry, load_policy
+>>> from streams.settings import DEFAULT_POLICY
+>>> class Flaky(Engine):  # a detector bug that hits one event
+...     def process(self, user, agency, event):
+...         if event.event_id == "e2":
+...             raise ValueError("a detector bug")
+...         return super().process(user, agency, event)
+>>> def search(i):
+...     return parse_event(b'{"event_id": "e%d", "ts": "2026-03-02T09:0%d:00Z", "agency": "MPD",'
+...                        b' "user": "u1", "endpoint": "https://app.clearview.ai/"}' % (i, i))
+>>> users, agencies = {}, {}
+>>> engine = Flaky(load_policy(DEFAULT_POLICY), CertificateRegistry())
+>>> result = BatchDetector(engine).run([BatchItem(search(i), i) for i in (1, 2, 3)], users, agencies)
+>>> [(item.token, str(exc)) for item, exc in result.failures]
+[(2, 'a detector bug')]
+>>> result.processed, sorted(users), sorted(agencies)
+(2, ['MPD/u1'], ['MPD'])
+>>> sorted({alert.detector for alert in result.alerts})
+['missing_case_number', 'prohibited_endpoint', 'uncertified_user']
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from streams.contract import Alert, SearchEvent
+from streams.detectors.state import AgencyState, UserState
+from streams.judge.progress_marks import Marks, join, split, split_journal
+
+if TYPE_CHECKING:
+    from models.scoring import BehaviorModel
+    from streams.detectors.engine import Engine, ScoreRequest
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+JOURNAL_MAX_BYTES = 512 * 1024
+"""An agency record's journal at most (Kafka's default largest record is 1 MiB). A
+batch that changed more of one agency's users is stored without a journal: still
+exact unless a crash comes between its agency and user writes."""
+
+
+@dataclass(slots=True)
+class BatchItem(Generic[T]):
+    """A validated event and the driver's opaque handle for it.
+
+    Drivers that read a partitioned log give ``position`` (where the event
+    is in its partition, increasing along it) and ``source`` (input partition and offset it was first
+    read at): states then carry :class:`~streams.judge.progress_marks.Marks` and an
+    event read again is applied to each state exactly once. ``resent`` marks
+    an event the ingest stage sent on out of input order (a retry after a
+    failed send may land behind later records), which the source marks
+    cannot judge.
+    """
+
+    event: SearchEvent
+    token: T
+    position: int | None = None
+    source: tuple[int, int] | None = None
+    resent: bool = False
+
+
+@dataclass(slots=True)
+class BatchResult(Generic[T]):
+    """What one batch produced: alerts to send and events to dead-letter."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    failures: list[tuple[BatchItem[T], BaseException]] = field(default_factory=list)
+    users: dict[str, tuple[UserState, T]] = field(default_factory=dict)
+    """New user states to store, with the token of the last event that touched each."""
+    agencies: dict[str, tuple[AgencyState, T]] = field(default_factory=dict)
+    marks: dict[str, Marks] = field(default_factory=dict)
+    """Marks of every state above, by table key (users' keys contain a '/')."""
+    agency_of: dict[str, str] = field(default_factory=dict)
+    """The agency of every user above."""
+    adopted: int = 0
+    """Users that took their state from their agency's journal (see the module doc)."""
+    user_values: dict[str, bytes] = field(default_factory=dict)
+    """The stored value of each state in ``users`` (written to the table and to the
+    agency's journal)."""
+    processed: int = 0
+    duplicates: int = 0
+    late: int = 0
+    scored: int = 0
+
+
+def _noop(token: Any) -> None:
+    return None
+
+
+class BatchDetector:
+    """Runs batches through one :class:`Engine` and an optional :class:`BehaviorModel`."""
+
+    def __init__(self, engine: Engine, model: BehaviorModel | None = None) -> None:
+        self.engine = engine
+        self.model = model
+
+    def run(
+        self,
+        items: Sequence[BatchItem[T]],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> BatchResult[T]:
+        """Judge a batch and store its states (for drivers with nothing to send first)."""
+        result = self.judge(items, users, agencies)
+        self.store(result, users, agencies, select)
+        return result
+
+    def judge(
+        self,
+        items: Sequence[BatchItem[T]],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+    ) -> BatchResult[T]:
+        """Run a batch through the engine and the model; read the tables, write nothing."""
+        result: BatchResult[T] = BatchResult()
+        user_cache: dict[str, UserState | None] = {}
+        agency_cache: dict[str, AgencyState | None] = {}
+        marks = result.marks
+        user_token: dict[str, T] = {}
+        agency_token: dict[str, T] = {}
+        requests: list[tuple[ScoreRequest, BatchItem[T]]] = []
+
+        for item in items:
+            event = item.event
+            ukey, akey = event.user_key, event.agency
+            try:
+                if akey not in agency_cache:  # before its users: see _adopt
+                    agency_cache[akey], marks[akey], journal = _load(agencies, akey, AgencyState)
+                    if journal:
+                        self._adopt(journal, akey, users, user_cache, user_token, item, result)
+                if ukey not in user_cache:
+                    user_cache[ukey], marks[ukey], _ = _load(users, ukey, UserState)
+                    result.agency_of[ukey] = akey
+                user, agency = user_cache[ukey], agency_cache[akey]
+                umarks, amarks = marks[ukey], marks[akey]
+                position = item.position
+                agency_too = True
+                if position is not None:
+                    copy_of = None if item.resent else item.source
+                    if umarks.has_event(position, copy_of):
+                        result.duplicates += 1
+                        continue
+                    if amarks.has_event(position, copy_of):
+                        # The agency has it: stored before a crash while the user's state
+                        # was not, in a batch too large for a journal (or stored before
+                        # journals existed). Apply it to the user alone, against the
+                        # agency as it is now: the best there is.
+                        agency_too = False
+                        agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
+                outcome = self.engine.process(user, agency, event)
+            except Exception as exc:
+                log.exception("detection failed for event %r", event.event_id)
+                result.failures.append((item, exc))
+                continue
+            result.processed += 1
+            if outcome.duplicate:
+                result.duplicates += 1
+                continue
+            if position is not None:
+                umarks.advance(position, item.source)
+                if agency_too:
+                    amarks.advance(position, item.source)
+            result.late += outcome.late
+            user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
+            if agency_too:
+                agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
+            result.alerts.extend(outcome.alerts)
+            if outcome.score_request is not None:
+                requests.append((outcome.score_request, item))
+
+        if requests and self.model is not None:
+            self._score(requests, user_cache, user_token, result)
+        for key in user_token:  # every user the batch changed: see Engine.settle_folds
+            settled = user_cache[key]
+            if settled is not None:
+                self.engine.settle_folds(settled)
+        result.users = {
+            key: (state, user_token[key])
+            for key, state in user_cache.items()
+            if state is not None and key in user_token
+        }
+        result.user_values = {
+            key: _dump(state.to_bytes(), marks.get(key)) for key, (state, _) in result.users.items()
+        }
+        result.agencies = {
+            key: (state, agency_token[key])
+            for key, state in agency_cache.items()
+            if state is not None and key in agency_token
+        }
+        return result
+
+    @staticmethod
+    def _adopt(
+        journal: list[tuple[str, bytes]],
+        agency: str,
+        users: MutableMapping[str, bytes],
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        item: BatchItem[T],
+        result: BatchResult[T],
+    ) -> None:
+        """Take the journal's state for each user the table holds an older one of.
+
+        The agency is loaded before any of its users in a batch, so none of
+        them is in ``user_cache`` yet. An adopted user is stored again (as of
+        ``item``, an event of the same agency: the same changelog partition).
+        """
+        for ukey, value in journal:
+            if ukey in user_cache:
+                continue
+            stored = users.get(ukey)
+            if stored == value:  # the usual case: the users were stored after the agency
+                continue
+            try:
+                jmarks, jstate = split(value)
+                behind = stored is None or split(stored)[0].position < jmarks.position
+                if not behind:
+                    continue
+                user_cache[ukey] = UserState.from_bytes(jstate)
+            except Exception:
+                log.exception("the journal of %r has an unreadable entry for %r", agency, ukey)
+                continue
+            result.marks[ukey] = jmarks
+            result.agency_of[ukey] = agency
+            user_token[ukey] = item.token
+            result.adopted += 1
+
+    @staticmethod
+    def store(
+        result: BatchResult[T],
+        users: MutableMapping[str, bytes],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
+        """Write each state the batch changed, once, as of the last event that touched it."""
+        BatchDetector.store_agencies(result, agencies, select)
+        BatchDetector.store_users(result, users, select)
+
+    @staticmethod
+    def store_agencies(
+        result: BatchResult[T],
+        agencies: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
+        """Write the agency states, each with its journal. Drivers store these first,
+        and have them on the broker before they store the users' (see :meth:`judge`)."""
+        journals: dict[str, list[tuple[str, bytes]]] = {}
+        for key, value in result.user_values.items():
+            journals.setdefault(result.agency_of[key], []).append((key, value))
+        for key, (state, token) in result.agencies.items():
+            journal = journals.get(key, [])
+            if sum(len(value) for _, value in journal) > JOURNAL_MAX_BYTES:
+                log.info("%d users of %r changed in one batch: stored without a journal",
+                         len(journal), key)  # fmt: skip
+                journal = []
+            select(token)
+            agencies[key] = _dump(state.to_bytes(), result.marks.get(key), journal)
+
+    @staticmethod
+    def store_users(
+        result: BatchResult[T],
+        users: MutableMapping[str, bytes],
+        select: Callable[[T], None] = _noop,
+    ) -> None:
+        values = result.user_values
+        for key, (_, token) in result.users.items():
+            select(token)
+            users[key] = values[key]
+
+    def _score(
+        self,
+        requests: list[tuple[ScoreRequest, BatchItem[T]]],
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        result: BatchResult[T],
+    ) -> None:
+        import numpy as np
+
+        model = self.model
+        assert model is not None
+        try:
+            scores = model.score(np.asarray([r.features for r, _ in requests], dtype=np.float64))
+        except Exception:
+            # The model is not the events' fault: keep the rule detectors going.
+            log.exception("behaviour model failed on a batch of %d rows", len(requests))
+            return
+        threshold = model.threshold
+        for (request, item), score in zip(requests, scores, strict=True):
+            ukey = f"{request.agency}/{request.user}"
+            try:
+                value = float(score)
+                reasons = model.explain(request.features) if value >= threshold else []
+                current = user_cache[ukey]
+                assert current is not None
+                state, alerts = self.engine.apply_score(current, request, value, threshold, reasons)
+            except Exception as exc:
+                log.exception("behaviour scoring failed for event %r", request.event_id)
+                result.failures.append((item, exc))
+                continue
+            result.scored += 1
+            user_cache[ukey], user_token[ukey] = state, item.token
+            result.alerts.extend(alerts)
+
+
+S = TypeVar("S", UserState, AgencyState)
+
+
+def _load(
+    table: MutableMapping[str, bytes], key: str, kind: type[S]
+) -> tuple[S | None, Marks, list[tuple[str, bytes]]]:
+    """The stored state, its marks and its journal (agencies' only), read in one pass."""
+    data = table.get(key)
+    if data is None:
+        return None, Marks(), []
+    try:
+        marks, journal, state = split_journal(data)
+    except Exception:
+        journal = []
+        try:
+            marks, state = split(data)
+            log.exception("the journal stored with %r is unreadable; ignoring it", key)
+        except Exception:
+            log.exception("stored marks for %r are unreadable; applying every event again", key)
+            marks, state = Marks(), data
+    try:
+        return kind.from_bytes(state), marks, journal
+    except Exception:
+        log.exception("stored %s for %r is unreadable; starting it afresh", kind.__name__, key)
+        return None, marks, journal
+
+
+def _dump(state: bytes, marks: Marks | None, journal: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """The stored value: state bytes alone, or with marks (and a journal) when the driver
+    has offsets."""
+    if marks is None or (marks.position < 0 and not marks.sources):
+        return state
+    return join(marks, state, journal)

@@ -1,0 +1,1 @@
+"""The detection stage: the Faust agent that calls the judge and stores its states."""

@@ -1,0 +1,1 @@
+"""The ingest stage: triage of raw input, the event-time watermark, re-keying by agency."""

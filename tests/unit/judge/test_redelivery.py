@@ -1,0 +1,190 @@
+"""Events read again (after a crash, a resend or a rewind) are applied to each state once.
+
+The batch detector is driven as the worker drives it, with each event's
+offset in the internal topic and its input coordinates, over plain dicts
+standing in for the tables; the reference is the same events judged once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.detectors import Engine
+from streams.judge.batch import BatchDetector, BatchItem
+from streams.judge.progress_marks import split
+from streams.policy import CertificateRegistry, load_policy
+from streams.settings import DEFAULT_POLICY
+from tests.unit.detectors.factories import HOUR, at, make_event
+
+PROHIBITED = "https://app.clearview.ai/search"
+
+
+def _world(n: int = 80) -> list[Any]:
+    """Two users of one agency, one of them searching a prohibited system now and then."""
+    events = []
+    for i in range(n):
+        user = "mpd-0001" if i % 3 else "mpd-0002"
+        fields = {"endpoint": PROHIBITED} if i % 7 == 0 else {}
+        events.append(make_event(at(0, 8) + i * 0.05 * HOUR, user=user, **fields))
+    return events
+
+
+def _items(events: list[Any], start: int = 0) -> list[BatchItem[None]]:
+    return [BatchItem(e, None, start + n, (0, 1000 + start + n)) for n, e in enumerate(events)]
+
+
+def _run(batches: list[list[BatchItem[None]]]) -> tuple[dict[str, bytes], dict[str, bytes], dict]:
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    alerts: dict[str, int] = {}
+    for batch in batches:
+        result = detector.run(batch, users, agencies)
+        for alert in result.alerts:
+            alerts[alert.alert_id] = max(alerts.get(alert.alert_id, 0), alert.event_count)
+    return users, agencies, alerts
+
+
+def _states(table: dict[str, bytes]) -> dict[str, bytes]:
+    return {key: split(value)[1] for key, value in table.items()}
+
+
+def test_a_long_stretch_read_again_counts_once() -> None:
+    """Far more than the event-id ring holds (32 per user) is re-read after a crash."""
+    items = _items(_world())
+    once = _run([items[:40], items[40:]])
+    again = _run([items[:40], items[40:], items[:60], items[60:]])
+    assert _states(again[0]) == _states(once[0])
+    assert _states(again[1]) == _states(once[1])
+    assert again[2] == once[2] and once[2]
+
+
+def test_second_copies_from_the_ingest_stage_count_once() -> None:
+    """Copies carry new internal offsets but their input offsets are not new."""
+    events = _world()
+    items = _items(events)
+    copies = [BatchItem(i.event, None, 200 + n, i.source) for n, i in enumerate(items[10:70])]
+    once = _run([items])
+    twice = _run([items, copies])
+    assert _states(twice[0]) == _states(once[0]) and twice[2] == once[2]
+
+
+def test_an_event_resent_out_of_order_is_applied() -> None:
+    """A record Faust dropped, sent on later, has a lower input offset than its successors."""
+    events = _world()
+    items = _items(events)
+    dropped = items[30]
+    later = [i for n, i in enumerate(items) if n != 30]
+    resent = BatchItem(dropped.event, None, 500, dropped.source, resent=True)
+    users, _, _ = _run([later, [resent]])
+    key = dropped.event.user_key
+    reference, _, _ = _run([later])
+    assert split(users[key])[1] != split(reference[key])[1], "the resent event was dropped"
+
+
+def test_an_agency_stored_ahead_of_its_users_is_not_counted_twice() -> None:
+    """A crash between the agency write and the user writes: the user catches up alone."""
+    items = _items(_world())
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(items[:40], users, agencies)
+    result = detector.judge(items[40:], users, agencies)
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    detector.run(items[40:], users, agencies)
+    once = _run([items[:40], items[40:]])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_copies_skipped_by_an_agency_stored_ahead_are_not_applied_to_its_users() -> None:
+    """Copies from a restarted ingest stage, then a crash between the agency write and
+    the user writes: on the re-read the agency's position is past the copies (the new
+    events after them advanced it), yet the users already have them."""
+    events = _world(100)
+    first = _items(events[:80])
+    copies = [BatchItem(i.event, None, 200 + n, i.source) for n, i in enumerate(first[10:70])]
+    fresh = [BatchItem(e, None, 260 + n, (0, 1080 + n)) for n, e in enumerate(events[80:])]
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(first, users, agencies)
+    result = detector.judge(copies + fresh, users, agencies)
+    assert result.duplicates == len(copies)
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(copies + fresh, users, agencies)
+    # The users take the batch's outcome from the agency's journal: nothing is judged again.
+    assert again.adopted == 2 and again.duplicates == len(copies) + len(fresh)
+    once = _run([_items(events[:80]), fresh])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_users_behind_an_agency_stored_ahead_are_not_judged_again() -> None:
+    """A crash between the agency write and the user writes, in the batch where a user
+    first searches a prohibited system and a colleague's earlier search of it arrives
+    after: judged again, the user would meet an agency that knows of the earlier
+    search, and raise an alert saying it was not the agency's first use. The users
+    take the outcome the agency's record carries instead."""
+    events = [make_event(at(0, 8) + i * 60.0, user="mpd-0001") for i in range(10)]
+    events.insert(6, make_event(at(0, 8) + 330.0, user="mpd-0002", endpoint=PROHIBITED))
+    events.insert(8, make_event(at(0, 8) + 200.0, user="mpd-0003", endpoint=PROHIBITED))
+    items = _items(events)
+    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    detector.run(items[:4], users, agencies)
+    result = detector.judge(items[4:], users, agencies)
+    sent = {alert.alert_id: alert.to_json() for alert in result.alerts}
+    assert any(b'"first_time_for_agency":true' in alert for alert in sent.values())
+    detector.store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(items[4:], users, agencies)
+    for alert in again.alerts:
+        assert sent.get(alert.alert_id) == alert.to_json(), "an alert judged differently"
+    once = _run([items[:4], items[4:]])
+    assert _states(users) == _states(once[0])
+    assert _states(agencies) == _states(once[1])
+
+
+def test_drivers_without_offsets_store_plain_states() -> None:
+    users, _, _ = _run([[BatchItem(e, None) for e in _world()]])
+    assert all(split(v)[0].position == -1 and v == split(v)[1] for v in users.values())
+
+
+class _AlwaysAnomalous:
+    """Stands in for the behaviour model: every row scores above the threshold."""
+
+    threshold = 0.5
+
+    def score(self, rows: Any) -> Any:
+        import numpy as np
+
+        return np.full(len(rows), 0.9)
+
+    def explain(self, features: Any) -> list[str]:
+        return ["unusual"]
+
+
+def test_behaviour_alerts_do_not_depend_on_where_batches_end() -> None:
+    """Scores are applied after their batch: an event processed later in the batch must not
+    close the fold an earlier event's score still adds to (every fold of the policy's hour
+    closes two hours after it, at the allowed lateness)."""
+    events = [make_event(at(0, 8) + i * 0.3 * HOUR, user="mpd-0001") for i in range(40)]
+
+    def alerts(batch: int) -> dict[str, int]:
+        engine = Engine(load_policy(DEFAULT_POLICY), CertificateRegistry())
+        detector = BatchDetector(engine, _AlwaysAnomalous())  # type: ignore[arg-type]
+        users: dict[str, bytes] = {}
+        agencies: dict[str, bytes] = {}
+        counts: dict[str, int] = {}
+        for start in range(0, len(events), batch):
+            items = [BatchItem(e, None) for e in events[start : start + batch]]
+            for alert in detector.run(items, users, agencies).alerts:
+                if alert.detector == "behavior_anomaly":
+                    counts[alert.alert_id] = max(counts.get(alert.alert_id, 0), alert.event_count)
+        return counts
+
+    one_at_a_time = alerts(1)
+    assert one_at_a_time and max(one_at_a_time.values()) >= 2
+    assert alerts(40) == one_at_a_time
+    assert alerts(11) == one_at_a_time  # a batch spans 3.3 h: past a fold's horizon
