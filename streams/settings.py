@@ -48,6 +48,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     allowed_lateness_s: float = 3600.0
+    max_clock_skew_s: float = 300.0
+    watermark_idle_s: float = 2.0
     batch_size: int = 2000
     batch_within_s: float = 0.02
 
@@ -134,6 +136,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=env.get("FRTWATCH_METRICS_HOST", base.metrics_host),
         metrics_port=_int(env, "FRTWATCH_METRICS_PORT", base.metrics_port),
         allowed_lateness_s=_float(env, "FRTWATCH_ALLOWED_LATENESS", base.allowed_lateness_s),
+        max_clock_skew_s=_float(env, "FRTWATCH_MAX_CLOCK_SKEW", base.max_clock_skew_s),
+        watermark_idle_s=_float(env, "FRTWATCH_WATERMARK_IDLE", base.watermark_idle_s),
         batch_size=_int(env, "FRTWATCH_BATCH_SIZE", base.batch_size, minimum=1),
         batch_within_s=_float(env, "FRTWATCH_BATCH_WITHIN", base.batch_within_s),
     )

@@ -146,6 +146,7 @@ def _replay(args: argparse.Namespace) -> int:
         model_path=model_path,
         threshold=args.threshold,
         allowed_lateness_s=settings.allowed_lateness_s,
+        max_clock_skew_s=settings.max_clock_skew_s,
         slack_s=DEFAULT_SLACK_S if args.slack is None else args.slack,
         warmup_s=warmup_s,
         seek=args.seek,

@@ -71,6 +71,7 @@ class ReplayOptions:
     model_path: Path | None = None
     threshold: float | None = None
     allowed_lateness_s: float = 3600.0
+    max_clock_skew_s: float = 300.0
     slack_s: float = DEFAULT_SLACK_S
     warmup_s: float = 0.0
     seek: str = "auto"
@@ -113,6 +114,7 @@ def _source(options: ReplayOptions) -> EventSource:
         read_range,
         slack_s=options.slack_s,
         seek=options.seek,
+        max_clock_skew_s=options.max_clock_skew_s,
     )
 
 

@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from streams.contract import SearchEvent, parse_event
+from streams.contract.event_time import ahead_of_record
 from streams.errors import ContractError, FrtwatchError
+from streams.judge.watermark import Watermark
 from streams.replay.kafka_reader import RangeReader
-from streams.replay.merge import TimeAlignedMerger
 from streams.replay.timerange import TimeRange
 
 PAUSE_ABOVE = 200_000
 """A partition this far ahead (buffered events) stops fetching until the others catch up."""
 MAX_REASONS = 20
+AHEAD_OF_RECORD = "event time more than the allowed clock skew ahead of its Kafka record timestamp"
 
 
 @dataclass(slots=True)
@@ -89,18 +91,20 @@ class KafkaSource:
         *,
         slack_s: float,
         seek: str = "auto",
+        max_clock_skew_s: float = math.inf,
     ) -> None:
         self.reader = RangeReader(bootstrap, topic, time_range, slack_s, seek)
+        self.max_clock_skew_s = max_clock_skew_s
         self.time_range = time_range
         self.slack_s = slack_s
         self.stats = ReadStats()
-        self._merger: TimeAlignedMerger[SearchEvent] | None = None
+        self._merger: Watermark[SearchEvent] | None = None
         self._paused: set[int] = set()
         self.complete = False
 
     def open(self) -> dict[str, Any]:
         plans = self.reader.open()
-        self._merger = TimeAlignedMerger([p.partition for p in plans if not p.empty])
+        self._merger = Watermark([p.partition for p in plans if not p.empty])
         return {
             "kind": "kafka",
             "bootstrap": self.reader.bootstrap,
@@ -142,6 +146,7 @@ class KafkaSource:
         reader = self.reader
         stats = self.stats
         lo, hi = self.time_range.start, self.time_range.end
+        skew = self.max_clock_skew_s
         while reader.active():
             if should_stop():
                 return
@@ -159,6 +164,10 @@ class KafkaSource:
                         stats.reject(exc.reason)
                         continue
                     ts = event.ts
+                    if ahead_of_record(ts, record.timestamp, skew):
+                        # the worker dead-letters it (streams.contract.event_time)
+                        stats.reject(AHEAD_OF_RECORD)
+                        continue
                     if ts > newest:
                         newest = ts
                     if record.timestamp >= 0:
@@ -188,7 +197,7 @@ class KafkaSource:
         if tail:
             yield [item[3] for item in tail]
 
-    def _balance(self, merger: TimeAlignedMerger[SearchEvent]) -> None:
+    def _balance(self, merger: Watermark[SearchEvent]) -> None:
         """Pause partitions far ahead of the others so memory stays bounded."""
         for partition in self.reader.active():
             held = merger.buffered(partition)
@@ -216,7 +225,7 @@ class FileSource:
         self._size = 0
         self._done = 0
         self._line = 0
-        self._merger: TimeAlignedMerger[SearchEvent] = TimeAlignedMerger([0])
+        self._merger: Watermark[SearchEvent] = Watermark([0])
         self.complete = False
 
     def open(self) -> dict[str, Any]:

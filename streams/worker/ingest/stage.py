@@ -8,18 +8,24 @@ fetched, in order, around rebalances too. The detection stage, which keeps
 the tables, stays a Faust agent on the internal topic this stage writes.
 
 Each message is triaged (:mod:`streams.worker.ingest.triage`): a dead letter goes out at
-once; a valid event, re-keyed by agency, waits in an :class:`~streams.worker.ingest.watermark.EventTimeMerge`
-over the assigned input partitions, so the internal topic receives each
-agency's events in event-time order even when the partitions are read
-unevenly (a backlog, a bulk load). The events of one agency that leave
+once; a valid event, re-keyed by agency, waits under the event-time watermark
+(:class:`~streams.judge.watermark.Watermark`, the same one ``frtwatch replay``
+uses) over the assigned input partitions, so the internal topic receives each
+agency's events in event-time order whatever the keys, the partitioning and the
+timing of the reads (a backlog, a bulk load, a restart). A partition with
+nothing buffered and nothing on the broker that holds a release back for
+``watermark_idle_s`` stops being waited for until it delivers again
+(:class:`~streams.judge.watermark.IdleClock`). The events of one agency that leave
 together go out as one record, each with its input coordinates
 (:mod:`streams.worker.internal_records`). Whatever leaves is sent and confirmed by
 the broker (:func:`~streams.worker.delivery.deliver`) before its offset counts as
 finished; offsets are committed up to the first unfinished record of each
 partition (:class:`~streams.worker.ingest.offset_tracker.OffsetTracker`), every
 ``commit_interval_s``, before partitions are given up in a rebalance, and at
-shutdown. A crash re-reads from the last commit; the copies it sends again
-are recognised downstream (:mod:`streams.judge.progress_marks`).
+shutdown. Events still held at a rebalance or a shutdown are not sent: their
+offsets are not finished, so whoever reads the partition next reads them again,
+in order. A crash re-reads from the last commit; the copies it sends again are
+recognised downstream (:mod:`streams.judge.progress_marks`).
 """
 
 from __future__ import annotations
@@ -36,32 +42,27 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from streams.contract.dead_letter import SourceCoordinates, dead_letter, internal_error_reason
+from streams.contract.event_time import ahead_of_record
+from streams.judge.watermark import IdleClock, Watermark
 from streams.settings import Settings
 from streams.worker.delivery import Outgoing, deliver
 from streams.worker.ingest.offset_tracker import OffsetTracker
 from streams.worker.ingest.partition_lag import LagClock
 from streams.worker.ingest.triage import triage
-from streams.worker.ingest.watermark import EventTimeMerge
 from streams.worker.internal_records import Packer
 from streams.worker.topics import WorkerTopics
 from streams.worker.workarounds import private
 
 log = logging.getLogger("frtwatch.worker")
 
-MERGE_IDLE_S = 1.0
-"""A quiet input partition holds the others' backlog events back for at most this long
-(wall clock; :mod:`streams.worker.ingest.watermark`)."""
-LIVE_S = 60.0
-"""Events at most this old (event time against the wall clock) are live: quiet
-partitions do not hold them back."""
-MERGE_MAX_HELD = 10_000
-"""Input messages the event-time merge holds at most."""
+WATERMARK_MAX_HELD = 200_000
+"""Input events the watermark holds at most (about 100 MB); beyond it the earliest leave."""
 POLL_MS = 100
-"""The longest a poll waits for records; the merge is looked at least this often."""
+"""The longest a poll waits for records; the watermark is looked at least this often."""
 POLL_RECORDS = 5000
 """Records taken per poll (sent and confirmed together)."""
 LAG_GRACE_S = 5.0
-"""A partition with records still on the broker holds the merge for at most this long
+"""A partition with records still on the broker holds the watermark for at most this long
 after it fell behind or last delivered (:mod:`streams.worker.ingest.partition_lag`)."""
 START_RETRY_S = 2.0
 FETCH_MIN_BYTES = 16 * 1024
@@ -100,6 +101,8 @@ def route_message(
     headers: Iterable[tuple[str, bytes]],
     source: SourceCoordinates,
     topics: WorkerTopics,
+    record_timestamp_ms: int | None = None,
+    max_clock_skew_s: float = math.inf,
 ) -> Valid | Outgoing:
     """Where one input message goes: a valid event (to its agency's partition, packed
     with its input coordinates when sent: :mod:`streams.worker.internal_records`), or a dead
@@ -108,9 +111,13 @@ def route_message(
         verdict = triage(value)
         if verdict.event is not None:
             valid = verdict.event
-            fields = orjson.dumps(valid.to_fields())  # validated once, here
-            return Valid(valid.agency.encode("utf-8"), fields, valid.ts)
-        reason = verdict.reason or "invalid event"
+            ahead = ahead_of_record(valid.ts, record_timestamp_ms, max_clock_skew_s)
+            if ahead is None:
+                fields = orjson.dumps(valid.to_fields())  # validated once, here
+                return Valid(valid.agency.encode("utf-8"), fields, valid.ts)
+            reason = ahead
+        else:
+            reason = verdict.reason or "invalid event"
     except Exception as exc:  # a bug in validation must not lose the message
         log.exception("validation failed at %s", source)
         reason = internal_error_reason(exc)
@@ -118,8 +125,8 @@ def route_message(
     return Outgoing.dead(topics.dlq, letter)
 
 
-Held = tuple[Valid, int, int]
-"""A valid event and the input partition and offset it finishes."""
+Released = tuple[float, int, int, Valid]
+"""A valid event the watermark released: its time, input partition and offset."""
 Letter = tuple[Outgoing, int, int]
 """A dead letter and the input partition and offset it finishes."""
 
@@ -127,8 +134,8 @@ Letter = tuple[Outgoing, int, int]
 class Ingest:
     """The ingest stage over one consumer (see the module doc).
 
-    ``run`` is the whole stage: it returns only when cancelled, after sending
-    what the merge holds and committing.
+    ``run`` is the whole stage: it returns only when cancelled, after committing
+    what is finished.
     """
 
     def __init__(
@@ -136,8 +143,8 @@ class Ingest:
         settings: Settings,
         topics: WorkerTopics,
         *,
-        idle_s: float = MERGE_IDLE_S,
-        max_held: int = MERGE_MAX_HELD,
+        idle_s: float | None = None,
+        max_held: int = WATERMARK_MAX_HELD,
         commit_interval_s: float,
         session_timeout_s: float,
         heartbeat_s: float,
@@ -146,7 +153,8 @@ class Ingest:
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.group = ingest_group(settings.app_id)
-        self.merge: EventTimeMerge[Held] = EventTimeMerge(idle_s=idle_s, max_held=max_held)
+        self.merge: Watermark[Valid] = Watermark(max_held=max_held)
+        self.idle = IdleClock(settings.watermark_idle_s if idle_s is None else idle_s)
         self.offsets: OffsetTracker[int] = OffsetTracker()
         self.commit_interval_s = commit_interval_s
         self.session_timeout_ms = int(session_timeout_s * 1000)
@@ -203,6 +211,7 @@ class Ingest:
         """Route a poll's records, send what may leave, commit when it is time."""
         now = time.monotonic()
         letters: list[Letter] = []
+        valid: list[tuple[float, int, Valid]] = []
         for tp, records in batches.items():
             partition = tp.partition
             self.lag.delivered(partition, now)
@@ -210,37 +219,45 @@ class Ingest:
                 offset = record.offset
                 self.offsets.started(partition, offset)
                 source = SourceCoordinates(tp.topic, partition, offset)
-                routed = route_message(record.key, record.value, record.headers or (), source,
-                                       self.topics)  # fmt: skip
+                routed = route_message(
+                    record.key, record.value, record.headers or (), source, self.topics,
+                    record.timestamp, self.settings.max_clock_skew_s,
+                )  # fmt: skip
                 if isinstance(routed, Valid):
-                    self.merge.push(partition, routed.ts, (routed, partition, offset), now)
+                    valid.append((routed.ts, offset, routed))
                 else:
                     letters.append((routed, partition, offset))
-        lagging, quiet = self._partitions(now)
-        released = self.merge.release(now, lagging, quiet, live_from=time.time() - LIVE_S)
+            if valid:
+                self.merge.open((partition,))
+                self.merge.add(partition, valid)
+                valid = []
+        idle = self.idle.idle(self.merge.blocking(), self._lagging(now), now)
+        released = self.merge.release(idle)
         await self._send(letters, released)
         if now - self._last_commit >= self.commit_interval_s:
             await self._commit()
 
-    async def _send(self, letters: list[Letter], events: list[Held]) -> None:
+    async def _send(self, letters: list[Letter], events: list[Released]) -> None:
         """Send dead letters as they are and valid events packed by agency; wait for the
         broker; only then do their offsets count as finished."""
         if not letters and not events:
             return
         packer = Packer()
-        for valid, partition, offset in events:
+        for _, partition, offset, valid in events:
             packer.add(valid.agency, partition, offset, valid.fields)
         internal = self.topics.events_by_agency
         records = [letter for letter, _, _ in letters]
         records += [Outgoing(internal, agency, value, ordered=True)
                     for agency, value in packer.records()]  # fmt: skip
         await deliver(records)
-        for _, partition, offset in (*letters, *events):
+        for _, partition, offset in letters:
+            self.offsets.finished(partition, offset)
+        for _, partition, offset, _ in events:
             self.offsets.finished(partition, offset)
 
     async def flush(self) -> None:
-        """Send everything the merge holds and commit (before a rebalance, at shutdown)."""
-        await self._send([], self.merge.release(math.inf))
+        """Commit what is finished (before a rebalance, at shutdown). Held events are
+        not sent out of order: their partition's next reader reads them again."""
         await self._commit()
 
     async def _commit(self) -> None:
@@ -260,9 +277,8 @@ class Ingest:
         except Exception as exc:  # a rebalance under way, the broker away: next time
             log.warning("ingest could not commit %s yet: %r", owned, exc)
 
-    def _partitions(self, now: float) -> tuple[set[int], set[int]]:
-        """The assigned input partitions still delivering a backlog (the merge waits for
-        these), and the others (quiet: they hold back only backlog events, briefly).
+    def _lagging(self, now: float) -> set[int]:
+        """The assigned input partitions still delivering a backlog: never idle.
 
         A partition is behind while the broker holds records of it not yet
         delivered (:class:`~streams.worker.ingest.partition_lag.LagClock` says for how long
@@ -270,19 +286,21 @@ class Ingest:
         """
         consumer = self.consumer
         if consumer is None:
-            return set(), set()
+            return set()
         behind = {}
         for tp in consumer.assignment():
             if tp.topic == self.input_topic:
                 highwater = consumer.highwater(tp)
                 position = private.known_position(consumer, tp)
                 behind[tp.partition] = highwater is None or position is None or highwater > position
-        lagging = self.lag.lagging(behind, now)
-        return lagging, set(behind) - lagging
+        self.merge.open(behind)
+        return self.lag.lagging(behind, now)
 
     def forget(self, partitions: Collection[int]) -> None:
         self.offsets.forget(partitions)
         self.lag.forget(partitions)
+        self.idle.forget(partitions)
+        self.merge.forget(partitions)
 
 
 class _GiveBack(ConsumerRebalanceListener):

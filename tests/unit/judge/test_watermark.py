@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.replay.merge import TimeAlignedMerger
+from streams.judge.watermark import Watermark
 
 
 def _feed(
@@ -16,7 +16,7 @@ def _feed(
 ) -> list[tuple[float, int, int]]:
     """Deliver each partition in random-sized chunks in a random interleaving; collect releases."""
     rng = random.Random(seed)
-    merger: TimeAlignedMerger[str] = TimeAlignedMerger(list(partitions))
+    merger: Watermark[str] = Watermark(list(partitions))
     cursors = dict.fromkeys(partitions, 0)
     released: list[tuple[float, int, int]] = []
     sizes = iter(chunk_sizes * 1000)
@@ -74,7 +74,7 @@ def test_every_event_is_released_once_and_partition_order_is_kept(
 
 
 def test_nothing_is_released_until_every_open_partition_has_spoken() -> None:
-    merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1, 2])
+    merger: Watermark[str] = Watermark([0, 1, 2])
     merger.add(0, [(5.0, 0, "a")])
     merger.add(1, [(7.0, 0, "b")])
     assert merger.release() == []
@@ -86,7 +86,7 @@ def test_nothing_is_released_until_every_open_partition_has_spoken() -> None:
 
 
 def test_a_late_event_stays_behind_its_partition_predecessors() -> None:
-    merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1])
+    merger: Watermark[str] = Watermark([0, 1])
     merger.add(0, [(10.0, 0, "p0-10"), (3.0, 1, "p0-late-3")])
     merger.add(1, [(4.0, 0, "p1-4"), (12.0, 1, "p1-12")])
     # Watermark 10 (p0's newest): p1's 4 is below it; p0's 10 is not, so its late 3 waits too.
@@ -100,7 +100,7 @@ def test_a_late_event_stays_behind_its_partition_predecessors() -> None:
 
 
 def test_buffered_counts_per_partition() -> None:
-    merger: TimeAlignedMerger[str] = TimeAlignedMerger([0, 1])
+    merger: Watermark[str] = Watermark([0, 1])
     merger.add(0, [(float(i), i, "x") for i in range(5)])
     assert merger.buffered(0) == 5 and merger.buffered() == 5
 
@@ -114,8 +114,8 @@ def test_buffered_counts_per_partition() -> None:
 def test_bulk_extend_releases_what_add_releases(
     first: list[float], second: list[float], size: int
 ) -> None:
-    by_add: TimeAlignedMerger[int] = TimeAlignedMerger([0, 1])
-    by_extend: TimeAlignedMerger[int] = TimeAlignedMerger([0, 1])
+    by_add: Watermark[int] = Watermark([0, 1])
+    by_extend: Watermark[int] = Watermark([0, 1])
     out_add, out_extend = [], []
     for p, times in ((0, first), (1, second)):
         for start in range(0, len(times), size):
