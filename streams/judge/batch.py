@@ -1,19 +1,34 @@
-"""One micro-batch of events through the detection core and the behaviour model.
+"""The judge: one batch of events through the engine, the behaviour model and the folds.
 
-The Faust agent hands this a batch of validated events and its two state
-tables (any mutable mapping of key to bytes); this module runs
-``Engine.process`` per event, scores every behaviour row of the batch in ONE
-model call, folds the scores back with ``Engine.apply_score``, and writes each
-touched state record back once. It imports no Faust or Kafka, so the replay
-command can drive it the same way, and tests can drive it with plain dicts.
+Every driver calls :class:`Judge`, the worker's detection stage and ``frtwatch
+replay`` alike, and nothing else takes events through the engine. Per batch it
+runs ``Engine.process`` per event (in the order given: the event-time order of
+:mod:`streams.judge.watermark`), scores every behaviour row of the batch in ONE
+model call, folds the scores back with ``Engine.apply_score``, and settles the
+folds of every user the batch touched. What decides an alert is therefore the
+events, the policy, the model and the order; batch boundaries are not
+(``tests/unit/judge/test_batch_sizes.py``). It imports no Faust or Kafka.
 
-:meth:`BatchDetector.judge` only computes; :meth:`BatchDetector.store` writes
-the new states. The live worker sends a batch's alerts, waits until the
+The states come from a store: :class:`ByteStates` reads the worker's tables
+(any mutable mapping of key to bytes, with progress marks and journals),
+:class:`ObjectStates` keeps plain objects for a replay.
+
+What happens when something raises is decided here, once: an exception in
+the engine for one event is recorded in :attr:`BatchResult.failures` (the
+worker dead-letters that event, a replay counts it in its manifest) and the
+batch goes on with the other events; a failing model leaves the batch
+unscored (the rule detectors still judge it); anything else fails the whole
+batch's events. A stored state record that can no longer be read is logged
+and replaced by a fresh state: one user's history is lost, but the stream
+keeps running.
+
+:meth:`Judge.judge` only computes; :func:`store_agencies` and
+:func:`store_users` write the worker's new states. The live worker sends a batch's alerts, waits until the
 broker has them, and only then stores the states: a state record that says
 "this event was seen" (its id is in the user's dedupe ring) must never
 reach the changelog before the alerts that event raised, or a crash in
 between would lose those alerts for good (the replayed event would be a
-duplicate). :meth:`BatchDetector.run` does both at once.
+duplicate). :meth:`Judge.run` does both at once.
 
 States are stored agencies first, then users (each a record of its own).
 An agency's record also carries the new states of the users the batch
@@ -26,12 +41,6 @@ them. Drivers without offsets (``frtwatch replay``) write no journal.
 ``select(token)`` is called before every table write with the token of the
 event concerned (the worker's tables use it to send a state's changelog
 record to the partition of the event that wrote it: :mod:`streams.worker.detect.state_writes`).
-
-A bug in the core for one event must not stop the stream: the exception is
-recorded in :attr:`BatchResult.failures` (the driver dead-letters that event)
-and the batch goes on with the other events. A stored state record that can
-no longer be read is logged and replaced by a fresh state: one user's history
-is lost, but the stream keeps running.
 
 >>> from streams.contract import parse_event
 >>> from streams.detectors.engine import Engine
@@ -47,7 +56,8 @@ is lost, but the stream keeps running.
 ...                        b' "user": "u1", "endpoint": "https://app.clearview.ai/"}' % (i, i))
 >>> users, agencies = {}, {}
 >>> engine = Flaky(load_policy(DEFAULT_POLICY), CertificateRegistry())
->>> result = BatchDetector(engine).run([BatchItem(search(i), i) for i in (1, 2, 3)], users, agencies)
+>>> items = [BatchItem(search(i), i) for i in (1, 2, 3)]
+>>> result = Judge(engine).run(items, ByteStates(users, agencies))
 >>> [(item.token, str(exc)) for item, exc in result.failures]
 [(2, 'a detector bug')]
 >>> result.processed, sorted(users), sorted(agencies)
@@ -61,7 +71,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from streams.contract import Alert, SearchEvent
 from streams.detectors.state import AgencyState, UserState
@@ -119,6 +129,10 @@ class BatchResult(Generic[T]):
     user_values: dict[str, bytes] = field(default_factory=dict)
     """The stored value of each state in ``users`` (written to the table and to the
     agency's journal)."""
+    accepted: list[SearchEvent] = field(default_factory=list)
+    """The events judged (not duplicates, not failed), in order."""
+    scores: list[float] = field(default_factory=list)
+    """Every behaviour score of the batch (higher = more anomalous)."""
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -129,32 +143,111 @@ def _noop(token: Any) -> None:
     return None
 
 
-class BatchDetector:
-    """Runs batches through one :class:`Engine` and an optional :class:`BehaviorModel`."""
+class States(Protocol):
+    """Where the judge reads the states of the users and agencies a batch touches."""
 
-    def __init__(self, engine: Engine, model: BehaviorModel | None = None) -> None:
+    def load_agency(self, key: str) -> tuple[AgencyState | None, Marks, list[tuple[str, bytes]]]:
+        """The agency's state, its marks and its journal."""
+        ...
+
+    def load_user(self, key: str) -> tuple[UserState | None, Marks]: ...
+
+    def stored_user(self, key: str) -> bytes | None:
+        """The user's stored value as bytes (only stores that keep journals have one)."""
+        ...
+
+
+class ByteStates:
+    """The worker's tables: values are state bytes with progress marks (and journals)."""
+
+    def __init__(
+        self, users: MutableMapping[str, bytes], agencies: MutableMapping[str, bytes]
+    ) -> None:
+        self.users = users
+        self.agencies = agencies
+
+    def load_agency(self, key: str) -> tuple[AgencyState | None, Marks, list[tuple[str, bytes]]]:
+        return _load(self.agencies, key, AgencyState)
+
+    def load_user(self, key: str) -> tuple[UserState | None, Marks]:
+        state, marks, _ = _load(self.users, key, UserState)
+        return state, marks
+
+    def stored_user(self, key: str) -> bytes | None:
+        return self.users.get(key)
+
+    def store(self, result: BatchResult[T], select: Callable[[T], None] = _noop) -> None:
+        """Write each state the batch changed, once, as of the last event that touched it."""
+        store_agencies(result, self.agencies, select)
+        store_users(result, self.users, select)
+
+
+class ObjectStates:
+    """Plain objects, never serialised (a replay: nothing needs to survive the process)."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, UserState] = {}
+        self.agencies: dict[str, AgencyState] = {}
+
+    def load_agency(self, key: str) -> tuple[AgencyState | None, Marks, list[tuple[str, bytes]]]:
+        return self.agencies.get(key), Marks(), []
+
+    def load_user(self, key: str) -> tuple[UserState | None, Marks]:
+        return self.users.get(key), Marks()
+
+    def stored_user(self, key: str) -> bytes | None:
+        return None
+
+    def store(self, result: BatchResult[Any], select: Callable[[Any], None] = _noop) -> None:
+        for key, (user, _) in result.users.items():
+            self.users[key] = user
+        for key, (agency, _) in result.agencies.items():
+            self.agencies[key] = agency
+
+
+class Judge:
+    """Runs batches through one :class:`Engine` and an optional :class:`BehaviorModel`.
+
+    ``threshold`` overrides the model's own (``frtwatch replay --threshold``).
+    """
+
+    def __init__(
+        self, engine: Engine, model: BehaviorModel | None = None, threshold: float | None = None
+    ) -> None:
         self.engine = engine
         self.model = model
+        self.threshold = (
+            threshold if threshold is not None else (model.threshold if model else None)
+        )
 
     def run(
         self,
         items: Sequence[BatchItem[T]],
-        users: MutableMapping[str, bytes],
-        agencies: MutableMapping[str, bytes],
+        states: ByteStates | ObjectStates,
         select: Callable[[T], None] = _noop,
+        *,
+        warm: bool = False,
     ) -> BatchResult[T]:
         """Judge a batch and store its states (for drivers with nothing to send first)."""
-        result = self.judge(items, users, agencies)
-        self.store(result, users, agencies, select)
+        result = self.judge(items, states, warm=warm)
+        states.store(result, select)
         return result
 
     def judge(
-        self,
-        items: Sequence[BatchItem[T]],
-        users: MutableMapping[str, bytes],
-        agencies: MutableMapping[str, bytes],
+        self, items: Sequence[BatchItem[T]], states: States, *, warm: bool = False
     ) -> BatchResult[T]:
-        """Run a batch through the engine and the model; read the tables, write nothing."""
+        """Run a batch through the engine and the model; read the states, write nothing.
+
+        ``warm``: build state only (a replay's warm-up before its range): no
+        alerts, no model scores.
+        """
+        try:
+            return self._judge(items, states, warm)
+        except Exception as batch_exc:
+            log.exception("a batch of %d events failed", len(items))
+            return BatchResult(failures=[(item, batch_exc) for item in items])
+
+    def _judge(self, items: Sequence[BatchItem[T]], states: States, warm: bool) -> BatchResult[T]:
         result: BatchResult[T] = BatchResult()
         user_cache: dict[str, UserState | None] = {}
         agency_cache: dict[str, AgencyState | None] = {}
@@ -162,23 +255,25 @@ class BatchDetector:
         user_token: dict[str, T] = {}
         agency_token: dict[str, T] = {}
         requests: list[tuple[ScoreRequest, BatchItem[T]]] = []
+        accepted = result.accepted
+        process = self.engine.process
 
         for item in items:
             event = item.event
             ukey, akey = event.user_key, event.agency
             try:
                 if akey not in agency_cache:  # before its users: see _adopt
-                    agency_cache[akey], marks[akey], journal = _load(agencies, akey, AgencyState)
+                    agency_cache[akey], marks[akey], journal = states.load_agency(akey)
                     if journal:
-                        self._adopt(journal, akey, users, user_cache, user_token, item, result)
+                        self._adopt(journal, akey, states, user_cache, user_token, item, result)
                 if ukey not in user_cache:
-                    user_cache[ukey], marks[ukey], _ = _load(users, ukey, UserState)
+                    user_cache[ukey], marks[ukey] = states.load_user(ukey)
                     result.agency_of[ukey] = akey
                 user, agency = user_cache[ukey], agency_cache[akey]
-                umarks, amarks = marks[ukey], marks[akey]
                 position = item.position
                 agency_too = True
                 if position is not None:
+                    umarks, amarks = marks[ukey], marks[akey]
                     copy_of = None if item.resent else item.source
                     if umarks.has_event(position, copy_of):
                         result.duplicates += 1
@@ -190,7 +285,7 @@ class BatchDetector:
                         # agency as it is now: the best there is.
                         agency_too = False
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
-                outcome = self.engine.process(user, agency, event)
+                outcome = process(user, agency, event)
             except Exception as exc:
                 log.exception("detection failed for event %r", event.event_id)
                 result.failures.append((item, exc))
@@ -204,9 +299,12 @@ class BatchDetector:
                 if agency_too:
                     amarks.advance(position, item.source)
             result.late += outcome.late
+            accepted.append(event)
             user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
             if agency_too:
                 agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
+            if warm:
+                continue
             result.alerts.extend(outcome.alerts)
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
@@ -222,9 +320,6 @@ class BatchDetector:
             for key, state in user_cache.items()
             if state is not None and key in user_token
         }
-        result.user_values = {
-            key: _dump(state.to_bytes(), marks.get(key)) for key, (state, _) in result.users.items()
-        }
         result.agencies = {
             key: (state, agency_token[key])
             for key, state in agency_cache.items()
@@ -236,7 +331,7 @@ class BatchDetector:
     def _adopt(
         journal: list[tuple[str, bytes]],
         agency: str,
-        users: MutableMapping[str, bytes],
+        states: States,
         user_cache: dict[str, UserState | None],
         user_token: dict[str, T],
         item: BatchItem[T],
@@ -251,7 +346,7 @@ class BatchDetector:
         for ukey, value in journal:
             if ukey in user_cache:
                 continue
-            stored = users.get(ukey)
+            stored = states.stored_user(ukey)
             if stored == value:  # the usual case: the users were stored after the agency
                 continue
             try:
@@ -268,48 +363,6 @@ class BatchDetector:
             user_token[ukey] = item.token
             result.adopted += 1
 
-    @staticmethod
-    def store(
-        result: BatchResult[T],
-        users: MutableMapping[str, bytes],
-        agencies: MutableMapping[str, bytes],
-        select: Callable[[T], None] = _noop,
-    ) -> None:
-        """Write each state the batch changed, once, as of the last event that touched it."""
-        BatchDetector.store_agencies(result, agencies, select)
-        BatchDetector.store_users(result, users, select)
-
-    @staticmethod
-    def store_agencies(
-        result: BatchResult[T],
-        agencies: MutableMapping[str, bytes],
-        select: Callable[[T], None] = _noop,
-    ) -> None:
-        """Write the agency states, each with its journal. Drivers store these first,
-        and have them on the broker before they store the users' (see :meth:`judge`)."""
-        journals: dict[str, list[tuple[str, bytes]]] = {}
-        for key, value in result.user_values.items():
-            journals.setdefault(result.agency_of[key], []).append((key, value))
-        for key, (state, token) in result.agencies.items():
-            journal = journals.get(key, [])
-            if sum(len(value) for _, value in journal) > JOURNAL_MAX_BYTES:
-                log.info("%d users of %r changed in one batch: stored without a journal",
-                         len(journal), key)  # fmt: skip
-                journal = []
-            select(token)
-            agencies[key] = _dump(state.to_bytes(), result.marks.get(key), journal)
-
-    @staticmethod
-    def store_users(
-        result: BatchResult[T],
-        users: MutableMapping[str, bytes],
-        select: Callable[[T], None] = _noop,
-    ) -> None:
-        values = result.user_values
-        for key, (_, token) in result.users.items():
-            select(token)
-            users[key] = values[key]
-
     def _score(
         self,
         requests: list[tuple[ScoreRequest, BatchItem[T]]],
@@ -320,29 +373,77 @@ class BatchDetector:
         import numpy as np
 
         model = self.model
-        assert model is not None
+        threshold = self.threshold
+        assert model is not None and threshold is not None
         try:
             scores = model.score(np.asarray([r.features for r, _ in requests], dtype=np.float64))
         except Exception:
             # The model is not the events' fault: keep the rule detectors going.
             log.exception("behaviour model failed on a batch of %d rows", len(requests))
             return
-        threshold = model.threshold
-        for (request, item), score in zip(requests, scores, strict=True):
+        values = scores.tolist()
+        result.scores.extend(values)
+        result.scored += len(values)
+        apply = self.engine.apply_score
+        for (request, item), value in zip(requests, values, strict=True):
+            if value < threshold:
+                continue  # apply_score would change nothing
             ukey = f"{request.agency}/{request.user}"
             try:
-                value = float(score)
-                reasons = model.explain(request.features) if value >= threshold else []
+                reasons = model.explain(request.features)
                 current = user_cache[ukey]
                 assert current is not None
-                state, alerts = self.engine.apply_score(current, request, value, threshold, reasons)
+                state, alerts = apply(current, request, value, threshold, reasons)
             except Exception as exc:
                 log.exception("behaviour scoring failed for event %r", request.event_id)
                 result.failures.append((item, exc))
                 continue
-            result.scored += 1
             user_cache[ukey], user_token[ukey] = state, item.token
             result.alerts.extend(alerts)
+
+
+def store_agencies(
+    result: BatchResult[T],
+    agencies: MutableMapping[str, bytes],
+    select: Callable[[T], None] = _noop,
+) -> None:
+    """Write the agency states, each with its journal. Drivers store these first,
+    and have them on the broker before they store the users' (see :class:`Judge`)."""
+    values = _user_values(result)
+    journals: dict[str, list[tuple[str, bytes]]] = {}
+    for key, value in values.items():
+        journals.setdefault(result.agency_of[key], []).append((key, value))
+    for key, (state, token) in result.agencies.items():
+        journal = journals.get(key, [])
+        if sum(len(value) for _, value in journal) > JOURNAL_MAX_BYTES:
+            log.info("%d users of %r changed in one batch: stored without a journal",
+                     len(journal), key)  # fmt: skip
+            journal = []
+        select(token)
+        agencies[key] = _dump(state.to_bytes(), result.marks.get(key), journal)
+
+
+def store_users(
+    result: BatchResult[T],
+    users: MutableMapping[str, bytes],
+    select: Callable[[T], None] = _noop,
+) -> None:
+    """Write the user states (after :func:`store_agencies`)."""
+    values = _user_values(result)
+    for key, (_, token) in result.users.items():
+        select(token)
+        users[key] = values[key]
+
+
+def _user_values(result: BatchResult[Any]) -> dict[str, bytes]:
+    """The stored value of each user state in ``result`` (made once: it goes to the table
+    and to the agency's journal)."""
+    if len(result.user_values) != len(result.users):
+        result.user_values = {
+            key: _dump(state.to_bytes(), result.marks.get(key))
+            for key, (state, _) in result.users.items()
+        }
+    return result.user_values
 
 
 S = TypeVar("S", UserState, AgencyState)

@@ -1,35 +1,38 @@
-"""The replay driver: the live worker's detection core, with its tables as plain dicts.
+"""The replay driver: the live worker's judge, with its states as plain objects.
 
 The worker keeps a :class:`~streams.detectors.UserState` per
 ``"<agency>/<user>"`` and an :class:`~streams.detectors.AgencyState` per
-agency in Faust tables; here they are two dicts holding the same objects
-(never serialised, since nothing needs to survive the process). Events go
-through the same :class:`~streams.detectors.Engine`; alerts are kept as the
-latest message per ``alert_id``; behaviour-model requests are collected and
-scored in large batches (one ``model.score`` call per ``score_batch`` rows),
-then folded back with :meth:`Engine.apply_score` into the user's state as it
-stands at that moment, as the worker does with its micro-batches.
+agency in Faust tables; here they are objects in an
+:class:`~streams.judge.batch.ObjectStates` (never serialised, since nothing
+needs to survive the process). Events go through the same
+:class:`~streams.judge.batch.Judge` as in the worker, in batches of
+``score_batch`` events (one ``model.score`` call each: per-call overhead is
+milliseconds, per-row cost microseconds); the judge's alerts are kept as the
+latest message per ``alert_id``. Batch boundaries do not change the alerts
+(:mod:`streams.judge.batch`), so the batch size is a matter of speed only.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-
-import numpy as np
 
 from models.scoring import BehaviorModel
 from streams.contract import SearchEvent
-from streams.detectors import AgencyState, Engine, ScoreRequest, UserState
+from streams.detectors import Engine
+from streams.judge.batch import BatchItem, BatchResult, Judge, ObjectStates
 from streams.replay.alert_store import AlertStore
 from streams.replay.scores import ScoreSample
 from streams.report.tally import SearchTally
 
+log = logging.getLogger(__name__)
+
 SCORE_BATCH = 10_000
-"""Rows per model call: per-call overhead is milliseconds, per-row cost microseconds."""
+"""Events per judge call (and so at most rows per model call)."""
 
 
 class ReplayDriver:
-    """Feeds ordered events through an :class:`Engine` and keeps what they produced."""
+    """Feeds ordered events through a :class:`Judge` and keeps what they produced."""
 
     def __init__(
         self,
@@ -42,24 +45,20 @@ class ReplayDriver:
     ) -> None:
         self.engine = engine
         self.model = model
-        self.threshold = (
-            threshold if threshold is not None else (model.threshold if model else None)
-        )
+        self.judge = Judge(engine, model, threshold)
+        self.threshold = self.judge.threshold
         self.tally = tally
         self.score_batch = max(1, score_batch)
-        self.users: dict[str, UserState] = {}
-        self.agencies: dict[str, AgencyState] = {}
+        self.states = ObjectStates()
         self.alerts = AlertStore()
         self.scores = ScoreSample()
         self.processed = 0
         self.duplicates = 0
         self.late = 0
         self.scored = 0
+        self.failed = 0
         self.alert_messages = 0
         self.warmed = 0
-        self._pending: list[ScoreRequest] = []
-        self._touched: set[str] = set()
-        """Users processed since the scores were last applied (to settle their folds)."""
 
     def warm(self, events: Sequence[SearchEvent]) -> None:
         """Build state from events before the range: no alerts, no tally, no model scores.
@@ -68,84 +67,40 @@ class ReplayDriver:
         users' recent past (burst baselines, behaviour windows, dedupe rings);
         warming the states with that past makes the replay judge alike.
         """
-        process = self.engine.process
-        users = self.users
-        agencies = self.agencies
-        for event in events:
-            key = f"{event.agency}/{event.user}"
-            out = process(users.get(key), agencies.get(event.agency), event)
-            if not out.duplicate:
-                users[key] = out.user_state
-                agencies[event.agency] = out.agency_state
-                self.warmed += 1
+        for begin in range(0, len(events), self.score_batch):
+            part = events[begin : begin + self.score_batch]
+            result = self.judge.run(self._items(part), self.states, warm=True)
+            self.warmed += len(result.accepted)
+            self._count_failures(result)
 
     def process(self, events: Sequence[SearchEvent]) -> None:
         """Judge events in the given order (the caller decides the order)."""
-        process = self.engine.process
-        users = self.users
-        agencies = self.agencies
-        put = self.alerts.put
-        count = self.tally.add if self.tally is not None else None
-        pending = self._pending
-        scoring = self.model is not None
-        touched = self._touched
-        for event in events:
-            key = f"{event.agency}/{event.user}"
-            out = process(users.get(key), agencies.get(event.agency), event)
-            if out.duplicate:
-                self.duplicates += 1
-                continue
-            users[key] = out.user_state
-            if scoring:  # behaviour folds exist only with a model
-                touched.add(key)
-            agencies[event.agency] = out.agency_state
-            self.processed += 1
-            if out.late:
-                self.late += 1
-            if count is not None:
+        for begin in range(0, len(events), self.score_batch):
+            part = events[begin : begin + self.score_batch]
+            self._take(self.judge.run(self._items(part), self.states))
+
+    @staticmethod
+    def _items(events: Sequence[SearchEvent]) -> list[BatchItem[None]]:
+        return [BatchItem(event, None) for event in events]
+
+    def _take(self, result: BatchResult[None]) -> None:
+        self.processed += len(result.accepted)
+        self.duplicates += result.duplicates
+        self.late += result.late
+        self.scored += result.scored
+        if result.scores:
+            self.scores.extend(result.scores)
+        if self.tally is not None:
+            count = self.tally.add
+            for event in result.accepted:
                 count(event)
-            if out.alerts:
-                self.alert_messages += len(out.alerts)
-                for alert in out.alerts:
-                    put(alert)
-            if scoring and out.score_request is not None:
-                pending.append(out.score_request)
-                if len(pending) >= self.score_batch:
-                    self.flush_scores()
-
-    def flush_scores(self) -> None:
-        """Score every pending request in one model call and fold the results in."""
-        pending = self._pending
-        if not pending or self.model is None or self.threshold is None:
-            pending.clear()
-            self.settle()
-            return
-        model = self.model
-        threshold = self.threshold
-        matrix = np.array([r.features for r in pending], dtype=np.float64)
-        scores = model.score(matrix)
-        self.scores.extend(scores)
-        self.scored += len(pending)
-        apply = self.engine.apply_score
-        users = self.users
+        self.alert_messages += len(result.alerts)
         put = self.alerts.put
-        for request, value in zip(pending, scores.tolist(), strict=True):
-            if value < threshold:
-                continue  # apply_score would change nothing
-            key = f"{request.agency}/{request.user}"
-            reasons = model.explain(request.features)
-            state, alerts = apply(users[key], request, value, threshold, reasons)
-            users[key] = state
-            self.alert_messages += len(alerts)
-            for alert in alerts:
-                put(alert)
-        self.settle()
-        pending.clear()
+        for alert in result.alerts:
+            put(alert)
+        self._count_failures(result)
 
-    def settle(self) -> None:
-        """Close the folds past the horizon of every user touched since the last call
-        (behaviour folds included, which ``Engine.process`` leaves open)."""
-        users = self.users
-        for key in self._touched:
-            self.engine.settle_folds(users[key])
-        self._touched.clear()
+    def _count_failures(self, result: BatchResult[None]) -> None:
+        if result.failures:
+            self.failed += len(result.failures)
+            log.error("%d event(s) could not be judged (see the log above)", len(result.failures))

@@ -77,10 +77,11 @@ def judge_all(
             view.update(source.done, judged.handed)
         except KeyboardInterrupt:
             judged.warnings.append("interrupted twice: the last slice may be only partly judged")
-        tick = time.perf_counter()
-        driver.flush_scores()
-        judged.detect_s += time.perf_counter() - tick
     judged.complete = source.complete and judged.stopped_at is None and not judged.warnings
+    if driver.failed:  # the worker dead-letters these
+        judged.warnings.append(
+            f"{driver.failed} event(s) could not be judged (an internal error, logged above)"
+        )
     judged.elapsed_s = time.perf_counter() - clock
     return judged
 

@@ -163,6 +163,7 @@ def build_manifest(
             "duplicates": driver.duplicates,
             "late": driver.late,
             "scored": driver.scored,
+            "failed": driver.failed,
         },
         "alerts": {
             "total": len(driver.alerts),

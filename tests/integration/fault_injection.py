@@ -1,7 +1,7 @@
 """What the fault-injection tests compare a battered worker against, and how they read it.
 
 The reference for every fault test is a recomputation of the same events
-through the worker's own detection code (:class:`~streams.judge.batch.BatchDetector`
+through the worker's own detection code (:class:`~streams.judge.batch.Judge`
 over plain dicts), in the order the worker judges them: per agency, in event
 time. It gives the alerts (id and evidence count of the latest update) and
 every user's and agency's state record, byte for byte. A worker that lost an
@@ -25,7 +25,7 @@ import orjson
 
 from streams.contract import parse_event
 from streams.detectors.engine import Engine
-from streams.judge.batch import BatchDetector, BatchItem
+from streams.judge.batch import BatchItem, ByteStates, Judge
 from streams.judge.progress_marks import split
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
 from streams.worker.internal_records import unpack
@@ -129,7 +129,7 @@ def recompute(lines: list[bytes], policy: Path, model: Path | None = None) -> Ou
         from models.scoring import load_model
 
         behaviour = load_model(model)
-    detector = BatchDetector(engine, behaviour)
+    detector = Judge(engine, behaviour)
     by_agency: dict[str, list[Any]] = defaultdict(list)
     for line in lines:
         event = parse_event(line)
@@ -143,7 +143,7 @@ def recompute(lines: list[bytes], policy: Path, model: Path | None = None) -> Ou
         events.sort(key=lambda e: e.ts)  # stable: ties keep their order in the file
         for start in range(0, len(events), BATCH):
             items = [BatchItem(e, None) for e in events[start : start + BATCH]]
-            result = detector.run(items, users, agencies)
+            result = detector.run(items, ByteStates(users, agencies))
             assert not result.failures, result.failures
             for alert in result.alerts:
                 if alert.event_count >= alerts.get(alert.alert_id, 0):

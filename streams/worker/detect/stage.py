@@ -18,7 +18,14 @@ from streams.contract.dead_letter import (
     internal_error_reason,
 )
 from streams.contract.event import SearchEvent, event_from_dict
-from streams.judge.batch import BatchDetector, BatchItem, BatchResult
+from streams.judge.batch import (
+    BatchItem,
+    BatchResult,
+    ByteStates,
+    Judge,
+    store_agencies,
+    store_users,
+)
 from streams.worker.delivery import Outgoing
 from streams.worker.detect.state_writes import StateWrites
 from streams.worker.ingest.triage import HEADER_RESENT, origin_of
@@ -42,7 +49,7 @@ class Detection:
         topics: WorkerTopics,
         tables: WorkerTables,
     ) -> None:
-        self.detector = BatchDetector(runtime.engine, runtime.model)
+        self.judge = Judge(runtime.engine, runtime.model)
         self.topics = topics
         self.tables = tables
         self.order: PartitionOrder[TP] = PartitionOrder()
@@ -152,11 +159,7 @@ class Detection:
 
     def _judge(self, items: list[BatchItem[Incoming]], letters: list[Outgoing]) -> Judged:
         judged = Judged(outgoing=letters)
-        try:
-            result = self.detector.judge(items, self.tables.users, self.tables.agencies)
-        except Exception as batch_exc:
-            log.exception("a batch of %d events failed", len(items))
-            result = BatchResult(failures=[(item, batch_exc) for item in items])
+        result = self.judge.judge(items, ByteStates(self.tables.users, self.tables.agencies))
         if result.adopted:  # rare, and worth knowing: a worker died mid-write
             log.warning(
                 "%d user state(s) taken from their agency's journal: the last worker "
@@ -179,17 +182,17 @@ class Detection:
         Agency states first, each carrying its batch's user states (its
         journal), on the broker before any user state is written: a crash in
         between leaves agencies ahead of users, never behind, and
-        :meth:`BatchDetector.judge` takes those users' states from the journal
+        :meth:`~streams.judge.batch.Judge.judge` takes those users' states from the journal
         (see :mod:`streams.judge.progress_marks`). Both are confirmed by the broker
         before this returns (:mod:`streams.worker.detect.state_writes`).
         """
         result = judged.result
         try:
             agencies = StateWrites(self.tables.agencies)
-            self.detector.store_agencies(result, agencies, agencies.select)
+            store_agencies(result, agencies, agencies.select)
             await agencies.save()
             users = StateWrites(self.tables.users)
-            self.detector.store_users(result, users, users.select)
+            store_users(result, users, users.select)
             await users.save()
         except Exception:
             log.exception("storing the states of a batch failed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.detectors import Engine
-from streams.judge.batch import BatchDetector, BatchItem
+from streams.judge.batch import BatchItem, ByteStates, Judge, store_agencies
 from streams.judge.progress_marks import split
 from streams.policy import CertificateRegistry, load_policy
 from streams.settings import DEFAULT_POLICY
@@ -34,12 +34,12 @@ def _items(events: list[Any], start: int = 0) -> list[BatchItem[None]]:
 
 
 def _run(batches: list[list[BatchItem[None]]]) -> tuple[dict[str, bytes], dict[str, bytes], dict]:
-    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
     alerts: dict[str, int] = {}
     for batch in batches:
-        result = detector.run(batch, users, agencies)
+        result = detector.run(batch, ByteStates(users, agencies))
         for alert in result.alerts:
             alerts[alert.alert_id] = max(alerts.get(alert.alert_id, 0), alert.event_count)
     return users, agencies, alerts
@@ -85,13 +85,13 @@ def test_an_event_resent_out_of_order_is_applied() -> None:
 def test_an_agency_stored_ahead_of_its_users_is_not_counted_twice() -> None:
     """A crash between the agency write and the user writes: the user catches up alone."""
     items = _items(_world())
-    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
-    detector.run(items[:40], users, agencies)
-    result = detector.judge(items[40:], users, agencies)
-    detector.store_agencies(result, agencies)  # ... and the worker dies here
-    detector.run(items[40:], users, agencies)
+    detector.run(items[:40], ByteStates(users, agencies))
+    result = detector.judge(items[40:], ByteStates(users, agencies))
+    store_agencies(result, agencies)  # ... and the worker dies here
+    detector.run(items[40:], ByteStates(users, agencies))
     once = _run([items[:40], items[40:]])
     assert _states(users) == _states(once[0])
     assert _states(agencies) == _states(once[1])
@@ -105,14 +105,14 @@ def test_copies_skipped_by_an_agency_stored_ahead_are_not_applied_to_its_users()
     first = _items(events[:80])
     copies = [BatchItem(i.event, None, 200 + n, i.source) for n, i in enumerate(first[10:70])]
     fresh = [BatchItem(e, None, 260 + n, (0, 1080 + n)) for n, e in enumerate(events[80:])]
-    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
-    detector.run(first, users, agencies)
-    result = detector.judge(copies + fresh, users, agencies)
+    detector.run(first, ByteStates(users, agencies))
+    result = detector.judge(copies + fresh, ByteStates(users, agencies))
     assert result.duplicates == len(copies)
-    detector.store_agencies(result, agencies)  # ... and the worker dies here
-    again = detector.run(copies + fresh, users, agencies)
+    store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(copies + fresh, ByteStates(users, agencies))
     # The users take the batch's outcome from the agency's journal: nothing is judged again.
     assert again.adopted == 2 and again.duplicates == len(copies) + len(fresh)
     once = _run([_items(events[:80]), fresh])
@@ -130,15 +130,15 @@ def test_users_behind_an_agency_stored_ahead_are_not_judged_again() -> None:
     events.insert(6, make_event(at(0, 8) + 330.0, user="mpd-0002", endpoint=PROHIBITED))
     events.insert(8, make_event(at(0, 8) + 200.0, user="mpd-0003", endpoint=PROHIBITED))
     items = _items(events)
-    detector = BatchDetector(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
-    detector.run(items[:4], users, agencies)
-    result = detector.judge(items[4:], users, agencies)
+    detector.run(items[:4], ByteStates(users, agencies))
+    result = detector.judge(items[4:], ByteStates(users, agencies))
     sent = {alert.alert_id: alert.to_json() for alert in result.alerts}
     assert any(b'"first_time_for_agency":true' in alert for alert in sent.values())
-    detector.store_agencies(result, agencies)  # ... and the worker dies here
-    again = detector.run(items[4:], users, agencies)
+    store_agencies(result, agencies)  # ... and the worker dies here
+    again = detector.run(items[4:], ByteStates(users, agencies))
     for alert in again.alerts:
         assert sent.get(alert.alert_id) == alert.to_json(), "an alert judged differently"
     once = _run([items[:4], items[4:]])
@@ -173,13 +173,13 @@ def test_behaviour_alerts_do_not_depend_on_where_batches_end() -> None:
 
     def alerts(batch: int) -> dict[str, int]:
         engine = Engine(load_policy(DEFAULT_POLICY), CertificateRegistry())
-        detector = BatchDetector(engine, _AlwaysAnomalous())  # type: ignore[arg-type]
+        detector = Judge(engine, _AlwaysAnomalous())  # type: ignore[arg-type]
         users: dict[str, bytes] = {}
         agencies: dict[str, bytes] = {}
         counts: dict[str, int] = {}
         for start in range(0, len(events), batch):
             items = [BatchItem(e, None) for e in events[start : start + batch]]
-            for alert in detector.run(items, users, agencies).alerts:
+            for alert in detector.run(items, ByteStates(users, agencies)).alerts:
                 if alert.detector == "behavior_anomaly":
                     counts[alert.alert_id] = max(counts.get(alert.alert_id, 0), alert.event_count)
         return counts

@@ -52,7 +52,9 @@ def test_a_run_writes_alerts_report_and_a_complete_manifest(tmp_path: Path) -> N
     manifest = read_manifest(out)
     assert manifest == result.manifest
     assert manifest["status"] == "complete"
-    assert manifest["processed"] == {"events": 9, "duplicates": 1, "late": 0, "scored": 0}
+    assert manifest["processed"] == {
+        "events": 9, "duplicates": 1, "late": 0, "scored": 0, "failed": 0,
+    }  # fmt: skip
     assert manifest["alerts"]["by_detector"] == EXPECTED
     assert manifest["read"]["messages"] == 10 and manifest["read"]["invalid_messages"] == 0
     assert manifest["events_time_span"] == {
