@@ -55,6 +55,9 @@ class ScoreRequest:
     event_id: str
     ts: float
     features: list[float]  # in models.features.FEATURE_NAMES order
+    newest: float = -math.inf
+    """The user's newest counted event time when the request was made: the score closes
+    the user's behaviour folds as of then, not as of the end of its batch."""
 
 
 @dataclass(slots=True)
@@ -147,7 +150,9 @@ class Engine:
         if self.scoring:
             features = window.features()
             if features is not None:
-                request = ScoreRequest(event.agency, event.user, event.event_id, ts, features)
+                request = ScoreRequest(
+                    event.agency, event.user, event.event_id, ts, features, user.newest
+                )
         return Outcome(user, agency, alerts, False, late, request)
 
     def _fold(
@@ -233,6 +238,10 @@ class Engine:
         """
         if not self.scoring or score < threshold:
             return user_state, []
+        folds = user_state.folds
+        if folds:
+            # Close the behaviour folds a batch of one would have closed by now.
+            expire_folds(folds, request.newest, self.fold_horizon_s, only=BEHAVIOR_ANOMALY)
         fold_key = (BEHAVIOR_ANOMALY, "", period_start(request.ts, self.policy.suppression_s))
         existing = user_state.folds.get(fold_key)
         if existing is not None and request.event_id in existing.event_ids:

@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.contract.alert import Alert, make_alert_id
-from streams.detectors.state import FOLD_CAP, FOLD_EVIDENCE_CAP, Fold, FoldKey
+from streams.detectors.state import BEHAVIOR_FOLD_CAP, FOLD_CAP, FOLD_EVIDENCE_CAP, Fold, FoldKey
+
+BEHAVIOR = "behavior_anomaly"
 
 
 def period_start(ts: float, suppression_s: float) -> int:
@@ -51,8 +53,11 @@ def add_evidence(
         ids.append(event_id)
         first = min(ts, *(t for t, _ in prior)) if prior else ts
         fold = Fold(len(ids), first, ts, ids[:FOLD_EVIDENCE_CAP])
-        if len(folds) >= FOLD_CAP:
-            del folds[min(folds, key=lambda k: folds[k].last_ts)]
+        # Rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP.
+        behaviour = key[0] == BEHAVIOR
+        family = [k for k in folds if (k[0] == BEHAVIOR) == behaviour]
+        if len(family) >= (BEHAVIOR_FOLD_CAP if behaviour else FOLD_CAP):
+            del folds[min(family, key=lambda k: (folds[k].last_ts, k))]
         folds[key] = fold
         return fold, True
     count = fold.count + 1
@@ -67,11 +72,19 @@ def add_evidence(
 
 
 def expire_folds(
-    folds: dict[FoldKey, Fold], newest: float, horizon_s: float, keep: str | None = None
+    folds: dict[FoldKey, Fold],
+    newest: float,
+    horizon_s: float,
+    keep: str | None = None,
+    only: str | None = None,
 ) -> None:
     """Close alerts whose period ended more than the allowed lateness before ``newest``
-    (those of detector ``keep`` stay open)."""
-    for key in [k for k in folds if k[2] + horizon_s <= newest and k[0] != keep]:
+    (those of detector ``keep`` stay open; with ``only``, only that detector's close)."""
+    for key in [
+        k
+        for k in folds
+        if k[2] + horizon_s <= newest and k[0] != keep and (only is None or k[0] == only)
+    ]:
         del folds[key]
 
 

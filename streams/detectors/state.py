@@ -18,7 +18,8 @@ What a user's record holds, and why:
   over the baseline period, fed only by buckets that have left the window.
 * ``recent`` - the last few evidence ``(ts, event_id)`` pairs while a burst is
   plausible, so a burst alert can show what led up to it.
-* ``folds`` - open alerts (at most :data:`FOLD_CAP`), see :mod:`.folding`.
+* ``folds`` - open alerts (at most :data:`FOLD_CAP` of the rules and
+  :data:`BEHAVIOR_FOLD_CAP` of the behaviour model), see :mod:`.folding`.
 * ``behavior`` - the behaviour model's feature window.
 
 >>> state = UserState()
@@ -53,7 +54,10 @@ BASELINE_SLOTS = 14
 RECENT_CAP = 4
 """Evidence ids kept for a burst alert's opening."""
 FOLD_CAP = 16
-"""Open alerts per user; the oldest is closed first when more open."""
+"""Open rule alerts per user; the oldest is closed first when more open."""
+BEHAVIOR_FOLD_CAP = 4
+"""Open behaviour alerts per user, capped apart from the rules' (their scores are applied
+after their batch, so sharing one cap would make what is closed depend on batch size)."""
 FOLD_EVIDENCE_CAP = 10
 """Evidence ids kept per open alert (the alert itself caps at 100)."""
 AGENCY_HOST_CAP = 64
@@ -234,7 +238,7 @@ class UserState:
             raw = base64.b64decode(dedupe)
             state.dedupe = raw[len(raw) % HASH_BYTES :][-_DEDUPE_BYTES:]
             state.folds = {}
-            for d, s, p, count, first_ts, last_ts, ids in folds[-FOLD_CAP:]:
+            for d, s, p, count, first_ts, last_ts, ids in folds[-(FOLD_CAP + BEHAVIOR_FOLD_CAP) :]:
                 state.folds[(DETECTORS[d], str(s), int(p))] = Fold(
                     int(count), float(first_ts), float(last_ts), [str(i) for i in ids]
                 )
