@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
+
 import orjson
 from ada_url import URL, HostType
 
