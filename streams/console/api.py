@@ -27,6 +27,8 @@ from streams.console.triage import ACTIONS, MAX_NOTE, TriageError, new_action, r
 from streams.contract.alert import DETECTORS, SEVERITIES
 
 HEARTBEAT_S = 15.0
+DISCONNECT_CHECK_S = 0.5
+"""How soon a stream the browser closed gives its slot back (aiohttp does not cancel it)."""
 MAX_LIST = 1000
 
 
@@ -223,6 +225,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(b"retry: 2000\n" + _sse("hello", {"ready": True}))
+        idle = 0.0
         while True:
             if not console.sessions.alive(session):
                 await response.write(_sse("expired", {}))
@@ -233,13 +236,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 subscriber.overflowed = False
                 await response.write(_sse("reset", {}))
             try:
-                message = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
+                message = await asyncio.wait_for(subscriber.queue.get(), DISCONNECT_CHECK_S)
             except TimeoutError:
-                await response.write(b": keep-alive\n\n")
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break  # the browser went away (a new filter, a closed tab): free the slot
+                idle += DISCONNECT_CHECK_S
+                if idle >= HEARTBEAT_S:
+                    idle = 0.0
+                    await response.write(b": keep-alive\n\n")
                 continue
+            idle = 0.0
             if message is CLOSE:
-                if not console.sessions.alive(session):  # signed out: tell the page
-                    await response.write(_sse("expired", {}))
+                if subscriber.signed_out:  # tell the page, in every tab of the session
+                    await response.write(_sse("signed_out", {}))
                 break
             await response.write(_sse("alert", message))
     except (ConnectionResetError, ConnectionError):

@@ -28,6 +28,7 @@ class Subscriber:
         default_factory=lambda: asyncio.Queue(maxsize=500)
     )
     overflowed: bool = False
+    signed_out: bool = False
 
     def offer(self, message: dict[str, Any] | None) -> None:
         if self.overflowed:
@@ -70,6 +71,7 @@ class LiveHub:
         """End every stream of one session (sign-out)."""
         for subscriber in self._subscribers:
             if subscriber.session_id == session_id:
+                subscriber.signed_out = True
                 subscriber.overflowed = False
                 with contextlib.suppress(asyncio.QueueFull):
                     subscriber.queue.put_nowait(CLOSE)

@@ -156,6 +156,10 @@ const FRT = (() => {
       source.close();
       window.location.assign('/login?error=expired');
     });
+    source.addEventListener('signed_out', () => {
+      source.close();
+      window.location.assign('/login?error=signed_out');
+    });
     return source;
   }
 
