@@ -77,10 +77,11 @@ def test_roles_limit_what_the_page_offers(
     assert page.locator("#a-history li").first.inner_text().startswith("mpd-analyst added a note")
     shot(page, "role-analyst")
 
-    for username, visible, hidden in (
+    offered: list[tuple[str, list[str], list[str]]] = [
         ("auditor", [], ["#triage-panel"]),
         ("lead", ["#t-ack", "#t-tp", "#t-fp", "#t-reopen", "#t-assign"], []),
-    ):
+    ]
+    for username, visible, hidden in offered:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         other = watch.attach(context.new_page())
         try:
