@@ -104,7 +104,8 @@ async def triage(request: web.Request) -> web.StreamResponse:
     session = request[SESSION_KEY]
     alert_id = request.match_info["alert_id"]
     access = _access(request)
-    if _held(request, alert_id) is None:
+    held = _held(request, alert_id)
+    if held is None:
         return _json({"error": "no such alert"}, status=404)
     if not access.actions:
         return _json({"error": f"the {access.role} role cannot change alerts"}, status=403)
@@ -125,8 +126,12 @@ async def triage(request: web.Request) -> web.StreamResponse:
         return _bad_request("assignee must be a user name")
     if not access.may(action_name):
         return _json({"error": f"the {access.role} role may not {action_name}"}, status=403)
-    if action_name == "assign" and assignee and assignee not in console.accounts:
-        return _bad_request("assignee must be a console user")
+    if action_name == "assign" and assignee:
+        colleague = console.accounts.get(assignee)
+        if colleague is None:
+            return _bad_request("assignee must be a console user")
+        if not (colleague.access.actions and colleague.access.sees(held.alert.agency)):
+            return _bad_request("assignee cannot work on this alert (role or agencies)")
     try:
         # The actor is the signed-in account, whatever the body says.
         action = new_action(alert_id, action_name, session.user or "", time.time(), note, assignee)
@@ -160,12 +165,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
         return _bad_request(f"range must be one of {', '.join(RANGES)}")
     access = _access(request)
     alerts = [s for s in console.alerts.all() if access.sees(s.alert.agency)]
-    built = build_stats(range_name, time.time(), alerts, console.activity)
-    if not access.everywhere:
-        # Search counts of other agencies (and of the "other" bucket) are not theirs to see.
-        built["searches"] = {a: row for a, row in built["searches"].items() if access.sees(a)}
-        built["totals"]["searches"] = sum(sum(r) for r in built["searches"].values())
-    return _json(built)
+    sees = None if access.everywhere else access.sees
+    return _json(build_stats(range_name, time.time(), alerts, console.activity, sees=sees))
 
 
 async def meta(request: web.Request) -> web.StreamResponse:

@@ -109,6 +109,21 @@ async def test_roles_limit_triage(client: TestClient, user: str, action: str, st
     assert response.status == status, await response.text()
 
 
+@pytest.mark.parametrize(
+    ("assignee", "status"), [("lead", 503), ("spd-auditor", 400), ("mpd-analyst", 503)]
+)
+async def test_alerts_are_assigned_only_to_those_who_can_work_on_them(
+    client: TestClient, assignee: str, status: int
+) -> None:
+    await login(client, "lead")
+    response = await client.post(
+        "/api/alerts/a-mpd/triage",
+        json={"action": "assign", "assignee": assignee},
+        headers={"X-CSRF-Token": await page_token(client)},
+    )
+    assert response.status == status, await response.text()
+
+
 async def test_an_auditor_reads_but_changes_nothing(client: TestClient) -> None:
     await login(client, "spd-auditor")
     detail = await (await client.get("/api/alerts/a-spd")).json()
