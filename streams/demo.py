@@ -242,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         hashed = subprocess.run([str(FRTWATCH), "console", "hash-password"], input=password.encode(),
                                 capture_output=True, check=True, env=env).stdout.decode().strip()  # fmt: skip
         users_file.write_text(
-            f"users:\n  analyst:\n    name: Demo Analyst\n    password_hash: {hashed}\n"
+            f"users:\n  analyst:\n    name: Demo Analyst\n    role: lead\n"
+            f"    agencies: '*'\n    password_hash: {hashed}\n"
         )
         console_log = base / "console.log"
         procs.append(

@@ -66,6 +66,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="mark cookies Secure even over HTTP (behind an HTTPS proxy)",
     )
     parser.add_argument(
+        "--external-url",
+        default="",
+        metavar="URL",
+        help="the URL browsers use, e.g. https://soc.example.org behind a TLS-terminating "
+        "proxy (the Origin check of every POST expects it)",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a reverse proxy (address or network) whose X-Forwarded-For names the client; "
+        "repeat for several (default: none, the peer address is the client)",
+    )
+    parser.add_argument(
+        "--allow-demo-accounts",
+        action="store_true",
+        help="start even when an account has a hash from the example users file "
+        "(its password is public); a warning is logged",
+    )
+    parser.add_argument(
         "--audit-log",
         type=Path,
         default=None,
@@ -127,8 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from streams.console.app import create_app
     from streams.console.config import EXAMPLE_USERS, ConsoleConfig
+    from streams.console.security import parse_networks
     from streams.console.state import Console
-    from streams.console.users import load_users
+    from streams.console.users import demo_accounts, load_users
     from streams.settings import load_settings
 
     if not 0 < args.port < 65536:
@@ -137,8 +159,23 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError("--tls-cert and --tls-key go together")
     if args.session_idle <= 0:
         raise UsageError("--session-idle must be positive")
+    if args.external_url and not args.external_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--external-url {args.external_url!r} must start with http:// or https://"
+        )
+    try:
+        parse_networks(args.trusted_proxy)
+    except ValueError as exc:
+        raise UsageError(f"--trusted-proxy: {exc}") from None
     settings = load_settings()
     accounts = load_users(args.users)
+    demo = demo_accounts(accounts, EXAMPLE_USERS)
+    if demo and not args.allow_demo_accounts:
+        raise ConfigError(
+            f"{args.users}: account(s) {', '.join(demo)} use a password hash from the example "
+            "file, whose password is public; set new hashes (frtwatch console hash-password) "
+            "or pass --allow-demo-accounts for a demo"
+        )
     ssl_context = None
     if args.tls_cert is not None:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -156,14 +193,21 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         users_path=args.users,
         session_idle_s=args.session_idle * 60,
-        secure_cookies=args.secure_cookies or ssl_context is not None,
+        secure_cookies=args.secure_cookies
+        or ssl_context is not None
+        or args.external_url.startswith("https://"),
+        external_url=args.external_url,
+        trusted_proxies=tuple(args.trusted_proxy),
     )
     _logging(args.audit_log)
     log = logging.getLogger("frtwatch.console")
     if not _loopback(args.host):
         log.warning("listening on %s: the console is reachable from other machines", args.host)
-    if args.users.resolve() == EXAMPLE_USERS.resolve():
-        log.warning("using the example accounts file: its demo password is public")
+    if demo:
+        log.warning(
+            "account(s) %s use the example file's hashes: their password is public",
+            ", ".join(demo),
+        )
     scheme = "https" if ssl_context else "http"
     shown = f"[{args.host}]" if ":" in args.host else args.host
     app = create_app(Console.build(config, accounts))

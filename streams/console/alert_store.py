@@ -130,6 +130,14 @@ class AlertFilter:
     since: float | None = None
     until: float | None = None
     alert_id: str | None = None
+    scope: frozenset[str] | None = None
+    """The agencies the viewer may see (``None``: the filter is not the viewer's, no limit;
+    ``{"*"}``: all). Set from the session, never from the query."""
+
+    def visible(self, alert: Alert) -> bool:
+        """Whether the viewer may see ``alert`` at all (whatever else the filter asks)."""
+        scope = self.scope
+        return scope is None or "*" in scope or alert.agency in scope
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> AlertFilter:
@@ -157,6 +165,8 @@ class AlertFilter:
         )
 
     def matches(self, alert: Alert, status: str) -> bool:
+        if not self.visible(alert):
+            return False
         if self.alert_id is not None and alert.alert_id != self.alert_id:
             return False
         if self.severity is not None and alert.severity != self.severity:

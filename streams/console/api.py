@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from streams.console.alert_store import STATUS_FILTERS, AlertFilter
+from streams.console.access import Access
+from streams.console.alert_store import STATUS_FILTERS, AlertFilter, StoredAlert
 from streams.console.audit import audit
 from streams.console.live import CLOSE
 from streams.console.security import SESSION_KEY
@@ -25,6 +27,8 @@ from streams.console.triage import ACTIONS, MAX_NOTE, TriageError, new_action, r
 from streams.contract.alert import DETECTORS, SEVERITIES
 
 HEARTBEAT_S = 15.0
+DISCONNECT_CHECK_S = 0.5
+"""How soon a stream the browser closed gives its slot back (aiohttp does not cancel it)."""
 MAX_LIST = 1000
 
 
@@ -36,13 +40,28 @@ def _bad_request(message: str) -> web.Response:
     return _json({"error": message}, status=400)
 
 
+def _access(request: web.Request) -> Access:
+    return request.app[CONSOLE_KEY].access_of(request[SESSION_KEY])
+
+
 def _filter(request: web.Request) -> AlertFilter:
+    """The query's filter, limited to the agencies the signed-in account may see."""
     try:
-        return AlertFilter.from_query(request.query)
+        flt = AlertFilter.from_query(request.query)
     except ValueError as exc:
         raise web.HTTPBadRequest(
             text=orjson.dumps({"error": str(exc)}).decode(), content_type="application/json"
         ) from None
+    return dataclasses.replace(flt, scope=_access(request).agencies)
+
+
+def _held(request: web.Request, alert_id: str) -> StoredAlert | None:
+    """The alert, if this console holds it and the account may see it (else it does not
+    exist for them: 404, so the answer does not reveal other agencies' alerts)."""
+    stored = request.app[CONSOLE_KEY].alerts.get(alert_id)
+    if stored is None or not _access(request).sees(stored.alert.agency):
+        return None
+    return stored
 
 
 async def list_alerts(request: web.Request) -> web.StreamResponse:
@@ -63,7 +82,7 @@ def _history(console: Any, alert_id: str) -> list[dict[str, Any]]:
 async def get_alert(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     alert_id = request.match_info["alert_id"]
-    stored = console.alerts.get(alert_id)
+    stored = _held(request, alert_id)
     if stored is None:
         return _json({"error": "no such alert"}, status=404)
     alert = stored.alert
@@ -84,8 +103,12 @@ async def triage(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session = request[SESSION_KEY]
     alert_id = request.match_info["alert_id"]
-    if console.alerts.get(alert_id) is None:
+    access = _access(request)
+    held = _held(request, alert_id)
+    if held is None:
         return _json({"error": "no such alert"}, status=404)
+    if not access.actions:
+        return _json({"error": f"the {access.role} role cannot change alerts"}, status=403)
     if request.content_type != "application/json":
         return _bad_request("send JSON")
     try:
@@ -101,9 +124,16 @@ async def triage(request: web.Request) -> web.StreamResponse:
         return _bad_request(f"note must be text of at most {MAX_NOTE} characters")
     if assignee is not None and not isinstance(assignee, str):
         return _bad_request("assignee must be a user name")
-    if action_name == "assign" and assignee and assignee not in console.accounts:
-        return _bad_request("assignee must be a console user")
+    if not access.may(action_name):
+        return _json({"error": f"the {access.role} role may not {action_name}"}, status=403)
+    if action_name == "assign" and assignee:
+        colleague = console.accounts.get(assignee)
+        if colleague is None:
+            return _bad_request("assignee must be a console user")
+        if not (colleague.access.actions and colleague.access.sees(held.alert.agency)):
+            return _bad_request("assignee cannot work on this alert (role or agencies)")
     try:
+        # The actor is the signed-in account, whatever the body says.
         action = new_action(alert_id, action_name, session.user or "", time.time(), note, assignee)
     except TriageError as exc:
         return _bad_request(str(exc))
@@ -119,7 +149,7 @@ async def triage(request: web.Request) -> web.StreamResponse:
     audit(
         "triage",
         user=session.user,
-        remote=request.remote or "?",
+        remote=console.client_address(request),
         alert_id=alert_id,
         action=action.action,
         assignee=action.assignee,
@@ -133,7 +163,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     range_name = request.query.get("range", "24h")
     if range_name not in RANGES:
         return _bad_request(f"range must be one of {', '.join(RANGES)}")
-    return _json(build_stats(range_name, time.time(), console.alerts.all(), console.activity))
+    access = _access(request)
+    alerts = [s for s in console.alerts.all() if access.sees(s.alert.agency)]
+    sees = None if access.everywhere else access.sees
+    return _json(build_stats(range_name, time.time(), alerts, console.activity, sees=sees))
 
 
 async def meta(request: web.Request) -> web.StreamResponse:
@@ -141,19 +174,32 @@ async def meta(request: web.Request) -> web.StreamResponse:
     session = request[SESSION_KEY]
     facets = console.alerts.facets()
     me = console.accounts.get(session.user or "")
+    access = _access(request)
+    # Only those who assign need the list of colleagues.
+    users = (
+        [
+            {"username": a.username, "name": a.name}
+            for a in sorted(console.accounts.values(), key=lambda a: a.username)
+            if not a.disabled and a.access.actions
+        ]
+        if access.may("assign")
+        else []
+    )
     return _json(
         {
-            "me": {"username": session.user, "name": me.name if me else session.user},
-            "users": [
-                {"username": a.username, "name": a.name}
-                for a in sorted(console.accounts.values(), key=lambda a: a.username)
-                if not a.disabled
-            ],
+            "me": {
+                "username": session.user,
+                "name": me.name if me else session.user,
+                "role": access.role,
+                "agencies": sorted(access.agencies),
+                "actions": access.actions,
+            },
+            "users": users,
             "severities": list(SEVERITIES),
             "detectors": sorted(set(DETECTORS) | set(facets["detectors"])),
-            "agencies": facets["agencies"],
+            "agencies": access.visible(facets["agencies"]),
             "statuses": list(STATUS_FILTERS),
-            "actions": list(ACTIONS),
+            "actions": [a for a in ACTIONS if access.may(a)],
         }
     )
 
@@ -167,13 +213,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session = request[SESSION_KEY]
     flt = _filter(request)
+    limit = console.config.max_streams_per_session
+    if console.hub.streams_of(session.sid) >= limit:
+        return _json(
+            {"error": f"at most {limit} live streams per session; close a tab"}, status=429
+        )
+    # Subscribed before the first await, so parallel requests cannot pass the limit.
+    subscriber = console.hub.subscribe(flt, session.sid)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
     )
-    await response.prepare(request)
-    subscriber = console.hub.subscribe(flt)
     try:
+        await response.prepare(request)
         await response.write(b"retry: 2000\n" + _sse("hello", {"ready": True}))
+        idle = 0.0
         while True:
             if not console.sessions.alive(session):
                 await response.write(_sse("expired", {}))
@@ -184,11 +237,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 subscriber.overflowed = False
                 await response.write(_sse("reset", {}))
             try:
-                message = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT_S)
+                message = await asyncio.wait_for(subscriber.queue.get(), DISCONNECT_CHECK_S)
             except TimeoutError:
-                await response.write(b": keep-alive\n\n")
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break  # the browser went away (a new filter, a closed tab): free the slot
+                idle += DISCONNECT_CHECK_S
+                if idle >= HEARTBEAT_S:
+                    idle = 0.0
+                    await response.write(b": keep-alive\n\n")
                 continue
+            idle = 0.0
             if message is CLOSE:
+                if subscriber.signed_out:  # tell the page, in every tab of the session
+                    await response.write(_sse("signed_out", {}))
                 break
             await response.write(_sse("alert", message))
     except (ConnectionResetError, ConnectionError):

@@ -19,7 +19,12 @@ from aiohttp import web
 
 from streams.console import api, pages
 from streams.console.readers import AlertReader, EventReader
-from streams.console.security import SESSION_COOKIE, add_security_headers, make_gate
+from streams.console.security import (
+    SESSION_COOKIE,
+    add_security_headers,
+    counts_as_activity,
+    make_gate,
+)
 from streams.console.sessions import Session
 from streams.console.state import CONSOLE_KEY, Console
 from streams.console.topics import ensure_topics
@@ -31,7 +36,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _session_of(request: web.Request) -> Session | None:
-    return request.app[CONSOLE_KEY].sessions.get(request.cookies.get(SESSION_COOKIE))
+    return request.app[CONSOLE_KEY].sessions.get(
+        request.cookies.get(SESSION_COOKIE), touch=counts_as_activity(request)
+    )
 
 
 async def supervise(
@@ -102,7 +109,10 @@ async def _close_streams(app: web.Application) -> None:
 
 
 def create_app(console: Console, *, with_kafka: bool = True) -> web.Application:
-    app = web.Application(middlewares=[make_gate(_session_of)], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[make_gate(_session_of, console.config.external_url)],
+        client_max_size=64 * 1024,
+    )
     app[CONSOLE_KEY] = console
     app.on_response_prepare.append(add_security_headers)
     app.on_shutdown.append(_close_streams)

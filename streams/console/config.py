@@ -41,6 +41,11 @@ class ConsoleConfig:
     activity_lookback_s: float = 24 * 3600
     login_max_failures: int = 5
     login_window_s: float = 300.0
+    trusted_proxies: tuple[str, ...] = ()
+    """Networks of reverse proxies whose ``X-Forwarded-For`` names the client."""
+    external_url: str = ""
+    """The URL browsers use (behind a TLS-terminating proxy); the Origin check uses it."""
+    max_streams_per_session: int = 4
 
     @property
     def history_topic(self) -> str:

@@ -8,6 +8,7 @@ queue is marked overflowed, the stream tells it to reload, and it starts over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +23,12 @@ class Subscriber:
     """One open live stream."""
 
     flt: AlertFilter
+    session_id: str = ""
     queue: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=500)
     )
     overflowed: bool = False
+    signed_out: bool = False
 
     def offer(self, message: dict[str, Any] | None) -> None:
         if self.overflowed:
@@ -55,10 +58,23 @@ class LiveHub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, flt: AlertFilter) -> Subscriber:
-        subscriber = Subscriber(flt)
+    def subscribe(self, flt: AlertFilter, session_id: str = "") -> Subscriber:
+        subscriber = Subscriber(flt, session_id)
         self._subscribers.add(subscriber)
         return subscriber
+
+    def streams_of(self, session_id: str) -> int:
+        """How many live streams a session has open."""
+        return sum(1 for s in self._subscribers if s.session_id == session_id)
+
+    def close_session(self, session_id: str) -> None:
+        """End every stream of one session (sign-out)."""
+        for subscriber in self._subscribers:
+            if subscriber.session_id == session_id:
+                subscriber.signed_out = True
+                subscriber.overflowed = False
+                with contextlib.suppress(asyncio.QueueFull):
+                    subscriber.queue.put_nowait(CLOSE)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
@@ -74,6 +90,8 @@ class LiveHub:
         view = self._view(stored)
         status = self._status_of(stored.alert.alert_id)
         for subscriber in self._subscribers:
+            if not subscriber.flt.visible(stored.alert):
+                continue  # out of the viewer's scope: not even a triage change is told
             matches = subscriber.flt.matches(stored.alert, status)
             if matches or triage_only:
                 subscriber.offer({"alert": view, "matches": matches})

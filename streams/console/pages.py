@@ -8,6 +8,7 @@ from aiohttp import web
 
 from streams.console.audit import audit
 from streams.console.passwords import DUMMY_HASH, verify_password
+from streams.console.ratelimit import Slot
 from streams.console.security import SESSION_COOKIE, SESSION_KEY, safe_next
 from streams.console.sessions import Session
 from streams.console.state import CONSOLE_KEY
@@ -77,9 +78,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))[:1024]
     next_path = safe_next(str(form.get("next", "/")))
-    address = request.remote or "?"
-    wait = console.limiter.retry_after(username, address)
-    if wait > 0:
+    address = console.client_address(request)
+    slot = console.limiter.reserve(username, address)  # before the slow hash: atomic
+    if not isinstance(slot, Slot):
+        wait = slot
         audit("login_throttled", user=username, remote=address)
         response = _login_page(
             session,
@@ -93,9 +95,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     account = console.accounts.get(username)
     stored_hash = account.password_hash if account is not None else DUMMY_HASH
     loop = asyncio.get_running_loop()
-    matches = await loop.run_in_executor(None, verify_password, password, stored_hash)
+    try:
+        matches = await loop.run_in_executor(None, verify_password, password, stored_hash)
+    except BaseException:
+        slot.cancel()
+        raise
     if account is None or account.disabled or not matches:
-        console.limiter.failure(username, address)
+        slot.failed()
         audit("login_failed", user=username, remote=address)
         return _login_page(
             session,
@@ -104,7 +110,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             username=username,
             status=401,
         )
-    console.limiter.success(username, address)
+    slot.succeeded()
     console.sessions.drop(session.sid)
     signed_in = console.sessions.create(account.username)
     audit("login", user=account.username, remote=address)
@@ -117,7 +123,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session = request[SESSION_KEY]
     console.sessions.drop(session.sid)
-    audit("logout", user=session.user, remote=request.remote or "?")
+    console.hub.close_session(session.sid)  # its live streams end now, not at a heartbeat
+    audit("logout", user=session.user, remote=console.client_address(request))
     response = web.HTTPSeeOther("/login?error=signed_out")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -147,8 +154,26 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
 
 
 async def alert_page(request: web.Request) -> web.StreamResponse:
+    """One alert; 404 when this console does not hold it or it is outside the viewer's scope
+    (the two look the same, so the answer does not tell whether it exists)."""
+    console = request.app[CONSOLE_KEY]
     alert_id = request.match_info["alert_id"]
-    return _page(request, "alert.html", "Alert", "alert.js", "alerts", alert_id=alert_id)
+    access = console.access_of(request[SESSION_KEY])
+    stored = console.alerts.get(alert_id)
+    held = stored is not None and access.sees(stored.alert.agency)
+    hide = {True: "", False: "hidden"}
+    page = _page(
+        request, "alert.html", "Alert", "alert.js", "alerts", alert_id=alert_id,
+        hide_triage=hide[held and bool(access.actions)],
+        hide_notes=hide[access.may("acknowledge") or access.may("comment")],
+        hide_resolve=hide[access.may("resolve_true_positive")],
+        hide_assign=hide[access.may("assign")],
+    )  # fmt: skip
+    if not held:
+        # The page says the alert is not held (its script gets 404 too); it still
+        # follows the live stream, which shows the alert if it arrives and is in scope.
+        page.set_status(404)
+    return page
 
 
 async def analytics_page(request: web.Request) -> web.StreamResponse:

@@ -12,7 +12,8 @@ same-origin ``Origin`` and ``Sec-Fetch-Site``.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -53,6 +54,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 SESSION_KEY = web.RequestKey("session", Session)
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SessionLookup = Callable[[web.Request], Session | None]
 
@@ -83,16 +86,95 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def same_origin(request: web.Request) -> bool:
-    """Whether the browser says this request comes from our own pages."""
+def origin_of(url: str) -> str:
+    """The ``scheme://host[:port]`` a browser sends as ``Origin`` for pages under ``url``.
+
+    >>> origin_of("HTTPS://SOC.Example.org:443/console/"), origin_of("http://h:8080")
+    ('https://soc.example.org', 'http://h:8080')
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def same_origin(request: web.Request, external_url: str = "") -> bool:
+    """Whether the browser says this request comes from our own pages.
+
+    Behind a TLS-terminating proxy the request reaches us as plain HTTP, so the
+    origin to expect is the configured external URL's, not the request's.
+    """
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not sent by every browser for every request; the token still decides
-    expected = f"{request.scheme}://{request.host}"
+    expected = origin_of(external_url) if external_url else f"{request.scheme}://{request.host}"
     return origin == expected
+
+
+def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
+    """The address of the browser: the peer, or, when the peer is a trusted proxy, the
+    right-most ``X-Forwarded-For`` entry that is not one of our proxies.
+
+    Entries left of the first untrusted one were written by the client and are ignored.
+    """
+    peer = request.remote or "?"
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    for hop in reversed(hops):
+        if not hop:
+            continue
+        if not _is_trusted(hop, trusted):
+            return _normalised(hop)
+    return peer
+
+
+def _normalised(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        return text[:64]  # not an address: still a key, just a bounded one
+
+
+def _is_trusted(text: str, trusted: Sequence[IPNetwork]) -> bool:
+    try:
+        address = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return any(address in net for net in trusted)
+
+
+def parse_networks(values: Sequence[str]) -> tuple[IPNetwork, ...]:
+    """``--trusted-proxy`` values as networks; ``ValueError`` names a bad one."""
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+USER_ACTION_HEADER = "X-Frtwatch-Action"
+
+
+def counts_as_activity(request: web.Request) -> bool:
+    """Whether this request shows a person at the console (and so keeps the session alive).
+
+    Page loads and POSTs do; data requests only when the page says a person asked for
+    them (:data:`USER_ACTION_HEADER`, sent right after a click or key press). Background
+    polls, refreshes triggered by the live stream, and the stream itself do not.
+    """
+    if request.method not in SAFE_METHODS or not request.path.startswith("/api/"):
+        return True
+    return request.headers.get(USER_ACTION_HEADER) == "1"
 
 
 async def csrf_token_of(request: web.Request) -> str:
@@ -106,7 +188,7 @@ async def csrf_token_of(request: web.Request) -> str:
     return ""
 
 
-def make_gate(lookup: SessionLookup) -> Middleware:
+def make_gate(lookup: SessionLookup, external_url: str = "") -> Middleware:
     """The middleware: sessions in, anonymous users out, CSRF on every state change."""
 
     @web.middleware
@@ -123,7 +205,7 @@ def make_gate(lookup: SessionLookup) -> Middleware:
                 return web.json_response({"error": "sign in first"}, status=401)
             raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='/')}")
         if request.method not in SAFE_METHODS:
-            if not same_origin(request):
+            if not same_origin(request, external_url):
                 return web.json_response({"error": "cross-site request refused"}, status=403)
             token = await csrf_token_of(request)
             valid = session is not None and hmac.compare_digest(

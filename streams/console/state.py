@@ -8,12 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
+from streams.console.access import NO_ACCESS, Access
 from streams.console.activity import ActivityStore
 from streams.console.alert_store import AlertStore, StoredAlert
 from streams.console.config import ConsoleConfig
 from streams.console.live import LiveHub
 from streams.console.ratelimit import LoginRateLimiter
-from streams.console.sessions import SessionStore
+from streams.console.security import IPNetwork, client_address, parse_networks
+from streams.console.sessions import Session, SessionStore
 from streams.console.triage_book import TriageBook
 from streams.console.triage_log import TriageLog
 from streams.console.users import Account
@@ -33,9 +35,21 @@ class Console:
     hub: LiveHub = field(init=False)
     triage_log: TriageLog | None = None
     readiness: dict[str, asyncio.Event] = field(default_factory=dict)
+    proxies: tuple[IPNetwork, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.hub = LiveHub(self.alert_view, self.book.status)
+        self.proxies = parse_networks(self.config.trusted_proxies)
+
+    def access_of(self, session: Session | None) -> Access:
+        """The role and scope of a session's account (nothing for a removed or disabled one)."""
+        account = self.accounts.get(session.user or "") if session is not None else None
+        if account is None or account.disabled:
+            return NO_ACCESS
+        return account.access
+
+    def client_address(self, request: web.Request) -> str:
+        return client_address(request, self.proxies)
 
     @classmethod
     def build(cls, config: ConsoleConfig, accounts: dict[str, Account]) -> Console:

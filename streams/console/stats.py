@@ -7,6 +7,7 @@ otherwise at the newest data seen, so a replayed historical topic still draws.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from streams.console.activity import ActivityStore
@@ -50,8 +51,10 @@ def build_stats(
     alerts: list[StoredAlert],
     activity: ActivityStore,
     top_n: int = 10,
+    sees: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
-    """The JSON the analytics page draws."""
+    """The JSON the analytics page draws; ``sees`` limits it to the viewer's agencies
+    (``alerts`` must be limited by the caller)."""
     span, step = RANGES[range_name]
     newest_alert = max((s.alert.last_seen for s in alerts), default=None)
     candidates = [t for t in (newest_alert, activity.newest_ts) if t is not None]
@@ -76,6 +79,8 @@ def build_stats(
         worst.setdefault(key, alert.severity)
 
     searches = activity.counts(start, end, step)
+    if sees is not None:
+        searches = {agency: row for agency, row in searches.items() if sees(agency)}
     top_users = [
         {"agency": agency, "user": user, "alerts": count, "worst_severity": worst[(agency, user)]}
         for (agency, user), count in sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]

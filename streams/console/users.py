@@ -5,11 +5,16 @@ The file holds no passwords: each account has a ``password_hash`` made by
 unknown keys, malformed hashes) and every problem is reported as
 ``file:line: message`` at once, like the policy file.
 
+Each account has a ``role`` and the ``agencies`` it may see (``"*"`` for all);
+see :mod:`streams.console.access`.
+
 Example::
 
     users:
       analyst:
         name: Ana Lyst
+        role: analyst
+        agencies: [MPD, SPD]
         password_hash: scrypt$16384$8$1$...$...
 """
 
@@ -21,21 +26,30 @@ from pathlib import Path
 
 import yaml
 
+from streams.console.access import ALL_AGENCIES as ALL
+from streams.console.access import ROLES, Access
 from streams.console.passwords import parse_hash
 from streams.errors import ConfigError
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}")
-_ACCOUNT_KEYS = {"name", "password_hash", "disabled"}
+AGENCY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+_ACCOUNT_KEYS = {"name", "password_hash", "disabled", "role", "agencies"}
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """One person who may sign in to the console."""
+    """One person who may sign in to the console, with the role and agencies they may use."""
 
     username: str
     name: str
     password_hash: str
     disabled: bool = False
+    role: str = "auditor"
+    agencies: frozenset[str] = frozenset()
+
+    @property
+    def access(self) -> Access:
+        return Access(self.role, self.agencies)
 
 
 def _line(node: yaml.Node) -> int:
@@ -70,6 +84,28 @@ def _scalar(node: yaml.Node) -> str | None:
     return node.value if isinstance(node, yaml.ScalarNode) else None
 
 
+def _agencies(
+    node: yaml.Node, username: str, path: Path, errors: list[str]
+) -> frozenset[str] | None:
+    """An account's agencies: ``"*"``, or a list of agency codes (``["*"]`` also means all)."""
+    where = f"{path}:{_line(node)}: user {username!r}"
+    if isinstance(node, yaml.ScalarNode) and node.value == "*":
+        return ALL
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        errors.append(f'{where}: agencies must be "*" or a list of agency codes')
+        return None
+    codes: set[str] = set()
+    for item in node.value:
+        code = _scalar(item)
+        if code is None or not (code == "*" or AGENCY.fullmatch(code)):
+            errors.append(
+                f"{path}:{_line(item)}: user {username!r}: {code!r} is not an agency code"
+            )
+            return None
+        codes.add(code)
+    return ALL if "*" in codes else frozenset(codes)
+
+
 def parse_users(text: str, path: Path) -> dict[str, Account]:
     """Accounts from the text of a users file; :class:`ConfigError` lists every problem."""
     errors: list[str] = []
@@ -94,6 +130,8 @@ def parse_users(text: str, path: Path) -> dict[str, Account]:
                 )
                 continue
             fields: dict[str, str | None] = {}
+            agencies: frozenset[str] | None = None
+            agencies_given = False
             for field, field_node, field_value in _mapping(
                 body, f"user {username!r}", path, errors
             ):
@@ -101,6 +139,10 @@ def parse_users(text: str, path: Path) -> dict[str, Account]:
                     errors.append(
                         f"{path}:{_line(field_node)}: user {username!r}: unknown key {field!r}"
                     )
+                    continue
+                if field == "agencies":
+                    agencies_given = True
+                    agencies = _agencies(field_value, username, path, errors)
                     continue
                 fields[field] = _scalar(field_value)
             encoded = fields.get("password_hash")
@@ -119,11 +161,27 @@ def parse_users(text: str, path: Path) -> dict[str, Account]:
             if disabled_text not in {"true", "false"}:
                 errors.append(f"{where}: user {username!r}: disabled must be true or false")
                 continue
+            role = fields.get("role")
+            if role not in ROLES:
+                errors.append(
+                    f"{where}: user {username!r}: role must be one of {', '.join(ROLES)}"
+                    + (f", not {role!r}" if role else "")
+                )
+                continue
+            if agencies is None:
+                if not agencies_given:  # else its error is already listed
+                    errors.append(
+                        f"{where}: user {username!r}: no 'agencies' (a list of agency codes, "
+                        'or "*" for all)'
+                    )
+                continue
             accounts[username] = Account(
                 username=username,
                 name=fields.get("name") or username,
                 password_hash=encoded,
                 disabled=disabled_text == "true",
+                role=role,
+                agencies=agencies,
             )
     if not errors and not accounts:
         errors.append(f"{path}:1: no accounts under 'users'")
@@ -144,3 +202,14 @@ def load_users(path: Path) -> dict[str, Account]:
     except OSError as exc:
         raise ConfigError(f"cannot read users file {path}: {exc.strerror}") from None
     return parse_users(text, path)
+
+
+def demo_accounts(accounts: dict[str, Account], example: Path) -> list[str]:
+    """Enabled accounts whose hash is one of the example file's (a public password)."""
+    try:
+        public = {a.password_hash for a in load_users(example).values()}
+    except ConfigError:
+        return []
+    return sorted(
+        a.username for a in accounts.values() if not a.disabled and a.password_hash in public
+    )

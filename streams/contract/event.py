@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
+from ada_url import URL, HostType
 
 from streams.errors import ContractError
 
@@ -34,7 +34,12 @@ MAX_EVENT_BYTES = 64 * 1024
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 # RFC 3339: full date, 'T' or space, full time, optional fraction, 'Z' or offset.
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
-_HOST = re.compile(r"[a-z0-9]([a-z0-9\-_]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-_]*[a-z0-9])?)*\.?")
+# Schemes whose URLs always have a host (the URL Standard's "special" schemes).
+_SPECIAL_SCHEMES = frozenset(("http:", "https:", "ws:", "wss:", "ftp:", "file:"))
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:")
+# What the URL parser strips from both ends, and removes anywhere, before parsing.
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_TAB_AND_NEWLINE = str.maketrans("", "", "\t\n\r")
 
 _REQUIRED_STR: tuple[tuple[str, int], ...] = (
     ("event_id", 128),
@@ -137,29 +142,60 @@ def parse_timestamp(text: str) -> float:
 
 
 def normalise_host(endpoint: str) -> str:
-    """The lower-case host of a URL or bare host name, without port or trailing dot.
+    """The host a browser would connect to for ``endpoint``, as the WHATWG URL Standard reads it.
+
+    The parser is ``ada-url`` (a conforming implementation of the standard), so
+    everything a browser does to a host happens here too: UTS-46 mapping to
+    lower-case ASCII (full-width letters, ideographic full stops, punycode),
+    percent-decoding, ``\\`` read as ``/`` in special schemes, missing or extra
+    slashes after the scheme, and IPv4 addresses in every notation (hex, octal,
+    fewer than four parts) made dotted decimal. A bare host (``host:port/path``,
+    no scheme) is read as ``http://`` + it, as an address bar does. Trailing dots
+    are dropped; IPv6 addresses come without brackets.
 
     >>> normalise_host("https://User@Search.Example.COM:8443/api?x=1")
     'search.example.com'
     >>> normalise_host("frt.county.gov.")
     'frt.county.gov'
+    >>> normalise_host("https://clearview.ai\\\\@frt.county.example.gov/")
+    'clearview.ai'
+    >>> normalise_host("http://0x7f.1/"), normalise_host("[::FFFF:7F00:1]:8443")
+    ('127.0.0.1', '::ffff:7f00:1')
+
+    :class:`ContractError` when no browser could reach a host from it.
     """
-    text = endpoint.strip()
-    if "://" in text:
-        try:
-            host = urlsplit(text).hostname or ""
-        except ValueError:
-            host = ""
-    else:
-        host = text.split("/", 1)[0].rsplit("@", 1)[-1]
-        if host.startswith("["):
-            host = host.split("]", 1)[0].lstrip("[")
-        elif host.count(":") == 1:
-            host = host.split(":", 1)[0]
-    host = host.lower().rstrip(".")
-    if not host or not (_HOST.fullmatch(host) or ":" in host):
+    host = _whatwg_host(endpoint)
+    if host is None:
         raise ContractError(f"'endpoint' has no valid host: {endpoint[:128]!r}")
     return host
+
+
+def _whatwg_host(endpoint: str) -> str | None:
+    url = _parse_url(endpoint)
+    if url is None or (not url.hostname and url.protocol not in _SPECIAL_SCHEMES):
+        # No scheme, or what looks like one is a bare host with a port
+        # ("clearview.ai:443" parses as scheme "clearview.ai"): read it as a host.
+        # Never when it starts with a special scheme: "https://" has no host, not "https".
+        text = endpoint.strip(_C0_AND_SPACE).translate(_TAB_AND_NEWLINE)
+        scheme = _SCHEME.match(text)
+        if scheme is not None and scheme.group(0).lower() in _SPECIAL_SCHEMES:
+            return None
+        url = _parse_url("http://" + text)
+    if url is None:
+        return None
+    host = url.hostname
+    if url.host_type == HostType.IPV6:
+        host = host[1:-1]
+    # Non-special schemes keep an opaque host as written; lower-case it like the rest.
+    host = host.lower().rstrip(".")
+    return host or None
+
+
+def _parse_url(text: str) -> URL | None:
+    try:
+        return URL(text)
+    except ValueError:
+        return None
 
 
 _KNOWN_FIELDS = frozenset(
@@ -173,9 +209,15 @@ _HOST_CACHE_MAX = 4096
 
 
 def _host_of(endpoint: str) -> str:
+    """``normalise_host``, or the endpoint itself when it has no host a browser could reach.
+
+    An unparseable endpoint is still a search that went somewhere, so it is judged,
+    not dead-lettered: as a host that is on no list it gives at least an
+    ``unknown_endpoint`` alert that shows the raw value (docs/CONTRACTS.md).
+    """
     host = _HOST_CACHE.get(endpoint)
     if host is None:
-        host = normalise_host(endpoint)
+        host = _whatwg_host(endpoint) or endpoint
         if len(_HOST_CACHE) >= _HOST_CACHE_MAX:
             _HOST_CACHE.clear()
         _HOST_CACHE[endpoint] = host

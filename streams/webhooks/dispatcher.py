@@ -31,13 +31,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 
 from streams import metrics
 from streams.errors import BrokerError
 from streams.settings import Settings
 from streams.webhooks.alert_message import AlertMessage, InvalidAlertError, parse_alert_message
-from streams.webhooks.dead_letters import dead_letter, encode
+from streams.webhooks.dead_letters import (
+    MAX_RECORD_BYTES,
+    MIN_RECORD_BYTES,
+    dead_letter,
+    dead_letter_key,
+    encode,
+)
 from streams.webhooks.routes import WebhookConfig
 from streams.webhooks.seen_alerts import SeenAlerts
 from streams.webhooks.sender import RouteSender
@@ -324,11 +330,24 @@ class Dispatcher:
     async def _dead_letter(self, record: dict[str, Any], key: bytes | None) -> None:
         """Write to the webhook DLQ; keep trying while Kafka is unavailable (never drop)."""
         assert self._producer is not None
-        value = encode(record)
+        limit = MAX_RECORD_BYTES
+        key = dead_letter_key(key)
         while True:
+            value = encode(record, limit)
             try:
                 await self._producer.send_and_wait(self.settings.topics.webhook_dlq, value, key=key)
                 return
+            except (MessageSizeTooLargeError, RecordTooLargeError) as exc:
+                if limit <= MIN_RECORD_BYTES:
+                    raise
+                # The topic takes less than we thought (max.message.bytes): cut further.
+                limit = max(MIN_RECORD_BYTES, limit // 4)
+                log.warning(
+                    "%s refused a dead letter as too large (%s); cutting it to %d bytes",
+                    self.settings.topics.webhook_dlq,
+                    exc,
+                    limit,
+                )
             except KafkaError as exc:
                 log.error(
                     "cannot write to %s (%s); retrying", self.settings.topics.webhook_dlq, exc

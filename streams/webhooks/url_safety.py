@@ -6,7 +6,10 @@ could aim it at the loopback admin port of another service or at a cloud
 metadata endpoint. So loopback, link-local, private and other non-global
 addresses are refused unless the route says ``allow_private: true`` (a SOC
 that runs its receivers on an internal network says so explicitly).
-Unspecified and multicast addresses are never valid targets.
+Unspecified and multicast addresses are never valid targets. An IPv6 address
+that carries an IPv4 address (IPv4-mapped, -compatible or -translated, NAT64
+``64:ff9b::/96``, 6to4 ``2002::/16``, Teredo ``2001::/32``) is judged by that
+IPv4 address as well, since that is where its packets end up.
 
 Host names are checked where it matters: :class:`GuardedResolver` sits in
 the HTTP client's connector and vets *every* address a name resolves to, at
@@ -51,8 +54,15 @@ def address_problem(address: IPAddress, *, allow_private: bool) -> str | None:
     >>> address_problem(ipaddress.ip_address("0.0.0.0"), allow_private=True)
     '0.0.0.0 is the unspecified address'
     """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        for form, embedded in embedded_ipv4(address):
+            problem = address_problem(embedded, allow_private=allow_private)
+            if problem is not None and form == "IPv4-mapped":
+                return problem  # the same address, written the IPv6 way
+            if problem is not None:
+                return f"{address} is the {form} form of {embedded}; {problem}"
+        if address.ipv4_mapped is not None:
+            return None  # the mapped address itself was allowed above
     if address.is_unspecified:
         return f"{address} is the unspecified address"
     if address.is_multicast:
@@ -70,6 +80,41 @@ def address_problem(address: IPAddress, *, allow_private: bool) -> str | None:
     else:
         return None
     return f"{address} is {kind} address (set allow_private: true to allow it)"
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address reaches through a transition mechanism.
+
+    A packet to any of these forms ends up at the IPv4 address inside it (through
+    the host's own stack, a NAT64 gateway, a 6to4 or Teredo relay), so the check
+    must judge that address too: ``64:ff9b::10.0.0.1`` is 10.0.0.1 behind NAT64.
+
+    >>> embedded_ipv4(ipaddress.IPv6Address("64:ff9b::a00:1"))
+    [('NAT64', IPv4Address('10.0.0.1'))]
+    >>> [form for form, _ in embedded_ipv4(ipaddress.IPv6Address("2002:7f00:1::1"))]
+    ['6to4']
+    """
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", address.ipv4_mapped))
+    elif address in _IPV4_TRANSLATED:
+        found.append(("IPv4-translated", low32))
+    elif address in _IPV4_COMPATIBLE and int(address) > 1:
+        found.append(("IPv4-compatible", low32))
+    if any(address in net for net in _NAT64):
+        found.append(("NAT64", low32))
+    if address.sixtofour is not None:
+        found.append(("6to4", address.sixtofour))
+    if address.teredo is not None:
+        server, client = address.teredo
+        found += [("Teredo", client), ("Teredo server", server)]
+    return found
 
 
 def literal_address(host: str) -> IPAddress | None:

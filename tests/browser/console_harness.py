@@ -28,15 +28,24 @@ from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 PASSWORD = "browser-test-pass"
-USERS = {"analyst": "Ana Lyst", "lead": "Lee Dawson"}
+# user name: (name, role, agencies)
+USERS = {
+    "analyst": ("Ana Lyst", "analyst", '"*"'),
+    "lead": ("Lee Dawson", "lead", '"*"'),
+    "mpd-analyst": ("Mo Park", "analyst", "[MPD]"),
+    "auditor": ("Audrey Tor", "auditor", '"*"'),
+}
 
 
 def write_users_file(path: Path) -> Path:
     """Accounts for the tests (cheap scrypt cost: these hashes only live in tmp)."""
     digest = hash_password(PASSWORD, n=2**12)
     lines = ["users:"]
-    for username, name in USERS.items():
-        lines += [f"  {username}:", f"    name: {name}", f"    password_hash: {digest}"]
+    for username, (name, role, agencies) in USERS.items():
+        lines += [
+            f"  {username}:", f"    name: {name}", f"    role: {role}",
+            f"    agencies: {agencies}", f"    password_hash: {digest}",
+        ]  # fmt: skip
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -67,7 +67,7 @@ def test_triage_is_shared_between_instances_and_survives_a_restart(
     alert = feeder.alert(make_alert(summary="officer1 searched app.clearview.ai (prohibited)"))
     alert_path = f"/alerts/{alert['alert_id']}"
 
-    sign_in(page, first.url)
+    sign_in(page, first.url, username="lead")  # a lead assigns and resolves
     page.goto(first.url + alert_path)
     expect(page.locator("#a-status")).to_have_text("Open")
     expect(page.locator("#a-history-empty")).to_be_visible()
@@ -76,26 +76,24 @@ def test_triage_is_shared_between_instances_and_survives_a_restart(
     other_context = browser.new_context(viewport={"width": 1440, "height": 900})
     other = watch.attach(other_context.new_page())
     try:
-        sign_in(other, second.url, username="lead")
+        sign_in(other, second.url, username="analyst")
         other.goto(second.url + alert_path)
         expect(other.locator("#a-status")).to_have_text("Open")
 
         _act(page, "#t-ack", NOTES[0])
         expect(page.locator("#a-status")).to_have_text("Acknowledged")
         expect(page.locator("#t-ack")).to_be_disabled()
-        _act(page, "#t-assign", NOTES[1], assignee="lead")
-        expect(page.locator("#a-assignee")).to_have_text("lead")
+        _act(page, "#t-assign", NOTES[1], assignee="analyst")
+        expect(page.locator("#a-assignee")).to_have_text("analyst")
         _act(page, "#t-fp", NOTES[2])
         expect(page.locator("#a-status")).to_have_text("Resolved · false positive")
         expect(page.locator("#t-reopen")).to_be_enabled()
         history = _history(page)
         assert len(history) == 3
         # newest first; who, what, when and the note
-        assert (
-            history[0].startswith("analyst resolved as false positive") and NOTES[2] in history[0]
-        )
-        assert history[1].startswith("analyst assigned to lead") and NOTES[1] in history[1]
-        assert history[2].startswith("analyst acknowledged") and NOTES[0] in history[2]
+        assert history[0].startswith("lead resolved as false positive") and NOTES[2] in history[0]
+        assert history[1].startswith("lead assigned to analyst") and NOTES[1] in history[1]
+        assert history[2].startswith("lead acknowledged") and NOTES[0] in history[2]
         assert all("UTC" in entry for entry in history)
         shot(page, "triage")
 
@@ -111,7 +109,7 @@ def test_triage_is_shared_between_instances_and_survives_a_restart(
     page.goto(first.url + "/?status=resolved")
     row = page.locator(f'#alert-rows tr[data-alert-id="{alert["alert_id"]}"]')
     expect(row.locator(".badge-status")).to_have_text("Resolved · false positive")
-    expect(row.locator(".cell-assignee")).to_have_text("lead")
+    expect(row.locator(".cell-assignee")).to_have_text("analyst")
     page.goto(first.url + "/?status=open")
     expect(page.locator("#alert-empty")).to_be_visible()
 
@@ -119,10 +117,10 @@ def test_triage_is_shared_between_instances_and_survives_a_restart(
     first.restart()
     page.goto(first.url + alert_path)
     expect(page).to_have_url(f"{first.url}/login?next={alert_path}")
-    sign_in(page, first.url)
+    sign_in(page, first.url, username="lead")
     page.goto(first.url + alert_path)
     expect(page.locator("#a-status")).to_have_text("Resolved · false positive")
-    expect(page.locator("#a-assignee")).to_have_text("lead")
+    expect(page.locator("#a-assignee")).to_have_text("analyst")
     expect(page.locator("#a-history li")).to_have_count(3)
     assert _history(page) == history
     shot(page, "triage-after-restart")
@@ -140,5 +138,5 @@ def test_triage_is_shared_between_instances_and_survives_a_restart(
     assert [v["note"] for _, v in log][:3] == NOTES
     assert {k for k, _ in log} == {alert["alert_id"].encode()}
     states = _read_all(kafka_bootstrap, topic_names.triage)
-    assert states and states[-1][1]["status"] == "open" and states[-1][1]["assignee"] == "lead"
+    assert states and states[-1][1]["status"] == "open" and states[-1][1]["assignee"] == "analyst"
     assert not watch.dialogs and not watch.page_errors and not watch.csp_violations

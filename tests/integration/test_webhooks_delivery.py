@@ -591,3 +591,23 @@ async def test_concurrency_per_route_is_bounded(settings, unique_name):
         ):
             await rx.wait_for(lambda seen: len([s for s in seen if s.status == 200]) >= 8)
     assert peak == 2
+
+
+async def test_an_oversized_invalid_alert_is_dead_lettered_cut_and_delivery_goes_on(
+    settings, unique_name
+):
+    # ~800 KB is within the broker's 1 MiB limit, but a third larger once in base64.
+    junk = b'{"schema":"frt.alert.v1","padding":"' + b"p" * 800_000 + b'"}'
+    a = alert()
+    async with receiving() as rx:
+        await produce(settings.bootstrap, settings.topics.alerts, [junk, a])
+        async with dispatching(
+            settings, [route("siem", rx.url(), secret=new_secret())], f"g{unique_name}"
+        ):
+            dead = await read_topic(settings.bootstrap, settings.topics.webhook_dlq, 1)
+            await rx.wait_for(lambda seen: len(seen) >= 1)
+    assert [s.webhook_id for s in rx.seen] == [wid(a)]
+    (letter,) = dead
+    assert letter["reason"] == "invalid_alert" and letter["raw_bytes"] == len(junk)
+    assert junk.startswith(base64.b64decode(letter["raw_base64"]))
+    assert letter["truncated_from"] > 1024 * 1024

@@ -44,7 +44,16 @@ const FRT = (() => {
     return meta ? meta.getAttribute('content') : '';
   }
 
+  // A data request made right after a click or key press is the person's; it keeps
+  // the session alive. Background refreshes (timers, live updates) do not.
+  let lastInput = 0;
+  for (const type of ['click', 'keydown', 'submit', 'change']) {
+    document.addEventListener(type, () => { lastInput = Date.now(); }, true);
+  }
+
   async function request(url, options) {
+    options = Object.assign({}, options || {});
+    if (Date.now() - lastInput < 3000) options.headers = Object.assign({'X-Frtwatch-Action': '1'}, options.headers || {});
     const response = await fetch(url, Object.assign({credentials: 'same-origin'}, options || {}));
     if (response.status === 401) {
       window.location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
@@ -146,6 +155,10 @@ const FRT = (() => {
     source.addEventListener('expired', () => {
       source.close();
       window.location.assign('/login?error=expired');
+    });
+    source.addEventListener('signed_out', () => {
+      source.close();
+      window.location.assign('/login?error=signed_out');
     });
     return source;
   }

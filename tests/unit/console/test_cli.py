@@ -64,6 +64,30 @@ def test_unreachable_kafka_is_one_line(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    assert main(["console", "--port", str(port), "--users", str(EXAMPLE_USERS)]) == 1
+    argv = ["console", "--port", str(port), "--users", str(EXAMPLE_USERS)]
+    assert main([*argv, "--allow-demo-accounts"]) == 1
     err = capsys.readouterr().err
     assert "error: cannot reach Kafka at 127.0.0.1:1" in err and "Traceback" not in err
+
+
+def test_demo_hashes_are_refused_at_start_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from streams.console.config import EXAMPLE_USERS
+
+    copy = tmp_path / "console-users.yaml"  # the documented first step: copy the example
+    copy.write_text(EXAMPLE_USERS.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["console", "--port", "18998", "--users", str(copy)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {copy}: account(s) analyst, lead use a password hash")
+    assert "--allow-demo-accounts" in line
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--external-url", "soc.example.org"), ("--trusted-proxy", "10.0.0.0/33")]
+)
+def test_bad_proxy_settings_are_usage_errors(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["console", flag, value]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {flag}")

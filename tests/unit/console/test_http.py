@@ -30,10 +30,11 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def _console(**config: object) -> Console:
     digest = hash_password(PASSWORD, n=2**10)
+    everywhere = frozenset({"*"})
     accounts = {
-        "ana": Account("ana", "Ana <Lyst>", digest),
-        "bo": Account("bo", "Bo", digest),
-        "gone": Account("gone", "Gone", digest, disabled=True),
+        "ana": Account("ana", "Ana <Lyst>", digest, role="lead", agencies=everywhere),
+        "bo": Account("bo", "Bo", digest, role="analyst", agencies=everywhere),
+        "gone": Account("gone", "Gone", digest, disabled=True, role="lead", agencies=everywhere),
     }
     return Console.build(ConsoleConfig(users_path=Path("unused"), **config), accounts)  # type: ignore[arg-type]
 

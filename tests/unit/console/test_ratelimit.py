@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.console.ratelimit import LoginRateLimiter
+from streams.console.ratelimit import BUSY_RETRY_S, LoginRateLimiter, Slot
 
 
 class Clock:
@@ -48,3 +48,24 @@ def test_memory_is_bounded() -> None:
     for i in range(100):
         limiter.failure(f"user{i}", f"10.0.{i}.1")
     assert len(limiter._failures) <= 10
+
+
+def test_slots_in_use_count_until_they_are_settled() -> None:
+    now = [0.0]
+    limiter = LoginRateLimiter(max_failures=3, window_s=60, clock=lambda: now[0])
+    slots = [limiter.reserve("ana", f"10.0.0.{i}") for i in range(3)]
+    assert all(isinstance(s, Slot) for s in slots)
+    assert limiter.reserve("ana", "10.0.0.9") == BUSY_RETRY_S  # all three are being checked
+    assert limiter.reserve("bo", "10.0.0.9") != BUSY_RETRY_S  # another account, another address
+    slots[0].succeeded()  # a right password frees its slot and clears the account
+    slots[1].cancel()
+    late = limiter.reserve("ana", "10.0.0.8")
+    assert isinstance(late, Slot)
+    slots[2].failed()
+    slots[2].failed()  # settling twice counts once
+    assert limiter.retry_after("ana", "10.0.0.7") == 0  # one failure, one attempt pending
+    third = limiter.reserve("ana", "10.0.0.6")
+    assert isinstance(third, Slot)
+    late.failed()
+    third.failed()
+    assert limiter.retry_after("ana", "10.0.0.5") == 60  # three failures: locked for the window

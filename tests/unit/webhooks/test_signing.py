@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -53,3 +56,29 @@ def test_a_retry_keeps_the_id_and_signs_its_own_timestamp():
 )
 def test_secret_problem(secret, ok):
     assert (secret_problem(secret) is None) is ok
+
+
+# The known-answer example of the Standard Webhooks reference libraries' tests:
+# secret, message id, timestamp, body and the signature they must produce.
+KAT_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+KAT_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+KAT_TIMESTAMP = 1614265330
+KAT_BODY = b'{"test": 2432232314}'
+KAT_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_signature_matches_the_specification_example():
+    assert secret_problem(KAT_SECRET) is None
+    headers = signed_headers(KAT_SECRET, KAT_ID, KAT_BODY, timestamp=KAT_TIMESTAMP)
+    assert headers == {
+        "webhook-id": KAT_ID,
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": KAT_SIGNATURE,
+    }
+
+
+def test_signature_of_the_example_is_hmac_sha256_of_id_timestamp_body():
+    key = base64.b64decode(KAT_SECRET.removeprefix("whsec_"))
+    content = f"{KAT_ID}.{KAT_TIMESTAMP}.".encode() + KAT_BODY
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    assert "v1," + base64.b64encode(digest).decode() == KAT_SIGNATURE
