@@ -23,9 +23,9 @@ A partition stops holding ``W`` back in two cases only:
 
 * it is **finished** (replay: it has nothing more in the range);
 * the driver declares it **idle**: the live worker does so for a partition
-  with nothing buffered and nothing on the broker that has held a release back
-  for ``idle_s`` seconds of wall clock (:class:`IdleClock`). A partition with
-  records still on the broker is waited for, however long.
+  with nothing more on the broker that has held a release back for ``idle_s``
+  seconds of wall clock (:class:`IdleClock`). A partition with records still on
+  the broker is waited for, however long.
 
 Two things can still put an event behind the watermark, and both are counted
 (:attr:`Watermark.late`): an event that is out of order within its own
@@ -181,17 +181,14 @@ class Watermark(Generic[T]):
             self._newest[partition] = newest
 
     def blocking(self) -> set[int]:
-        """Open partitions with nothing buffered that hold back an event buffered elsewhere
-        (what a live driver times before it declares one idle)."""
+        """Open partitions that hold back the earliest buffered event: their newest event
+        time is not past it (what a live driver times before it declares one idle). A
+        partition's own last event holds it back too, until the partition moves on."""
         heads = [buffer[0][0] for buffer in self._buffers.values() if buffer]
         if not heads:
             return set()
         earliest = min(heads)
-        return {
-            p
-            for p in self._open
-            if not self._buffers[p] and self._newest.get(p, -math.inf) <= earliest
-        }
+        return {p for p in self._open if self._newest.get(p, -math.inf) <= earliest}
 
     def _mark(self, idle: Collection[int]) -> float:
         mark = math.inf
