@@ -1,0 +1,126 @@
+"""A Squid log and a Zeek ssl.log, through ``frtwatch ingest`` and the worker, to alerts.
+
+Two officers reach commercial face-search sites (mpd-0001 PimEyes through the proxy,
+twice half an hour apart; cso-0001 FaceCheck.ID, seen by Zeek); the others only use the
+approved county system. The lease table names the officers (10.10.0.11 was mpd-0002's
+until 08:00, mpd-0001's after: the lease is applied by event time). The policy
+prohibits the catalogue's whole ``commercial-open-web`` kind and lists no prohibited
+domain itself, so the alerts come from the catalogue. Expected: one
+``prohibited_endpoint`` alert per officer, naming the vendor, and nothing else; the
+malformed lines are dead letters with their raw bytes. Ingesting both files again gives
+the same events (same ids), and the worker's dedupe counts them once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from streams.settings import TopicNames
+from tests.conftest import FILES
+from tests.integration.conftest import WorkerFactory
+from tests.integration.worker_harness import frtwatch, latest_alerts, read_topic, wait_drained
+
+pytestmark = pytest.mark.integration
+
+SCENARIO = FILES / "sources" / "scenario"
+EVENTS_PER_PASS = 8  # 5 uses in the Squid log, 3 in the ssl.log
+
+
+def network_policy(rules_policy: Path, target: Path) -> Path:
+    data = yaml.safe_load(rules_policy.read_text(encoding="utf-8"))
+    data["endpoints"]["prohibited"] = []
+    data["catalogue"] = {"prohibit_kinds": ["commercial-open-web"]}
+    exempt = data["detectors"]["missing_case_number"]["exempt_purposes"]
+    data["detectors"]["missing_case_number"]["exempt_purposes"] = [*exempt, "network-observed"]
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def ingest(fmt: str, log: Path, policy: Path, topics: TopicNames, bootstrap: str) -> str:
+    return frtwatch(
+        "ingest", fmt, str(log),
+        "--leases", str(SCENARIO / "leases.csv"), "--ranges", str(SCENARIO / "ranges.csv"),
+        "--policy", str(policy), "--topic", topics.events, "--dlq-topic", topics.dlq,
+        "--bootstrap", bootstrap, "--no-progress",
+    )  # fmt: skip
+
+
+def test_squid_and_zeek_logs_give_one_prohibited_alert_per_officer(
+    kafka_bootstrap: str,
+    topic_names: TopicNames,
+    worker_factory: WorkerFactory,
+    rules_policy: Path,
+    tmp_path: Path,
+) -> None:
+    policy = network_policy(rules_policy, tmp_path / "network-policy.yaml")
+    worker = worker_factory(policy)
+
+    began = time.perf_counter()
+    for fmt, log in (("squid", SCENARIO / "access.log"), ("zeek-ssl", SCENARIO / "ssl.log")):
+        print("\n" + ingest(fmt, log, policy, topic_names, kafka_bootstrap))
+    ingested = time.perf_counter() - began
+    wait_drained(worker, kafka_bootstrap, EVENTS_PER_PASS)
+    drained = time.perf_counter() - began
+
+    alerts = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts))
+    found = sorted(
+        (a["detector"], a["agency"], a["user"], a["details"]["host"], a["details"]["vendor"],
+         a["event_count"])
+        for a in alerts.values()
+    )  # fmt: skip
+    assert found == [
+        ("prohibited_endpoint", "CSO", "cso-0001", "facecheck.id", "FaceCheck.ID", 1),
+        ("prohibited_endpoint", "MPD", "mpd-0001", "pimeyes.com", "PimEyes", 2),
+    ]
+    for alert in alerts.values():
+        assert alert["details"]["service_kind"] == "commercial-open-web"
+        assert alert["details"]["vendor"] in alert["summary"]
+
+    first = read_topic(kafka_bootstrap, topic_names.events)
+    assert len(first) == EVENTS_PER_PASS
+    events = [orjson.loads(r.value) for r in first]
+    assert {e["source"] for e in events} == {"squid", "zeek-ssl"}
+    assert all(e["attribution"] == "lease" and e["purpose"] == "network-observed" for e in events)
+    assert {r.key for r in first} == {b"MPD/mpd-0001", b"MPD/mpd-0002", b"CSO/cso-0001", b"TPD/tpd-0001"}
+
+    letters = read_topic(kafka_bootstrap, topic_names.dlq)
+    raw_lines = {
+        line
+        for name in ("access.log", "ssl.log")
+        for line in (SCENARIO / name).read_bytes().splitlines()
+    }
+    assert len(letters) == 2
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert letter.value in raw_lines, "a dead letter keeps the raw line"
+        assert headers["frt-dlq-schema"] == b"frt.dlq.v1"
+        assert headers["frt-dlq-reason"].startswith(b"expected ")
+        assert headers["frt-dlq-source-topic"].startswith(b"file:")
+        line_no = int(headers["frt-dlq-source-offset"])
+        source = Path(headers["frt-dlq-source-topic"].decode().removeprefix("file:"))
+        assert source.read_bytes().splitlines()[line_no - 1] == letter.value
+    assert {dict(x.headers)["frt-ingest-format"] for x in letters} == {b"squid", b"zeek-ssl"}
+
+    # The same files again: the same events, counted once by the worker.
+    for fmt, log in (("squid", SCENARIO / "access.log"), ("zeek-ssl", SCENARIO / "ssl.log")):
+        ingest(fmt, log, policy, topic_names, kafka_bootstrap)
+    wait_drained(worker, kafka_bootstrap, 2 * EVENTS_PER_PASS)
+    both = read_topic(kafka_bootstrap, topic_names.events)
+    assert len(both) == 2 * EVENTS_PER_PASS
+    ids = Counter(orjson.loads(r.value)["event_id"] for r in both)
+    assert set(ids.values()) == {2} and len(ids) == EVENTS_PER_PASS
+    assert sorted(r.value for r in both) == sorted(r.value for r in first * 2)
+    again = latest_alerts(read_topic(kafka_bootstrap, topic_names.alerts))
+    assert {k: a["event_count"] for k, a in again.items()} == {
+        k: a["event_count"] for k, a in alerts.items()
+    }
+    print(
+        f"ingest of both logs {ingested:.2f} s; first pass drained by the worker "
+        f"{drained:.2f} s after the ingest began; {len(alerts)} alerts, 2 dead letters"
+    )
