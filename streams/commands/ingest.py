@@ -22,7 +22,15 @@ from streams.sources.squid import SquidParser
 from streams.sources.uses import DEFAULT_GAP_S, UseGrouper
 from streams.sources.zeek import ZeekParser
 
-FORMATS = ("squid", "zeek-http", "zeek-ssl", "zeek-dns", "cef", "mapped")
+FORMAT_HELP = {
+    "squid": "Squid's native access.log (logformat squid), CONNECT lines included",
+    "zeek-http": "Zeek http.log, JSON or TSV (the Host header and URI)",
+    "zeek-ssl": "Zeek ssl.log, JSON or TSV (the TLS server name)",
+    "zeek-dns": "Zeek dns.log, JSON or TSV (the query)",
+    "cef": "CEF records, bare or over syslog (RFC 5424 or RFC 3164 framing)",
+    "mapped": "a vendor audit export (CSV or JSON lines) read through --mapping FILE",
+}
+FORMATS = tuple(FORMAT_HELP)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -43,17 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
             "gives the same events. See docs/SOURCES.md."
         ),
     )
-    parser.add_argument("format", choices=FORMATS, metavar="FORMAT", help=", ".join(FORMATS))
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="'-' = stdin")
-    parser.add_argument("--mapping", type=Path, help="mapping file for FORMAT mapped")
-    who = parser.add_argument_group("attribution (network formats)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("files", nargs="*", type=Path, metavar="FILE", help="'-' = stdin")
+    common.add_argument("--mapping", type=Path, help="mapping file for FORMAT mapped")
+    who = common.add_argument_group("attribution (network formats)")
     who.add_argument("--leases", type=Path, metavar="CSV",
                      help="address,agency,user,start,end: who held an address when")  # fmt: skip
     who.add_argument("--ranges", type=Path, metavar="CSV",
                      help="network,agency: the agency owning each address range")  # fmt: skip
     who.add_argument("--agency", metavar="CODE",
                      help="agency of addresses in no range and with no lease")  # fmt: skip
-    net = parser.add_argument_group("network formats")
+    net = common.add_argument_group("network formats")
     net.add_argument("--gap", default=f"{DEFAULT_GAP_S:g}s", metavar="DURATION",
                      help="event-time gap that ends a use (default 5m; 0 = every request)")  # fmt: skip
     net.add_argument("--catalogue", type=Path,
@@ -62,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
                      help="the events' source (default: the format, or cef:VENDOR PRODUCT)")  # fmt: skip
     net.add_argument("--syslog-year", type=int, metavar="YEAR",
                      help="year of RFC 3164 timestamps, which have none (default: this year)")  # fmt: skip
-    io = parser.add_argument_group("input and output")
+    io = common.add_argument_group("input and output")
     io.add_argument("--policy", type=Path, help="policy (default: FRTWATCH_POLICY)")
     io.add_argument("--from-topic", metavar="T", help="read raw records from this topic")
     io.add_argument("--group", metavar="G", default="frtwatch-ingest",
@@ -79,7 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     io.add_argument("--stats-every", type=float, default=10.0, metavar="S",
                     help="seconds between statistics lines on streams (default 10)")  # fmt: skip
     io.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=_run)
+    formats = parser.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    for fmt, what in FORMAT_HELP.items():
+        sub_parser = formats.add_parser(fmt, parents=[common], help=what, description=what)
+        sub_parser.set_defaults(func=_run)
 
 
 def build_pipeline(args: argparse.Namespace, policy: Any) -> NetworkPipeline | MappedPipeline:
@@ -153,10 +164,14 @@ def _run(args: argparse.Namespace) -> int:
         sink = FileSink(args.out, args.out.with_suffix(".dlq.jsonl"))
         where = f"{args.out}"
     else:
-        sink = KafkaSink(bootstrap, topic, args.dlq_topic or settings.topics.dlq, fmt, args.timestamps)
+        sink = KafkaSink(
+            bootstrap, topic, args.dlq_topic or settings.topics.dlq, fmt, args.timestamps
+        )
         where = f"{topic} at {bootstrap}"
     stats: IngestStats = pipeline.stats
-    tick = stats_every(args.stats_every, lambda: print(f"ingest {fmt}: {stats.line()}", file=sys.stderr))
+    tick = stats_every(
+        args.stats_every, lambda: print(f"ingest {fmt}: {stats.line()}", file=sys.stderr)
+    )
     sent = 0
     try:
         if args.from_topic:
