@@ -82,7 +82,7 @@ class ZeekParser:
             return None
         if self._wrong is not None:
             raise ParseError(self._wrong)
-        if line.lstrip().startswith("{"):
+        if line.lstrip()[:1] in ("{", "["):
             return self._observe(self._json(line))
         return self._observe(self._tsv(line))
 
