@@ -31,7 +31,7 @@ import yaml
 from streams.contract.event import parse_timestamp
 from streams.errors import ContractError
 from streams.policy.loader import YamlContext, compose_yaml, raise_errors
-from streams.sources.records import MAX_LINE_BYTES, ParseError
+from streams.sources.records import MAX_LINE_BYTES, ParseError, checked_time
 
 FORMATS = ("csv", "jsonl")
 EVENT_FIELDS = (
@@ -225,7 +225,7 @@ def _value(record: Any, name: str, spec: FieldSpec) -> Any:
     if value is None:
         return None
     if name == "ts":
-        return format_ts(_time(value, spec))
+        return format_ts(checked_time(_time(value, spec)))
     if spec.as_int or name == "result_count":
         if isinstance(value, bool):
             raise ParseError(f"{name} {value!r} is not a whole number")

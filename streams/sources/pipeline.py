@@ -33,7 +33,7 @@ from streams.policy import Policy
 from streams.sources.catalogue import Catalogue, Service
 from streams.sources.event_ids import content_id, record_id
 from streams.sources.mapping import MappedReader, format_ts, map_record
-from streams.sources.records import Observation, ParseError, decode_line
+from streams.sources.records import Observation, ParseError, checked_time, decode_line
 from streams.sources.uses import UseGrouper
 
 NETWORK_PURPOSE = "network-observed"
@@ -153,6 +153,7 @@ class NetworkPipeline:
         if obs is None:
             stats["skipped"] += 1
             return None
+        checked_time(obs.ts)
         if not obs.host:
             stats["no_host"] += 1
             return None

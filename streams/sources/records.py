@@ -59,6 +59,24 @@ def host_of(endpoint: str) -> str:
         raise ParseError(exc.reason) from None
 
 
+LATEST_TS = 253402300799.0  # 9999-12-31T23:59:59Z, the last time RFC 3339 can write
+
+
+def checked_time(ts: float) -> float:
+    """``ts`` if it is a time an event can carry (1970 to 9999), else a :class:`ParseError`.
+
+    >>> checked_time(1772442000.0)
+    1772442000.0
+    >>> checked_time(1e300)
+    Traceback (most recent call last):
+    ...
+    streams.sources.records.ParseError: time 1e+300 is outside 1970-9999
+    """
+    if not 0 <= ts <= LATEST_TS:  # NaN fails too
+        raise ParseError(f"time {ts:.6g} is outside 1970-9999")
+    return ts
+
+
 def decode_line(raw: bytes) -> str:
     """The line as text: UTF-8, without its line ending; a :class:`ParseError` otherwise."""
     if len(raw) > MAX_LINE_BYTES:
