@@ -94,7 +94,7 @@ class LeaseTable:
             return None
         index = bisect.bisect_right(held.starts, ts) - 1
         while index >= 0:
-            start, end, agency, user = held.rows[index]
+            _start, end, agency, user = held.rows[index]
             if end is None or ts < end:
                 return agency, user
             index -= 1
@@ -115,7 +115,9 @@ class Attribution:
         self.leases = leases or LeaseTable()
         self.default_agency = default_agency
 
-    def resolve(self, client: str | None, proxy_user: str | None, ts: float) -> tuple[str, str, str]:
+    def resolve(
+        self, client: str | None, proxy_user: str | None, ts: float
+    ) -> tuple[str, str, str]:
         """Raise :class:`ParseError` when no agency can be named for the record."""
         lease = self.leases.at(client, ts) if client else None
         agency = lease[0] if lease else None

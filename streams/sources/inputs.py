@@ -43,7 +43,7 @@ def _lines(handle: IO[bytes], name: str, done: Callable[[int], None]) -> Iterato
 def _open(path: Path) -> IO[bytes]:
     try:
         if path.suffix == ".gz":
-            return gzip.open(path, "rb")
+            return gzip.open(path, "rb")  # type: ignore[return-value]
         return path.open("rb")
     except OSError as exc:
         raise FrtwatchError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -183,4 +183,3 @@ def stats_every(seconds: float, report: Callable[[], None]) -> Callable[[], None
             report()
 
     return tick
-

@@ -20,7 +20,7 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,7 +83,8 @@ def _spec(ctx: YamlContext, node: yaml.Node, where: str, is_ts: bool, fmt: str) 
         const = ctx.scalar(fields["const"][1], f"{where}.const")
     if "default" in fields:
         default = ctx.scalar(fields["default"][1], f"{where}.default")
-    time_format, zone = "rfc3339", UTC
+    time_format = "rfc3339"
+    zone: tzinfo = UTC
     if "format" in fields or "timezone" in fields:
         if not is_ts:
             ctx.error(node, f"{where}: 'format' and 'timezone' apply to ts only")
@@ -332,8 +333,6 @@ class MappedReader:
                 columns = [cell.strip().lstrip("\ufeff") for cell in row]
                 continue
             if len(row) != len(columns):
-                yield raw, number, ParseError(
-                    f"expected {len(columns)} columns, found {len(row)}"
-                )
+                yield raw, number, ParseError(f"expected {len(columns)} columns, found {len(row)}")
                 continue
             yield raw, number, dict(zip(columns, row, strict=True))

@@ -62,10 +62,7 @@ class SquidParser:
             raise ParseError(f"hierarchy {hierarchy[:40]!r} is not CODE/PEER")
         # Squid logs requests it could not parse with method NONE and an "error:" URL:
         # a real line with no host, dropped as such, never an event.
-        if method == "NONE" or url.startswith("error:"):
-            host = ""
-        else:
-            host = host_of(url)
+        host = "" if method == "NONE" or url.startswith("error:") else host_of(url)
         name = unquote(user) if user != "-" else None
         return Observation(
             ts=float(stamp),

@@ -104,7 +104,7 @@ class ZeekParser:
         if not isinstance(record, dict):
             raise ParseError("JSON record is not an object")
         if len(record) == 1:  # the Kafka plugin's tagged form {"ssl": {...}}
-            (tag, inner), = record.items()
+            ((tag, inner),) = record.items()
             if isinstance(inner, dict):
                 if tag != self.log:
                     raise ParseError(f"record is tagged {tag[:40]!r}, not {self.log!r}")

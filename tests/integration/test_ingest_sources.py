@@ -87,7 +87,12 @@ def test_squid_and_zeek_logs_give_one_prohibited_alert_per_officer(
     events = [orjson.loads(r.value) for r in first]
     assert {e["source"] for e in events} == {"squid", "zeek-ssl"}
     assert all(e["attribution"] == "lease" and e["purpose"] == "network-observed" for e in events)
-    assert {r.key for r in first} == {b"MPD/mpd-0001", b"MPD/mpd-0002", b"CSO/cso-0001", b"TPD/tpd-0001"}
+    assert {r.key for r in first} == {
+        b"MPD/mpd-0001",
+        b"MPD/mpd-0002",
+        b"CSO/cso-0001",
+        b"TPD/tpd-0001",
+    }
 
     letters = read_topic(kafka_bootstrap, topic_names.dlq)
     raw_lines = {

@@ -96,7 +96,9 @@ def test_endpoint_alerts_name_the_catalogue_vendor(run, policy):
         [
             make_event(at(0, 10), endpoint="https://lenso.ai/en"),  # prohibited by its kind only
             make_event(at(0, 10, 1), endpoint="https://app.clearview.ai/"),
-            make_event(at(0, 10, 2), agency="CSO", user="cso-0001", endpoint="faces.state.example.gov"),
+            make_event(
+                at(0, 10, 2), agency="CSO", user="cso-0001", endpoint="faces.state.example.gov"
+            ),
         ]
     )
     prohibited = {a.details["host"]: a for a in r.of("prohibited_endpoint")}

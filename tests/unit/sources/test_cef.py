@@ -95,8 +95,11 @@ keys = st.from_regex(r"[a-z][A-Za-z0-9]{0,8}", fullmatch=True)
 @given(st.lists(field_text, min_size=5, max_size=5), st.dictionaries(keys, values, max_size=5))
 def test_fuzz_escaped_records_read_back_exactly(header, extension):
     vendor, product, version, event_class, name = header
-    text = "CEF:0|" + "|".join(escape_header(h) for h in header) + "|5|" + " ".join(
-        f"{k}={escape_value(v)}" for k, v in extension.items()
+    text = (
+        "CEF:0|"
+        + "|".join(escape_header(h) for h in header)
+        + "|5|"
+        + " ".join(f"{k}={escape_value(v)}" for k, v in extension.items())
     )
     record = parse_cef(text)
     assert (record.vendor, record.product, record.device_version, record.event_class, record.name) == (

@@ -47,7 +47,9 @@ def test_usage_mistakes_are_one_line_and_exit_2(capsys, tmp_path):
 
 def test_bad_tables_list_every_error_and_exit_1(tmp_path, capsys):
     leases = tmp_path / "leases.csv"
-    leases.write_text("address,agency,user,start,end\nnope,MPD,u,2026-03-02T00:00:00Z,\n", encoding="utf-8")
+    leases.write_text(
+        "address,agency,user,start,end\nnope,MPD,u,2026-03-02T00:00:00Z,\n", encoding="utf-8"
+    )
     ranges = tmp_path / "ranges.csv"
     ranges.write_text("network,agency\n10.0.0.0/8,NOPE\n", encoding="utf-8")
     code = main(["ingest", "squid", "-", "--leases", str(leases), "--ranges", str(ranges),

@@ -22,14 +22,18 @@ def run(mapping: str, sample: str) -> tuple[list[dict], list[DeadOut], MappedPip
 
     pipeline = MappedPipeline(MappedReader(load_mapping(MAPPINGS / mapping)))
     lines = (SAMPLES / sample).read_bytes().splitlines()
-    outs = list(pipeline.run((raw, SourceCoordinates("file:x", 0, n)) for n, raw in enumerate(lines, 1)))
+    outs = list(
+        pipeline.run((raw, SourceCoordinates("file:x", 0, n)) for n, raw in enumerate(lines, 1))
+    )
     events = [orjson.loads(o.value) for o in outs if isinstance(o, EventOut)]
     return events, [o for o in outs if isinstance(o, DeadOut)], pipeline
 
 
 def test_csv_export_with_local_times_and_a_quoted_newline():
     events, dead, pipeline = run("csv-audit-export.yaml", "csv-audit-export.csv")
-    assert [e["event_id"] for e in events] == [f"state-frt-audit:A-0000{n}" for n in (17, 18, 19, 20)]
+    assert [e["event_id"] for e in events] == [
+        f"state-frt-audit:A-0000{n}" for n in (17, 18, 19, 20)
+    ]
     first = events[0]
     assert first["ts"] == "2026-03-02T09:10:00.000Z", "03:10 AM US Central is 09:10 UTC"
     assert (first["agency"], first["user"], first["case_number"], first["result_count"]) == (
@@ -77,8 +81,11 @@ def test_mapping_errors_are_listed_with_lines():
         (5, "fields.agency: give exactly one of 'path' and 'const'"),
         (6, "fields.user: 'format' and 'timezone' apply to ts only"),
         (7, "fields.result_count.type: must be int or string"),
-        (8, "fields: unknown key 'colour' (expected one of agency, case_number, endpoint, event_id, "
-             "on_behalf_of, probe_sha256, purpose, result_count, ts, user)"),
+        (
+            8,
+            "fields: unknown key 'colour' (expected one of agency, case_number, endpoint, event_id, "
+            "on_behalf_of, probe_sha256, purpose, result_count, ts, user)",
+        ),
         (10, "extra: 'source' is not a free field name"),
     ]
 
@@ -94,16 +101,25 @@ def test_a_record_without_its_own_id_gets_a_content_hash(tmp_path):
     pipeline = MappedPipeline(MappedReader(load_mapping(mapping)))
     lines = [b"1772442000,MPD,u1", b"1772442000,MPD,u1", b"1772442001,MPD,u1"]
     outs = list(pipeline.run((raw, SourceCoordinates("f", 0, n)) for n, raw in enumerate(lines)))
-    ids = [o.value.split(b'"event_id":"')[1].split(b'"')[0] for o in outs if isinstance(o, EventOut)]
+    ids = [
+        o.value.split(b'"event_id":"')[1].split(b'"')[0] for o in outs if isinstance(o, EventOut)
+    ]
     assert len(ids) == 3 and ids[0] == ids[1] != ids[2] and ids[0].startswith(b"x-")
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["csv-audit-export.yaml", "jsonl-audit-export.yaml"]), st.lists(st.binary(max_size=120), max_size=8))
+@given(
+    st.sampled_from(["csv-audit-export.yaml", "jsonl-audit-export.yaml"]),
+    st.lists(st.binary(max_size=120), max_size=8),
+)
 def test_fuzz_every_record_is_an_event_or_a_dead_letter(mapping, lines):
     pipeline = MappedPipeline(MappedReader(load_mapping(MAPPINGS / mapping)))
-    header = [b"SearchID,SearchDateTime,AgencyORI,UserName,CaseNumber,SearchReason,CandidatesReturned,ProbeImageSHA256,RequestingAgency"]
-    feed = (header if mapping.startswith("csv") else []) + [line.replace(b"\n", b" ") for line in lines]
+    header = [
+        b"SearchID,SearchDateTime,AgencyORI,UserName,CaseNumber,SearchReason,CandidatesReturned,ProbeImageSHA256,RequestingAgency"
+    ]
+    feed = (header if mapping.startswith("csv") else []) + [
+        line.replace(b"\n", b" ") for line in lines
+    ]
     outs = list(pipeline.run((raw, SourceCoordinates("f", 0, n)) for n, raw in enumerate(feed)))
     stats = pipeline.stats
     assert stats["events"] + stats["dead_letters"] == len(outs)

@@ -27,14 +27,18 @@ COUNTERS = ("events", "same_use", "not_frt", "no_host", "dead_letters", "skipped
 
 
 def pipeline(parser, gap: float = 300.0) -> NetworkPipeline:
-    attribution = Attribution(load_ranges(SCENARIO / "ranges.csv"), load_leases(SCENARIO / "leases.csv"))
+    attribution = Attribution(
+        load_ranges(SCENARIO / "ranges.csv"), load_leases(SCENARIO / "leases.csv")
+    )
     return NetworkPipeline(parser, HostFilter(POLICY, CATALOGUE), attribution, UseGrouper(gap))
 
 
 def run_file(parser, name: str, gap: float = 300.0):
     pipe = pipeline(parser, gap)
     lines = (SCENARIO / name).read_bytes().splitlines()
-    outs = list(pipe.run((raw, SourceCoordinates(f"file:{name}", 0, n)) for n, raw in enumerate(lines, 1)))
+    outs = list(
+        pipe.run((raw, SourceCoordinates(f"file:{name}", 0, n)) for n, raw in enumerate(lines, 1))
+    )
     return outs, pipe.stats
 
 
@@ -77,7 +81,9 @@ def test_a_host_only_the_policy_knows_is_kept():
     line = b"1772442600.000 1 10.10.0.11 TCP_MISS/200 1 GET http://faces.state.example.gov/ - HIER_DIRECT/- -"
     # faces.state.example.gov is in the catalogue too; a host only the policy lists:
     filt = HostFilter(POLICY, load_catalogue(FILES / "sources" / "config" / "catalogue_tiny.yaml"))
-    assert filt.service("app.clearview.ai") == ("clearview.ai", None), "the policy's prohibited suffix"
+    assert filt.service("app.clearview.ai") == ("clearview.ai", None), (
+        "the policy's prohibited suffix"
+    )
     assert filt.service("frt.county.example.gov") == ("frt.county.example.gov", None), "authorised"
     assert filt.service("www.example.com") is None
     assert [type(o) for o in pipe.run(iter([(line, SourceCoordinates("s", 0, 1))]))] == [EventOut]
@@ -87,7 +93,11 @@ def test_an_address_no_agency_owns_is_a_dead_letter():
     pipe = pipeline(SquidParser())
     line = b"1772442600.000 1 192.0.2.9 TCP_TUNNEL/200 1 CONNECT pimeyes.com:443 - HIER_DIRECT/- -"
     (out,) = pipe.run(iter([(line, SourceCoordinates("s", 0, 1))]))
-    assert isinstance(out, DeadOut) and out.raw == line and "no agency for address 192.0.2.9" in out.reason
+    assert (
+        isinstance(out, DeadOut)
+        and out.raw == line
+        and "no agency for address 192.0.2.9" in out.reason
+    )
 
 
 def test_an_unattributed_record_keeps_the_address():
@@ -104,7 +114,10 @@ def test_over_long_and_non_utf8_lines_are_dead_letters():
     pipe = pipeline(SquidParser())
     lines = [b"x" * 70_000, b"\xff\xfe squid"]
     outs = list(pipe.run((raw, SourceCoordinates("s", 0, n)) for n, raw in enumerate(lines)))
-    assert [o.reason for o in outs] == ["record is 70000 bytes, more than 65536", "not UTF-8 text (byte 0)"]
+    assert [o.reason for o in outs] == [
+        "record is 70000 bytes, more than 65536",
+        "not UTF-8 text (byte 0)",
+    ]
 
 
 PARSERS = {"squid": SquidParser, "zeek-ssl": lambda: ZeekParser("ssl"), "zeek-http": lambda: ZeekParser("http"),

@@ -39,7 +39,9 @@ def test_a_catalogue_of_its_own(tmp_path):
 
 
 def test_catalogue_errors_have_lines(tmp_path):
-    path = write(tmp_path, "catalogue:\n  file: missing.yaml\n  prohibit_kinds: [open-web]\n  colour: x\n")
+    path = write(
+        tmp_path, "catalogue:\n  file: missing.yaml\n  prohibit_kinds: [open-web]\n  colour: x\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_policy(path)
     base = len(BASE.splitlines())
@@ -53,8 +55,13 @@ def test_catalogue_errors_have_lines(tmp_path):
 def test_an_authorised_host_of_a_prohibited_kind_is_an_error(tmp_path):
     text = BASE.replace("frt.example.gov", "search.pimeyes.com")
     path = tmp_path / "p.yaml"
-    path.write_text(text + "catalogue:\n  prohibit_kinds: [commercial-open-web]\n", encoding="utf-8")
+    path.write_text(
+        text + "catalogue:\n  prohibit_kinds: [commercial-open-web]\n", encoding="utf-8"
+    )
     if "search.pimeyes.com" not in text:
         pytest.fail("the minimal policy must authorise a host for this test")
-    with pytest.raises(ConfigError, match="authorised host 'search.pimeyes.com' is a commercial-open-web service"):
+    with pytest.raises(
+        ConfigError,
+        match=r"authorised host 'search\.pimeyes\.com' is a commercial-open-web service",
+    ):
         load_policy(path)

@@ -45,12 +45,24 @@ def test_sample_lines_parse_as_squid_documents_them():
 @pytest.mark.parametrize(
     "line, reason",
     [
-        ("1772442600.000 87 10.0.0.1 TCP/200 1 GET http://x.example/ - HIER_DIRECT/1.2.3.4 -", None),
-        ("1772442600.000 x 10.0.0.1 TCP_MISS/200 1 GET http://x.example/ - HIER_DIRECT/- -", "whole numbers"),
+        (
+            "1772442600.000 87 10.0.0.1 TCP/200 1 GET http://x.example/ - HIER_DIRECT/1.2.3.4 -",
+            None,
+        ),
+        (
+            "1772442600.000 x 10.0.0.1 TCP_MISS/200 1 GET http://x.example/ - HIER_DIRECT/- -",
+            "whole numbers",
+        ),
         ("1772442600.000 1 10.0.0.1 MISS 1 GET http://x.example/ - HIER_DIRECT/- -", "CODE/STATUS"),
-        ("1772442600.000 1 10.0.0.1 TCP_MISS/200 1 get http://x.example/ - HIER_DIRECT/- -", "HTTP method"),
+        (
+            "1772442600.000 1 10.0.0.1 TCP_MISS/200 1 get http://x.example/ - HIER_DIRECT/- -",
+            "HTTP method",
+        ),
         ("1772442600.000 1 10.0.0.1 TCP_MISS/200 1 GET http://x.example/ - DIRECT -", "CODE/PEER"),
-        ("1772442600 1 10.0.0.1 TCP_MISS/200 1 GET http://x.example/ - HIER_DIRECT/- -", "milliseconds"),
+        (
+            "1772442600 1 10.0.0.1 TCP_MISS/200 1 GET http://x.example/ - HIER_DIRECT/- -",
+            "milliseconds",
+        ),
     ],
 )
 def test_each_field_is_checked(line, reason):

@@ -11,7 +11,9 @@ from streams.sources.syslog import parse_syslog
 
 
 def test_rfc5424_with_structured_data_and_bom():
-    line = '<165>1 2026-03-02T09:10:00.5+01:00 gw app 12 ID47 [a@1 k="v \\"q\\" ]"][b@2] \ufeffCEF:0|x'
+    line = (
+        '<165>1 2026-03-02T09:10:00.5+01:00 gw app 12 ID47 [a@1 k="v \\"q\\" ]"][b@2] \ufeffCEF:0|x'
+    )
     msg = parse_syslog(line)
     assert msg.priority == 165 and msg.hostname == "gw"
     assert msg.ts == 1772439000.5

@@ -12,14 +12,25 @@ KEY = ("MPD", "mpd-0001", "PimEyes|commercial-open-web")
 
 def test_the_gap_is_measured_from_the_last_request_of_the_use():
     uses = UseGrouper(gap_s=300)
-    assert [uses.starts_use(KEY, t) for t in (0, 290, 580, 870, 1171)] == [True, False, False, False, True]
+    assert [uses.starts_use(KEY, t) for t in (0, 290, 580, 870, 1171)] == [
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_people_and_services_are_grouped_separately():
     uses = UseGrouper(gap_s=300)
     other_user = ("MPD", "mpd-0002", KEY[2])
     other_service = (*KEY[:2], "facecheck.id")
-    assert [uses.starts_use(k, 10) for k in (KEY, other_user, other_service, KEY)] == [True, True, True, False]
+    assert [uses.starts_use(k, 10) for k in (KEY, other_user, other_service, KEY)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_a_late_record_just_before_the_use_joins_it_and_an_older_one_does_not():

@@ -126,7 +126,9 @@ def test_fuzz_tsv_lines_after_a_header_never_crash(lines):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 zeek_keys = st.sampled_from(["ts", "id.orig_h", "server_name", "host", "uri", "query", "uid", "id"])
