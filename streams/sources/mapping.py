@@ -321,10 +321,10 @@ class MappedReader:
             yield from failures
             failures.clear()
             if error is not None:
-                yield b"".join(taken), first_line[0], error
+                yield b"\n".join(taken), first_line[0], error
                 taken.clear()
                 continue
-            raw = b"".join(taken).rstrip(b"\r\n")
+            raw = b"\n".join(taken).rstrip(b"\r\n")
             number = first_line[0]
             taken.clear()
             if not row or not any(cell.strip() for cell in row):
