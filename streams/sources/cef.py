@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from streams.sources.records import Observation, ParseError, host_of
 from streams.sources.syslog import parse_syslog
 
-_KEY = re.compile(r"(?:(?<=\s)|^)([A-Za-z0-9_.\[\]]{1,64})=")
+_KEY = re.compile(r"(?<!\S)([A-Za-z0-9_.\[\]]{1,64})=")
 _HEADER_ESCAPE = re.compile(r"\\(.)")
 _VALUE_ESCAPES = {"\\": "\\", "=": "=", "n": "\n", "r": "\r"}
 _SEVERITY_WORDS = {"unknown", "low", "medium", "high", "very-high"}
@@ -50,6 +50,9 @@ class CefRecord:
 
 def _split_header(text: str) -> tuple[list[str], str]:
     """The seven header fields (unescaped) and the raw extension."""
+    parts = text.split("|", 7)
+    if len(parts) == 8 and not any("\\" in part for part in parts[:7]):
+        return parts[:7], parts[7]  # no escapes in the header: the common case
     fields: list[str] = []
     current: list[str] = []
     index = 0
@@ -74,6 +77,8 @@ def _split_header(text: str) -> tuple[list[str], str]:
 
 
 def _unescape_value(value: str) -> str:
+    if "\\" not in value:
+        return value
     out: list[str] = []
     index = 0
     while index < len(value):
