@@ -24,7 +24,13 @@ import yaml
 from streams.settings import TopicNames
 from tests.conftest import FILES
 from tests.integration.conftest import WorkerFactory
-from tests.integration.worker_harness import frtwatch, latest_alerts, read_topic, wait_drained
+from tests.integration.worker_harness import (
+    frtwatch,
+    latest_alerts,
+    produce,
+    read_topic,
+    wait_drained,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +135,45 @@ def test_squid_and_zeek_logs_give_one_prohibited_alert_per_officer(
         f"ingest of both logs {ingested:.2f} s; first pass drained by the worker "
         f"{drained:.2f} s after the ingest began; {len(alerts)} alerts, 2 dead letters"
     )
+
+
+def test_zeek_json_from_a_raw_logs_topic(
+    kafka_bootstrap: str, topic_names: TopicNames, create_topics, unique_name: str
+) -> None:
+    """Zeek's Kafka writer to a raw-logs topic, ``ingest --from-topic``: events and dead
+    letters that name the raw record's topic, partition and offset; the consumer group
+    resumes after what it read."""
+    raw_topic = f"t{unique_name}.zeek-ssl"
+    create_topics([raw_topic], partitions=1)
+    create_topics([topic_names.events, topic_names.dlq], partitions=4)
+    lines = (FILES / "sources" / "zeek" / "ssl.json").read_bytes().splitlines()
+    produce(kafka_bootstrap, raw_topic, [(None, line) for line in lines])
+    args = (
+        "ingest", "zeek-ssl", "--from-topic", raw_topic, "--until-end", "--group",
+        f"ingest-{unique_name}", "--agency", "CSO", "--topic", topic_names.events,
+        "--dlq-topic", topic_names.dlq, "--bootstrap", kafka_bootstrap, "--gap", "0",
+    )  # fmt: skip
+    output = frtwatch(*args)
+    assert "5 records: 1 events" in output and "3 dead letters" in output
+    (event,) = [orjson.loads(r.value) for r in read_topic(kafka_bootstrap, topic_names.events)]
+    assert (event["agency"], event["user"], event["endpoint"]) == (
+        "CSO", "unattributed@10.20.0.7", "facecheck.id",
+    )  # fmt: skip
+    letters = read_topic(kafka_bootstrap, topic_names.dlq)
+    coordinates = sorted(
+        (dict(x.headers)["frt-dlq-source-topic"], int(dict(x.headers)["frt-dlq-source-offset"]))
+        for x in letters
+    )
+    assert coordinates == [
+        (raw_topic.encode(), 2),
+        (raw_topic.encode(), 3),
+        (raw_topic.encode(), 4),
+    ]
+    assert [
+        x.value for x in sorted(letters, key=lambda x: dict(x.headers)["frt-dlq-source-offset"])
+    ] == lines[2:]
+    # The group committed what it read: a second run finds nothing new.
+    produce(
+        kafka_bootstrap, raw_topic, [(None, lines[0].replace(b"1772443200.311", b"1772443300.5"))]
+    )
+    assert "1 records: 1 events" in frtwatch(*args)
