@@ -83,7 +83,10 @@ class ZeekParser:
         if self._wrong is not None:
             raise ParseError(self._wrong)
         if line.lstrip()[:1] in ("{", "["):
-            return self._observe(self._json(line))
+            record = self._json(line)
+            # One topic may carry every log, each record tagged with its own: another
+            # log's records are not this reader's, and are counted as skipped.
+            return self._observe(record) if record is not None else None
         return self._observe(self._tsv(line))
 
     def _header_line(self, line: str) -> None:
@@ -96,7 +99,7 @@ class ZeekParser:
         if line.startswith(f"#path{header.separator}") and header.path not in (self.log, None):
             self._wrong = f"this is Zeek's {header.path[:40]!r} log (#path), not {self.log!r}"
 
-    def _json(self, line: str) -> dict[str, Any]:
+    def _json(self, line: str) -> dict[str, Any] | None:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
@@ -107,7 +110,7 @@ class ZeekParser:
             ((tag, inner),) = record.items()
             if isinstance(inner, dict):
                 if tag != self.log:
-                    raise ParseError(f"record is tagged {tag[:40]!r}, not {self.log!r}")
+                    return None
                 record = inner
         return record
 

@@ -71,12 +71,12 @@ def test_http_tsv_builds_the_url_from_host_and_uri():
 
 
 def test_http_json_flat_nested_and_tagged_records():
+    # The {"dns": {...}} record (a topic carrying every log) is skipped, not read as http.
     assert hosts(read("http", "http.json")) == [
         "frt.county.example.gov",
         "search4faces.com",  # ISO 8601 ts
         "findclone.ru",  # the Kafka plugin's {"http": {...}} with a nested id
         "",
-        "record is tagged 'dns', not 'http'",
         "not valid JSON: unexpected end of data: line 1 column 64 (char 63)",
         "JSON record is not an object",
     ]
@@ -142,4 +142,5 @@ def test_fuzz_json_records_never_crash(log, record):
     except ParseError as exc:
         assert exc.reason
     else:
-        assert isinstance(result, Observation)
+        tagged_other = len(record) == 1 and isinstance(next(iter(record.values())), dict)
+        assert isinstance(result, Observation) or (result is None and tagged_other)
