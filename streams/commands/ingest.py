@@ -11,7 +11,13 @@ from streams.errors import ConfigError, UsageError
 from streams.policy import load_policy, parse_duration
 from streams.producing import TIMESTAMP_MODES
 from streams.settings import load_settings
-from streams.sources.attribution import Attribution, load_leases, load_ranges
+from streams.sources.attribution import (
+    Attribution,
+    LeaseTable,
+    load_ranges,
+    read_leases_csv,
+    read_leases_topic,
+)
 from streams.sources.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from streams.sources.cef import CefParser
 from streams.sources.inputs import TopicReader, file_lines, stats_every, stdin_lines
@@ -57,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     who = common.add_argument_group("attribution (network formats)")
     who.add_argument("--leases", type=Path, metavar="CSV",
                      help="address,agency,user,start,end: who held an address when")  # fmt: skip
+    who.add_argument("--leases-topic", metavar="T",
+                     help="also read leases from this compacted topic (JSON values, key "
+                          "<address>/<start>; read to its end at start-up)")  # fmt: skip
     who.add_argument("--ranges", type=Path, metavar="CSV",
                      help="network,agency: the agency owning each address range")  # fmt: skip
     who.add_argument("--agency", metavar="CODE",
@@ -111,21 +120,29 @@ def build_pipeline(args: argparse.Namespace, policy: Any) -> NetworkPipeline | M
     if args.agency is not None and agencies is not None and args.agency not in agencies:
         raise UsageError(f"--agency {args.agency!r} is not an agency of the policy")
     errors: list[str] = []
-    ranges = leases = None
-    for loader, path, name in ((load_ranges, args.ranges, "r"), (load_leases, args.leases, "l")):
-        if path is None:
-            continue
+    ranges = None
+    rows: list[tuple[str, str, str, float, float | None]] = []
+    if args.ranges is not None:
         try:
-            table = loader(path, agencies)
+            ranges = load_ranges(args.ranges, agencies)
         except ConfigError as exc:
             errors.extend(exc.errors)
-            continue
-        if name == "r":
-            ranges = table
-        else:
-            leases = table
+    sources: list[tuple[Any, Any]] = []
+    if args.leases is not None:
+        sources.append((read_leases_csv, args.leases))
+    if args.leases_topic is not None:
+        bootstrap = args.bootstrap or load_settings().bootstrap
+        sources.append(
+            (lambda topic, known: read_leases_topic(bootstrap, topic, known), args.leases_topic)
+        )
+    for read, where in sources:
+        try:
+            rows.extend(read(where, agencies))
+        except ConfigError as exc:
+            errors.extend(exc.errors)
     if errors:
         raise ConfigError(f"{len(errors)} error(s)", errors)
+    leases = LeaseTable(rows)
     if args.catalogue is not None:
         catalogue = load_catalogue(args.catalogue)
     elif policy is not None and policy.catalogue is not None:
@@ -142,7 +159,7 @@ def build_pipeline(args: argparse.Namespace, policy: Any) -> NetworkPipeline | M
     return NetworkPipeline(
         parser,
         HostFilter(policy, catalogue),
-        Attribution(ranges, leases, args.agency),  # type: ignore[arg-type]
+        Attribution(ranges, leases, args.agency),
         UseGrouper(gap),
         args.sensor,
     )

@@ -181,6 +181,13 @@ def load_ranges(path: str | Path, agencies: Iterable[str] | None = None) -> Addr
 
 def load_leases(path: str | Path, agencies: Iterable[str] | None = None) -> LeaseTable:
     """``address,agency,user,start,end`` rows (times RFC 3339, ``end`` may be empty)."""
+    return LeaseTable(read_leases_csv(path, agencies))
+
+
+def read_leases_csv(
+    path: str | Path, agencies: Iterable[str] | None = None
+) -> list[tuple[str, str, str, float, float | None]]:
+    """The rows of a leases CSV, validated; every error as ``file:line: message``."""
     path = Path(path)
     known = set(agencies) if agencies is not None else None
     errors: list[str] = []
@@ -213,4 +220,104 @@ def load_leases(path: str | Path, agencies: Iterable[str] | None = None) -> Leas
         leases.append((address, agency, user, start, end))
     if errors:
         raise ConfigError(f"{path}: {len(errors)} error(s)", errors)
-    return LeaseTable(leases)
+    return leases
+
+
+def lease_from_record(value: bytes) -> tuple[str, str, str, float, float | None]:
+    """One lease record of a leases topic: JSON ``{"address", "agency", "user", "start",
+    "end"}`` (``end`` null or absent for a lease still held); ValueError says what is wrong.
+
+    >>> lease_from_record(b'{"address":"10.0.0.1","agency":"MPD","user":"u1","start":"2026-03-02T08:00:00Z"}')
+    ('10.0.0.1', 'MPD', 'u1', 1772438400.0, None)
+    """
+    import orjson
+
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    address, agency, user = obj.get("address"), obj.get("agency"), obj.get("user")
+    start, end = obj.get("start"), obj.get("end")
+    if not all(isinstance(v, str) and v for v in (address, agency, user, start)):
+        raise ValueError("address, agency, user and start must be non-empty strings")
+    assert isinstance(address, str) and isinstance(agency, str) and isinstance(user, str)
+    assert isinstance(start, str)
+    if end is not None and not isinstance(end, str):
+        raise ValueError("end must be a string or null")
+    try:
+        address = str(ipaddress.ip_address(address))
+    except ValueError:
+        raise ValueError(f"{address[:64]!r} is not an IP address") from None
+    if len(user) > 128:
+        raise ValueError("user is longer than 128 characters")
+    try:
+        begins = parse_timestamp(start)
+        ends = parse_timestamp(end) if end else None
+    except ContractError as exc:
+        raise ValueError(exc.reason) from None
+    if ends is not None and ends <= begins:
+        raise ValueError("the lease ends before it starts")
+    return address, agency, user, begins, ends
+
+
+def read_leases_topic(
+    bootstrap: str, topic: str, agencies: Iterable[str] | None = None, timeout_s: float = 60.0
+) -> list[tuple[str, str, str, float, float | None]]:
+    """Every lease on a (compacted) leases topic, read to its end once, at start-up.
+
+    The last record per key counts, as after compaction, and a null value (tombstone)
+    removes the key's lease; key leases by ``<address>/<start>`` so that history is kept
+    and replay attributes old records as they were. Invalid records are errors
+    (``topic:partition:offset: message``), all listed.
+    """
+    import time
+
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    from streams.errors import BrokerError
+
+    known = set(agencies) if agencies is not None else None
+    latest: dict[bytes | None, tuple[str, bytes | None]] = {}
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise BrokerError(f"leases topic {topic} does not exist at {bootstrap}")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"leases topic {topic} not read to its end in {timeout_s:g} s")
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    latest[r.key] = (f"{topic}:{r.partition}:{r.offset}", r.value)
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read leases topic {topic}: {exc}") from None
+    finally:
+        consumer.close()
+    errors: list[str] = []
+    leases = []
+    for where, value in latest.values():
+        if value is None:
+            continue
+        try:
+            lease = lease_from_record(value)
+        except ValueError as exc:
+            errors.append(f"{where}: {exc}")
+            continue
+        if known is not None and lease[1] not in known:
+            errors.append(f"{where}: agency {lease[1]!r} is not in the policy")
+            continue
+        leases.append(lease)
+    if errors:
+        raise ConfigError(f"{topic}: {len(errors)} error(s)", sorted(errors))
+    return leases

@@ -13,6 +13,7 @@ the same events (same ids), and the worker's dedupe counts them once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -177,3 +178,58 @@ def test_zeek_json_from_a_raw_logs_topic(
         kafka_bootstrap, raw_topic, [(None, lines[0].replace(b"1772443200.311", b"1772443300.5"))]
     )
     assert "1 records: 1 events" in frtwatch(*args)
+
+
+def test_leases_from_a_compacted_topic(
+    kafka_bootstrap: str, create_topics, unique_name: str, tmp_path: Path
+) -> None:
+    """Leases fed to a compacted topic (key ``<address>/<start>``) attribute like the CSV:
+    the last record per key counts, a tombstone removes a lease, a bad record is an error
+    naming its topic, partition and offset."""
+    import csv
+    import subprocess
+
+    from tests.integration.worker_harness import FRTWATCH
+
+    topic = f"t{unique_name}.leases"
+    create_topics([topic], partitions=2, compact=True)
+    with (SCENARIO / "leases.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    records: list[tuple[bytes | None, bytes | None]] = []
+    for row in rows:
+        value = {**row, "end": row["end"] or None}
+        records.append((f"{row['address']}/{row['start']}".encode(), orjson.dumps(value)))
+    # A wrong lease for tpd-0001's address, then its correction under the same key;
+    # and a lease that was withdrawn (tombstone).
+    tpd = next(r for r in rows if r["user"] == "tpd-0001")
+    key = f"{tpd['address']}/{tpd['start']}".encode()
+    records.insert(0, (key, orjson.dumps({**tpd, "user": "someone-else", "end": None})))
+    gone = b"10.20.0.7/2026-03-02T07:30:00Z"
+    records.append((gone, None))
+    produce(kafka_bootstrap, topic, records)
+
+    out = tmp_path / "events.jsonl"
+    frtwatch("ingest", "squid", str(SCENARIO / "access.log"), "--leases-topic", topic,
+             "--ranges", str(SCENARIO / "ranges.csv"), "--bootstrap", kafka_bootstrap,
+             "--out", str(out), "--no-progress")  # fmt: skip
+    users = [orjson.loads(line)["user"] for line in out.read_bytes().splitlines()]
+    assert users == ["mpd-0001", "mpd-0002", "tpd-0001", "mpd-0001", "mpd-0002"]
+
+    zeek_out = tmp_path / "zeek.jsonl"
+    frtwatch("ingest", "zeek-ssl", str(SCENARIO / "ssl.log"), "--leases-topic", topic,
+             "--ranges", str(SCENARIO / "ranges.csv"), "--bootstrap", kafka_bootstrap,
+             "--out", str(zeek_out), "--no-progress")  # fmt: skip
+    zeek_users = {orjson.loads(line)["user"] for line in zeek_out.read_bytes().splitlines()}
+    assert zeek_users == {"unattributed@10.20.0.7", "mpd-0002"}, "cso-0001's lease was withdrawn"
+
+    produce(kafka_bootstrap, topic, [(b"bad/1", b'{"address": "10.0.0.300"}')])
+    done = subprocess.run(
+        [str(FRTWATCH), "ingest", "squid", str(SCENARIO / "access.log"), "--leases-topic", topic,
+         "--bootstrap", kafka_bootstrap, "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert re.fullmatch(
+        rf"error: {re.escape(topic)}:\d:\d+: address, agency, user and start must be non-empty strings\n",
+        done.stderr,
+    )
