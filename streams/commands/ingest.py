@@ -209,13 +209,13 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 lines = stdin_lines(sys.stdin.buffer)
 
-            def ticking() -> Any:
-                for item in pipeline.run(lines):
-                    yield item
-                    if not paths:
-                        tick()
+            def ticking(raw: Any) -> Any:
+                # every record read, kept or not, may be the moment for a statistics line
+                for line in raw:
+                    yield line
+                    tick()
 
-            sent = sink.write(ticking())
+            sent = sink.write(pipeline.run(lines if paths else ticking(lines)))
     finally:
         sink.close()
     print(f"ingest {fmt}: {stats.line()}")

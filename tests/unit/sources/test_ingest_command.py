@@ -28,11 +28,14 @@ def test_ingesting_a_file_twice_writes_identical_events(tmp_path, capsys):
 
 def test_stdin_is_read_like_a_file(tmp_path):
     done = subprocess.run(
-        [str(FRTWATCH), "ingest", "zeek-ssl", *TABLES, "--out", str(tmp_path / "s.jsonl")],
+        [str(FRTWATCH), "ingest", "zeek-ssl", *TABLES, "--out", str(tmp_path / "s.jsonl"),
+         "--stats-every", "0"],
         input=(SCENARIO / "ssl.log").read_bytes(), capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s.jsonl").read_bytes().count(b"\n") == 3
+    # on a stream, a statistics line goes to stderr as records are read
+    assert done.stderr.count(b"ingest zeek-ssl: ") >= 20
     assert b'"source_topic":"stdin"' in (tmp_path / "s.dlq.jsonl").read_bytes()
 
 
