@@ -6,7 +6,8 @@ PyPI are unmaintained or read only one of the two framings, so this is a small s
 reader of both, plus RFC 6587 octet counting (``123 <134>1 ...``) as TCP relays write it.
 
 RFC 3164 timestamps have neither a year nor a zone: the year is given by the caller
-(``--syslog-year``, default the current one) and the zone is UTC.
+(``--syslog-year``; by default the current one, or the last one for a date more than a
+day ahead of now) and the zone is UTC.
 
 >>> m = parse_syslog("<134>1 2026-03-02T09:10:00.250Z proxy1 squid - - - CEF:0|x")
 >>> m.ts, m.hostname, m.message
@@ -111,11 +112,14 @@ def parse_syslog(line: str, year: int | None = None) -> SyslogMessage:
         if month is None:
             raise ParseError(f"RFC 3164 month {rfc3164['mon']!r} is not a month")
         hour, minute, second = (int(x) for x in rfc3164["time"].split(":"))
+        now = datetime.now(UTC)
         try:
             stamp = datetime(
-                year or datetime.now(UTC).year, month, int(rfc3164["day"]), hour, minute,
-                second, tzinfo=UTC,
-            )  # fmt: skip
+                year or now.year, month, int(rfc3164["day"]), hour, minute, second, tzinfo=UTC
+            )
+            if year is None and (stamp - now).days >= 1:
+                # December's records read in January: a date ahead of now is last year's
+                stamp = stamp.replace(year=now.year - 1)
         except ValueError:
             raise ParseError("RFC 3164 timestamp is not a date") from None
         return SyslogMessage(priority, stamp.timestamp(), rfc3164["host"], rfc3164["rest"])

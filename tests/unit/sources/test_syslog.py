@@ -62,3 +62,14 @@ def test_fuzz_framing_never_crashes(line):
         assert exc.reason
     else:
         assert isinstance(msg.message, str)
+
+
+def test_without_a_year_a_date_ahead_of_now_is_last_years():
+    from datetime import UTC, datetime, timedelta
+
+    ahead = datetime.now(UTC) + timedelta(days=3)
+    if (ahead.month, ahead.day) == (2, 29):  # last year had no Feb 29
+        ahead += timedelta(days=1)
+    line = f"<13>{ahead:%b} {ahead.day:2d} 10:00:00 host m"
+    stamp = datetime.fromtimestamp(parse_syslog(line).ts, UTC)
+    assert stamp.year == ahead.year - 1
