@@ -258,6 +258,14 @@ def map_record(mapping: Mapping, record: Any) -> dict[str, Any]:
     return event
 
 
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class MappedReader:
     """Records of one export: ``read`` yields ``(raw bytes, line number, record or ParseError)``."""
 
@@ -298,12 +306,9 @@ class MappedReader:
                     taken.clear()
                     yield "\n"
                     continue
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    failures.append((raw, number, ParseError(f"not UTF-8 text (byte {exc.start})")))
-                    yield "\n"
-                    continue
+                # Undecodable bytes are carried through (surrogateescape) and the row that
+                # holds them is refused whole, so a dead letter keeps every line of its record.
+                text = raw.decode("utf-8", "surrogateescape")
                 taken.append(raw)
                 yield text if text.endswith("\n") else text + "\n"
 
@@ -328,6 +333,9 @@ class MappedReader:
             number = first_line[0]
             taken.clear()
             if not row or not any(cell.strip() for cell in row):
+                continue
+            if any(_has_surrogates(cell) for cell in row):
+                yield raw, number, ParseError("not UTF-8 text")
                 continue
             if columns is None:
                 columns = [cell.strip().lstrip("\ufeff") for cell in row]

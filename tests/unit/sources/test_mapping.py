@@ -126,3 +126,12 @@ def test_fuzz_every_record_is_an_event_or_a_dead_letter(mapping, lines):
     for out in outs:
         if isinstance(out, DeadOut):
             assert out.reason and out.raw in b"\n".join(feed)
+
+
+def test_a_record_with_bytes_that_are_not_utf8_is_refused_whole():
+    pipeline = MappedPipeline(MappedReader(load_mapping(MAPPINGS / "csv-audit-export.yaml")))
+    header = (SAMPLES / "csv-audit-export.csv").read_bytes().splitlines()[0]
+    lines = [header, b'A-1,"03/02/2026', b'\x80 03:10:00 AM",MPD,u,,,,,']
+    (out,) = pipeline.run((raw, SourceCoordinates("f", 0, n)) for n, raw in enumerate(lines, 1))
+    assert isinstance(out, DeadOut) and out.reason == "not UTF-8 text"
+    assert out.raw == b"\n".join(lines[1:]) and out.origin.offset == 2
