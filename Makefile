@@ -10,7 +10,7 @@ FRTWATCH_KAFKA_PORT ?= 9092
 FRTWATCH_BOOTSTRAP  ?= 127.0.0.1:$(FRTWATCH_KAFKA_PORT)
 export FRTWATCH_KAFKA_PORT FRTWATCH_BOOTSTRAP
 
-.PHONY: help install demo test unit integration browser lint bench kafka-up kafka-down clean
+.PHONY: help install demo demo-sources test unit integration browser lint bench kafka-up kafka-down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ kafka-down: install  ## stop the local Kafka broker
 
 demo: kafka-up  ## the whole pipeline end to end on the local broker
 	$(BIN)/python -m streams.demo --dir $(DEMO)
+
+demo-sources: kafka-up  ## from a Squid log and a Zeek dns.log to alerts in the console
+	$(BIN)/python -m streams.sources.demo --dir $(DEMO)-sources
 
 test: kafka-up  ## every test: unit, doctests, integration (real Kafka), browser
 	$(BIN)/pytest -q -p no:cacheprovider

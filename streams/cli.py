@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "streams.commands.console",
     "streams.commands.replay",
     "streams.commands.policy",
+    "streams.commands.ingest",
+    "streams.commands.catalogue",
 )
 
 

@@ -49,13 +49,17 @@ class ProhibitedEndpoint(Detector):
     ) -> tuple[str, dict[str, Any]]:
         host = event.host
         first_use = ctx.agency_state.hosts.get(host, fold.first_ts)
+        service = self.policy.service_of(host)
+        named = f" ({service.name})" if service is not None else ""
         summary = (
-            f"{who(event)} searched {host}, a prohibited commercial FRT service "
+            f"{who(event)} searched {host}{named}, a prohibited commercial FRT service "
             f"({searches(fold.count)})."
         )
         return summary, {
             "host": host,
             "endpoint": event.endpoint,
+            "vendor": service.name if service is not None else None,
+            "service_kind": service.kind if service is not None else None,
             "prohibited_suffix": self.suffix(host),
             "agency_first_used": format_ts(first_use),
             "first_time_for_agency": first_use >= fold.first_ts,

@@ -68,10 +68,14 @@ class UnknownEndpoint(Detector):
             else "an FRT service that is not on the approved list"
         )
         news = f", the first use of it in {agency}" if first_time else ""
-        summary = f"{who(event)} searched {host}, {what} ({searches(fold.count)}{news})."
+        service = self.policy.service_of(host)
+        named = f" ({service.name})" if service is not None else ""
+        summary = f"{who(event)} searched {host}{named}, {what} ({searches(fold.count)}{news})."
         return summary, {
             "host": host,
             "endpoint": event.endpoint,
+            "vendor": service.name if service is not None else None,
+            "service_kind": service.kind if service is not None else None,
             "approved_for": approved_for,
             "agency_first_used": format_ts(first_use),
             "first_time_for_agency": first_time,

@@ -238,7 +238,9 @@ def _detector(ctx: _Ctx, name: str, node: yaml.Node | None, base_dir: Path) -> D
 
 def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
     top = ctx.mapping(
-        root, "policy", {"version", "agencies", "endpoints", "certifications", "detectors"}
+        root,
+        "policy",
+        {"version", "agencies", "endpoints", "certifications", "detectors", "catalogue"},
     )
     base_dir = ctx.path.resolve().parent
     if "version" in top:
@@ -376,6 +378,20 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         detector_node = det_fields[name][1] if name in det_fields else None
         detectors[name] = _detector(ctx, name, detector_node, base_dir)
 
+    catalogue, kinds = (
+        _catalogue(ctx, top["catalogue"][1], base_dir)
+        if "catalogue" in top
+        else (None, frozenset())
+    )
+    if catalogue is not None and kinds:
+        for ep in authorised:
+            found = catalogue.match(ep.host)
+            if found is not None and found[0].kind in kinds:
+                ctx.error(
+                    top["catalogue"][1],
+                    f"catalogue.prohibit_kinds: authorised host {ep.host!r} is a {found[0].kind} service",
+                )
+
     if ctx.errors:
         return None
     return Policy(
@@ -387,13 +403,82 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         certifications_topic=cert_topic,
         suppression_s=suppression,
         **detectors,  # type: ignore[arg-type]
+        catalogue=catalogue,
+        prohibited_kinds=kinds,
     )
+
+
+def _catalogue(ctx: _Ctx, node: yaml.Node, base_dir: Path) -> tuple[Any, frozenset[str]]:
+    """The ``catalogue`` section: the catalogue file (default: the shipped one) and the
+    kinds it prohibits as a whole."""
+    from streams.sources.catalogue import DEFAULT_CATALOGUE, KINDS, load_catalogue
+
+    fields = ctx.mapping(node, "catalogue", {"file", "prohibit_kinds"})
+    path = DEFAULT_CATALOGUE
+    if "file" in fields:
+        text = ctx.string(fields["file"][1], "catalogue.file")
+        if text:
+            path = (base_dir / text).resolve()
+    kinds: set[str] = set()
+    if "prohibit_kinds" in fields:
+        for kind in ctx.strings(fields["prohibit_kinds"][1], "catalogue.prohibit_kinds"):
+            if kind not in KINDS:
+                ctx.error(
+                    fields["prohibit_kinds"][1],
+                    f"catalogue.prohibit_kinds: {kind!r} is not one of {', '.join(KINDS)}",
+                )
+            kinds.add(kind)
+    if not path.is_file():
+        ctx.error(
+            fields.get("file", (node, node))[1], f"catalogue.file: no such file {str(path)!r}"
+        )
+        return None, frozenset(kinds)
+    try:
+        catalogue = load_catalogue(path)
+    except ConfigError as exc:
+        ctx.errors.extend(exc.errors)
+        return None, frozenset(kinds)
+    return catalogue, frozenset(kinds)
 
 
 def _line_of(error: str) -> int:
     """The line number in a ``file:line: message`` error (stable sort key)."""
     parts = error.split(":", 2)
     return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
+YamlContext = _Ctx
+"""Public name of the line-numbered YAML checker, for the other strict config loaders
+(the FRT service catalogue, ingest mappings)."""
+line_of = _line_of
+
+
+def compose_yaml(path: Path, what: str) -> tuple[yaml.Node, YamlContext]:
+    """The YAML node tree of ``path`` and an error collector for it; a read or syntax
+    error is a :class:`ConfigError` with the file and line. ``what`` names the file
+    in messages (``catalogue``, ``mapping``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}:1: {what} is not UTF-8 text") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from None
+    if root is None:
+        raise ConfigError(f"{path}:1: {what} file is empty")
+    return root, _Ctx(path)
+
+
+def raise_errors(ctx: YamlContext) -> None:
+    """Raise every error ``ctx`` collected, sorted by line, as one :class:`ConfigError`."""
+    if ctx.errors:
+        errors = sorted(ctx.errors, key=_line_of)
+        raise ConfigError(f"{ctx.path}: {len(errors)} error(s)", errors)
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streams.sources.catalogue import Catalogue, Service
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,10 @@ class Policy:
     missing_case_number: CaseNumberSettings = field(default_factory=CaseNumberSettings)
     burst: BurstSettings = field(default_factory=BurstSettings)
     behavior_anomaly: BehaviorSettings = field(default_factory=BehaviorSettings)
+    catalogue: Catalogue | None = None
+    """The FRT service catalogue (policy key ``catalogue``): names vendors in alerts."""
+    prohibited_kinds: frozenset[str] = frozenset()
+    """Catalogue kinds prohibited as a whole (``catalogue.prohibit_kinds``)."""
 
     def detector(self, name: str) -> DetectorSettings:
         """Settings of one detector by its ``frt.alert.v1`` name."""
@@ -77,7 +85,18 @@ class Policy:
         for suffix in self.prohibited_suffixes:
             if host == suffix or host.endswith("." + suffix):
                 return suffix
+        if self.prohibited_kinds and self.catalogue is not None:
+            found = self.catalogue.match(host)
+            if found is not None and found[0].kind in self.prohibited_kinds:
+                return found[1]
         return None
+
+    def service_of(self, host: str) -> Service | None:
+        """The catalogue's service for ``host``, if the policy has a catalogue that knows it."""
+        if self.catalogue is None:
+            return None
+        found = self.catalogue.match(host)
+        return found[0] if found is not None else None
 
     def is_authorised(self, host: str, agency: str) -> bool:
         """Whether ``agency`` may use the FRT system at ``host``."""

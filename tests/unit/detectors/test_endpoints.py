@@ -81,3 +81,37 @@ def test_approved_host_for_own_agency_is_silent(run):
     r = run()
     r.feed([make_event(at(0, 10), endpoint="https://FRT.County.Example.gov:443/x")])
     assert not r.of("unknown_endpoint") and not r.of("prohibited_endpoint")
+
+
+def test_endpoint_alerts_name_the_catalogue_vendor(run, policy):
+    import dataclasses
+
+    from streams.sources.catalogue import load_catalogue
+
+    pol = dataclasses.replace(
+        policy, catalogue=load_catalogue(), prohibited_kinds=frozenset({"commercial-open-web"})
+    )
+    r = run(pol)
+    r.feed(
+        [
+            make_event(at(0, 10), endpoint="https://lenso.ai/en"),  # prohibited by its kind only
+            make_event(at(0, 10, 1), endpoint="https://app.clearview.ai/"),
+            make_event(
+                at(0, 10, 2), agency="CSO", user="cso-0001", endpoint="faces.state.example.gov"
+            ),
+        ]
+    )
+    prohibited = {a.details["host"]: a for a in r.of("prohibited_endpoint")}
+    assert prohibited["lenso.ai"].details["vendor"] == "Lenso.ai"
+    assert prohibited["lenso.ai"].details["prohibited_suffix"] == "lenso.ai"
+    assert "app.clearview.ai (Clearview AI), a prohibited" in prohibited["app.clearview.ai"].summary
+    (unknown,) = r.of("unknown_endpoint")
+    assert unknown.details["vendor"] == "State face search (example)"
+    assert unknown.details["service_kind"] == "vendor-hosted"
+
+
+def test_without_a_catalogue_the_vendor_is_null(run):
+    r = run()
+    r.feed([make_event(at(0, 10), endpoint="https://pimeyes.com/")])
+    (alert,) = r.of("prohibited_endpoint")
+    assert alert.details["vendor"] is None and "(" not in alert.summary.split(",")[0]
