@@ -42,7 +42,9 @@ system (unknown_endpoint), searches for agencies no MOU covers
 (outside_agency), an expired, a never-issued and a lapsed certificate
 (uncertified_user), test/curiosity searches and investigations without a case
 number (missing_case_number), loud and quiet bursts (burst), and users whose
-behaviour changes without breaking a rule (behavior_anomaly). Decoys must stay
+behaviour changes without breaking a rule (behavior_anomaly). One burst comes
+early instead: about a hundred searches in under an hour by an occasional user
+in the run's first days, before anyone has a history (burst). Decoys must stay
 silent: steady analysts and an agency-wide surge (no burst) and MOU-covered
 requests (no outside_agency).
 

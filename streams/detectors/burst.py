@@ -14,12 +14,27 @@ analyst who always runs 30 an hour does not (own normal); and when a major
 incident makes a whole agency search four times harder, nobody does (peers).
 
 A user with fewer than :data:`MIN_BASELINE_WINDOWS` active windows on record
-has no normal yet and is judged as *new*: own normal 0, so only the floor and
-the peers apply. But right after the engine starts watching an agency, every
-member looks new; so until the agency has been watched for half the baseline
-period (a week by default, enough to see everyone who works weekly), users
-without a normal are not judged at all. Late events never count towards rates,
-so they are never burst evidence.
+has no trusted normal yet and is judged as *new*: the own test is left out,
+and only the floor and the peers apply. Right after the engine starts
+watching an agency, though, every member looks new, the busiest analysts
+included. So while the agency has been watched for less than half the
+baseline period (a week by default, enough to see everyone who works weekly)
+a new user must clear both bars raised ``extreme_factor`` times: at least
+``extreme_factor * min_count`` searches in the window and more than
+``extreme_factor * peer_factor`` times the typical active colleague. With the
+defaults that is 45 searches in an hour and twelve times the typical
+colleague: well above the busiest analyst's normal hour (about 30) and far
+from anything an agency-wide surge does, yet a user who runs a hundred
+searches in an hour is flagged from the first hour of a deployment. Once the
+user has :data:`MIN_BASELINE_WINDOWS` active windows, the ordinary three
+tests apply, own normal included; a user new to an agency that has been
+watched long enough meets the ordinary floor and peers at once.
+
+The watch's age is event time: the agency state's ``since`` (its earliest
+counted search) against the event's ``ts``, so a verdict depends only on the
+user's and agency's state and the event, never on the wall clock or on how
+events were batched. Late events never count towards rates, so they are
+never burst evidence.
 """
 
 from __future__ import annotations
@@ -48,6 +63,7 @@ class BurstFacts:
     own_windows: int
     new_user: bool
     peers: PeerRate
+    young_watch: bool  # a new user while the agency's watch is young: raised bars
 
 
 class Burst(Detector):
@@ -69,16 +85,23 @@ class Burst(Detector):
             return None
         own, windows = own_rate(ctx.user_state, self.geometry, ctx.bucket)
         new_user = windows < MIN_BASELINE_WINDOWS
+        young_watch = False
+        raise_by = 1.0
         if new_user:
-            if ts - ctx.agency_state.since < self.warm_up_s:
-                return None  # everyone looks new while the agency's watch is young
             own = 0.0
+            if ts - ctx.agency_state.since < self.warm_up_s:
+                # Everyone looks new while the agency's watch is young, the busiest
+                # analysts included: only an extreme rate is judged.
+                young_watch = True
+                raise_by = s.extreme_factor
+                if count < raise_by * s.min_count:
+                    return None
         elif count <= s.own_factor * own:
             return None
         peers = peer_rate(ctx.agency_state, ctx.user_state, self.geometry.width, ctx.bucket)
-        if count <= s.peer_factor * peers.typical:
+        if count <= raise_by * s.peer_factor * peers.typical:
             return None
-        return BurstFacts(count, own, windows, new_user, peers)
+        return BurstFacts(count, own, windows, new_user, peers, young_watch)
 
     def check(self, event: SearchEvent, ctx: EventContext) -> str | None:
         facts = self.judge(ctx, event.ts)
@@ -99,8 +122,10 @@ class Burst(Detector):
         facts: BurstFacts = ctx.scratch
         s = self.burst
         peers = facts.peers
+        raise_by = s.extreme_factor if facts.young_watch else 1.0
         own_threshold = s.own_factor * facts.own
-        peer_threshold = s.peer_factor * peers.typical
+        floor = raise_by * s.min_count
+        peer_threshold = raise_by * s.peer_factor * peers.typical
         compared = []
         if not facts.new_user:
             compared.append(f"their usual {facts.own:.1f}")
@@ -134,5 +159,7 @@ class Burst(Detector):
             "peers_active": peers.members,
             "peer_threshold": round(peer_threshold, 3),
             "min_count": s.min_count,
-            "threshold": round(max(float(s.min_count), own_threshold, peer_threshold), 3),
+            "young_watch": facts.young_watch,
+            "extreme_factor": s.extreme_factor,
+            "threshold": round(max(floor, own_threshold, peer_threshold), 3),
         }

@@ -152,6 +152,13 @@ def _positive(kind: type) -> Callable[[Any], Any]:
     return check
 
 
+def _at_least_one(value: Any) -> float:
+    factor = float(_positive(float)(value))
+    if factor < 1:
+        raise ValueError(f"must be at least 1 (it raises the ordinary bars), got {value!r}")
+    return factor
+
+
 def _positive_duration(value: Any) -> float:
     seconds = parse_duration(value)
     if seconds <= 0:
@@ -178,7 +185,8 @@ _DETECTOR_KEYS = {
     "outside_agency": _COMMON,
     "uncertified_user": _COMMON,
     "missing_case_number": _COMMON | {"exempt_purposes"},
-    "burst": _COMMON | {"window", "baseline", "min_count", "own_factor", "peer_factor"},
+    "burst": _COMMON
+    | {"window", "baseline", "min_count", "own_factor", "peer_factor", "extreme_factor"},
     "behavior_anomaly": _COMMON | {"model"},
 }
 _DEFAULT_SEVERITY = {
@@ -220,6 +228,7 @@ def _detector(ctx: _Ctx, name: str, node: yaml.Node | None, base_dir: Path) -> D
             ("min_count", "min_count", _positive(int), defaults.min_count),
             ("own_factor", "own_factor", _positive(float), defaults.own_factor),
             ("peer_factor", "peer_factor", _positive(float), defaults.peer_factor),
+            ("extreme_factor", "extreme_factor", _at_least_one, defaults.extreme_factor),
         ):
             if key in fields:
                 extra[attr] = ctx.convert(fields[key][1], f"{where}.{key}", fn, default)

@@ -44,6 +44,8 @@ class BurstSettings(DetectorSettings):
     min_count: int = 15
     own_factor: float = 6.0
     peer_factor: float = 4.0
+    # New users while an agency's watch is young: the floor and the peer bar, raised.
+    extreme_factor: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)

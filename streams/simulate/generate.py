@@ -2,7 +2,8 @@
 
 The order matters only for determinism and for who is free to take part:
 analysts are set aside as steady decoys first, the surge's agency and hours
-are fixed before bursts (which avoid that agency), the surge's members are
+are fixed before bursts (which avoid that agency), the early burst comes after
+every other story (it takes nobody another story would pick), the surge's members are
 whoever is left in the agency at the end, and ordinary searches are
 generated last so blackouts and tags planned by the stories apply to them.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from streams.policy import load_policy
 from streams.simulate.anomalies import behaviour_anomalies
 from streams.simulate.decoys import mou_requests, plan_surge, run_surge, steady_analysts
-from streams.simulate.incidents import plan_rule_incidents
+from streams.simulate.incidents import early_burst, plan_rule_incidents
 from streams.simulate.output import prepare_out_dir, write_scenario
 from streams.simulate.routine import generate_routine
 from streams.simulate.scenario import Scenario
@@ -35,6 +36,7 @@ def generate_scenario(config: SimulationConfig) -> tuple[World, Scenario]:
     plan_rule_incidents(sc, surge.label.agency)
     behaviour_anomalies(sc)
     mou_requests(sc)
+    early_burst(sc, (surge.label.agency,))
     run_surge(sc, surge)
     for user in world.users:
         generate_routine(world, user, sc.sink)

@@ -4,7 +4,8 @@ Apart from the one thing that makes it an incident, every search here is as
 valid as background traffic (certified user, own agency, authorised system,
 case number, ordinary rate), so only the expected detector has reason to fire.
 All of them happen in the second part of the run, after the users have a
-history.
+history, except :func:`early_burst`: the loudest burst there is, in the first
+days of a deployment, when nobody has a history yet.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ UNAPPROVED_VENDOR_HOSTS = (
     "match.facesearch-demo.example.org",
 )
 UNKNOWN_AGENCY_CODES = ("NCSO", "RVPD", "HCSO")
+EARLY_DAYS = 3
+"""An early burst falls in the run's first days (fewer when the history phase is shorter)."""
 
 
 def _times_in_shift(
@@ -305,9 +308,17 @@ def missing_case_number(sc: Scenario) -> None:
 
 
 def _burst(
-    sc: Scenario, rng: random.Random, label: Label, user: SimUser, count: int, span_ms: int
+    sc: Scenario,
+    rng: random.Random,
+    label: Label,
+    user: SimUser,
+    count: int,
+    span_ms: int,
+    available: list[int] | None = None,
 ) -> None:
-    days = [d for d in sc.incident_days(user) if sc.world.weekday(d) < 5] or sc.incident_days(user)
+    """``count`` searches over ``span_ms`` on a weekday of ``available`` (incident days)."""
+    available = sc.incident_days(user) if available is None else available
+    days = [d for d in available if sc.world.weekday(d) < 5] or available
     day = rng.choice(days)
     start = sc.time_in_shift(rng, user, day, room_ms=span_ms)
     step = span_ms / (count - 1)
@@ -349,6 +360,30 @@ def bursts(sc: Scenario, avoid_agencies: tuple[str, ...]) -> None:
         user = sc.reserve(rng, label, avoid=avoid_agencies, accept=enough)
         label.agency = user.agency
         _burst(sc, rng, label, user, rng.randint(20, 25), rng.randint(50, 58) * MINUTE_MS)
+
+
+def early_burst(sc: Scenario, avoid_agencies: tuple[str, ...]) -> None:
+    """An occasional user runs about a hundred searches in under an hour in the first days.
+
+    It happens while the agency is newly watched and nobody has a search history
+    yet: the burst detector must see it against the floor and the peers alone.
+    Planned after every other story, so that none of theirs changes.
+    """
+    world = sc.world
+    last = min(EARLY_DAYS, world.history_days)
+
+    def early(user: SimUser) -> list[int]:
+        return world.work_days(user, 0, last)
+
+    roles = ("occasional", "regular")
+    if not sc.candidates(roles, avoid=avoid_agencies, accept=lambda u: bool(early(u))):
+        return
+    rng = sc.rng("early-burst")
+    label = sc.incident("burst", "early_burst", "")
+    user = sc.reserve(rng, label, roles, avoid=avoid_agencies, accept=lambda u: bool(early(u)))
+    label.agency = user.agency
+    span_ms = rng.randint(48, 56) * MINUTE_MS
+    _burst(sc, rng, label, user, rng.randint(90, 110), span_ms, early(user))
 
 
 def plan_rule_incidents(sc: Scenario, surge_agency: str | None) -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.ingest import SourceCoordinates
+from streams.contract.dead_letter import SourceCoordinates
 from streams.policy import load_policy
 from streams.settings import DEFAULT_POLICY, PROJECT_ROOT
 from streams.sources.attribution import AddressRanges, Attribution, LeaseTable

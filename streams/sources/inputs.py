@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from streams.contract.dead_letter import SourceCoordinates
 from streams.errors import BrokerError, FrtwatchError
-from streams.ingest import SourceCoordinates
 from streams.sources.pipeline import RawLine
 from streams.sources.records import MAX_LINE_BYTES
 

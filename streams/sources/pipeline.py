@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from streams.contract.dead_letter import SourceCoordinates
 from streams.contract.event import event_from_dict
 from streams.errors import ContractError
-from streams.ingest import SourceCoordinates
 from streams.policy import Policy
 from streams.sources.catalogue import Catalogue, Service
 from streams.sources.event_ids import content_id, record_id

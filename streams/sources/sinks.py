@@ -3,7 +3,7 @@
 Events are sent with the project's producer (:func:`streams.producing.produce_lines`:
 key ``<agency>/<user>``, every send acknowledged before the call returns); dead letters
 are written beside them with the contract's dead-letter headers
-(:func:`streams.ingest.dead_letter`: the raw line as the value, ``frt-dlq-reason``,
+(:func:`streams.contract.dead_letter.dead_letter`: the raw line as the value, ``frt-dlq-reason``,
 ``frt-dlq-source-*``), plus ``frt-ingest-format`` naming the parser that refused it.
 """
 
@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import orjson
 
+from streams.contract.dead_letter import dead_letter
 from streams.errors import BrokerError, FrtwatchError
-from streams.ingest import dead_letter
 from streams.producing import make_producer, produce_lines
 from streams.sources.pipeline import DeadOut, EventOut, Output
 

@@ -97,3 +97,29 @@ def test_empty_file(tmp_path):
 def test_bad_durations(bad):
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def _burst_policy(tmp_path, extreme_factor: str):
+    text = (POLICIES / "valid_minimal.yaml").read_text()
+    path = tmp_path / "p.yaml"
+    path.write_text(text + f"detectors:\n  burst:\n    extreme_factor: {extreme_factor}\n")
+    return path, len(text.splitlines()) + 3
+
+
+def test_burst_extreme_factor_defaults_to_three_and_can_be_set(tmp_path):
+    shutil.copy(POLICIES / "valid_minimal.yaml", tmp_path / "d.yaml")
+    assert load_policy(tmp_path / "d.yaml").burst.extreme_factor == 3.0
+    path, _ = _burst_policy(tmp_path, "2.5")
+    assert load_policy(path).burst.extreme_factor == 2.5
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [("0.5", "must be at least 1"), ("0", "must be greater than 0"), ("lots", "must be a number")],
+)
+def test_burst_extreme_factor_below_one_is_an_error_at_its_line(tmp_path, value, fragment):
+    path, line = _burst_policy(tmp_path, value)
+    errors = errors_of(path)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{path}:{line}: detectors.burst.extreme_factor: "), errors
+    assert fragment in errors[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams.contract import SearchEvent
-from tests.unit.detectors.factories import HOUR, at, make_event, with_detector
+from streams.detectors import Engine
+from tests.unit.detectors.factories import HOUR, Run, at, make_event, with_detector
 
 WORKDAY = range(9, 17)
 
@@ -160,18 +161,127 @@ def test_new_user_running_40_in_an_hour_while_peers_are_quiet_fires(run):
     d = alerts[0].details
     assert d["new_user"] is True and d["own_baseline"] == 0.0 and d["own_baseline_windows"] == 0
     assert d["peers_active"] == 3 and d["window_count"] == 15
+    assert d["young_watch"] is False and d["threshold"] == 15.0  # the ordinary bars
     assert alerts[0].summary == (
         "MPD user mpd-0030, who has little search history yet, ran 15 searches within 1 hour, "
         "far more than the 2 of a typical active colleague in MPD."
     )
 
 
-def test_while_an_agency_is_newly_watched_nobody_is_new(run):
+def test_while_an_agency_is_newly_watched_a_new_user_needs_an_extreme_rate(run):
     r = run()
     peers = [steady(f"mpd-{n:04d}", 2, range(3), offset=90 * n) for n in (1, 2, 3)]
-    # Day 2: the agency has been watched for two days, less than half the 14 d baseline.
+    # Day 2: the agency has been watched for two days, less than half the 14 d baseline,
+    # so a user without a normal must reach 3 x 15 = 45 in the window: 40 is not enough.
     r.feed(in_order(*peers, spaced("mpd-0030", at(2, 13), 40, HOUR)))
     assert not r.of("burst")
+
+
+def first_hour_peers(days=(0,)) -> list[list[SearchEvent]]:
+    """Three regulars at 2 an hour; the agency's first search is day 0, 09:01:30."""
+    return [steady(f"mpd-{n:04d}", 2, days, offset=90 * n) for n in (1, 2, 3)]
+
+
+def test_a_burst_in_the_first_hour_of_a_deployment_fires(run):
+    r = run()
+    burst = spaced("mpd-0030", at(0, 9, 20), 100, 50 * 60)  # a search every 30 s
+    r.feed(in_order(*first_hour_peers(), burst))
+
+    alerts = r.of("burst")
+    assert {a.user for a in alerts} == {"mpd-0030"}
+    first = alerts[0]
+    # The 45th search (09:42:00) opens it: 21 minutes into the agency's watch.
+    assert first.last_seen == burst[44].ts == at(0, 9, 42)
+    assert first.last_seen - r.agencies["MPD"].since < HOUR
+    d = first.details
+    assert d["young_watch"] is True and d["extreme_factor"] == 3.0
+    assert d["new_user"] is True and d["own_baseline_windows"] == 0
+    assert d["window_count"] == 45 and d["min_count"] == 15
+    assert d["peers_active"] == 3 and d["peer_rate"] == 2.0
+    assert d["peer_threshold"] == 24.0  # 3 x peer_factor 4 x the typical 2
+    assert d["threshold"] == 45.0  # 3 x min_count 15
+    assert first.summary == (
+        "MPD user mpd-0030, who has little search history yet, ran 45 searches within 1 hour, "
+        "far more than the 2 of a typical active colleague in MPD."
+    )
+
+
+def test_the_first_hour_verdict_is_the_same_with_stored_states_and_any_cut(policy, registry):
+    burst = spaced("mpd-0030", at(0, 9, 20), 100, 50 * 60)
+    events = in_order(*first_hour_peers(), burst)
+    plain = Run(Engine(policy, registry))
+    plain.feed(events)
+    stored = Run(Engine(policy, registry), roundtrip=True)
+    for cut in range(0, len(events), 7):
+        stored.feed(events[cut : cut + 7])
+    assert plain.of("burst")
+    assert [(a.alert_id, a.event_count, a.details) for a in stored.of("burst")] == [
+        (a.alert_id, a.event_count, a.details) for a in plain.of("burst")
+    ]
+
+
+def test_a_user_new_to_a_young_agency_is_judged(run):
+    r = run()
+    # The agency is watched from day 0; mpd-0030 searches for the first time on day 5.
+    newcomer = spaced("mpd-0030", at(5, 13), 60, HOUR)
+    r.feed(in_order(*first_hour_peers(range(6)), newcomer))
+    alerts = r.of("burst")
+    assert {a.user for a in alerts} == {"mpd-0030"}
+    assert alerts[0].last_seen == newcomer[44].ts
+    assert alerts[0].details["young_watch"] is True
+
+
+def test_busy_analysts_from_the_first_hour_of_a_deployment_stay_silent(run, policy):
+    # 35 an hour all day from the very first hour: more than anyone else in the
+    # agency, and no normal of their own for the first hours.
+    analysts = [steady(f"mpd-{n:04d}", 35, range(3), offset=13 * n) for n in (20, 21, 22, 23)]
+    events = in_order(*first_hour_peers(range(3)), *analysts)
+    r = run()
+    r.feed(events)
+    assert not r.of("burst")
+    assert max(o.user_state.last_count for o in r.outcomes) >= 33  # 5-minute steps
+    # Judged against the ordinary bars in their first hours, every one of them would fire.
+    unraised = run(with_detector(policy, "burst", extreme_factor=1.0))
+    unraised.feed(events)
+    assert {a.user for a in unraised.of("burst")} == {f"mpd-{n:04d}" for n in (20, 21, 22, 23)}
+    assert all(a.first_seen < at(0, 13) for a in unraised.of("burst"))
+
+
+def test_an_agency_wide_surge_in_the_first_hour_fires_for_nobody(run, policy):
+    # A major incident at the very start of the watch: everyone runs 50 to 60 an hour.
+    everyone = in_order(
+        *(steady(f"mpd-{n:04d}", 50 + 2 * n, [0], hours=(9,), offset=17 * n) for n in range(1, 7))
+    )
+    r = run()
+    r.feed(everyone)
+    assert not r.of("burst")
+    assert min(r.users[f"MPD/mpd-{n:04d}"].last_count for n in range(1, 7)) >= 45
+    # It is the peers that hold them back: all above the raised floor.
+    no_peers = run(with_detector(policy, "burst", peer_factor=0.01))
+    no_peers.feed(everyone)
+    assert len({a.user for a in no_peers.of("burst")}) == 6
+
+
+def history_and_burst(user: str, history_hours) -> list[SearchEvent]:
+    """Day 0: 20 an hour in ``history_hours``, then 60 in the hour from 13:00."""
+    history = steady(user, 20, [0], hours=history_hours)
+    return in_order(*first_hour_peers(), history, spaced(user, at(0, 13), 60, HOUR))
+
+
+def test_the_own_baseline_joins_once_enough_history_exists(run):
+    # Two active windows on record: still new, judged against the raised bars.
+    short = run()
+    short.feed(history_and_burst("mpd-0020", (9, 10)))
+    alerts = short.of("burst")
+    assert {a.user for a in alerts} == {"mpd-0020"}
+    d = alerts[0].details
+    assert d["own_baseline_windows"] == 2 and d["new_user"] is True and d["young_watch"] is True
+
+    # Three: their own normal (20 an hour) applies, and 60 is not six times it.
+    enough = run()
+    enough.feed(history_and_burst("mpd-0020", (9, 10, 11)))
+    assert not enough.of("burst")
+    assert enough.users["MPD/mpd-0020"].last_count == 60
 
 
 def test_a_user_with_a_normal_is_judged_while_the_watch_is_young(run):

@@ -85,7 +85,7 @@ def test_commercial_ring_is_several_users_of_one_agency(default_world: WrittenWo
     assert set(per_user) == set(ring["users"])
 
 
-def test_bursts_are_loud_or_quiet_and_alone_in_their_window(world: WrittenWorld) -> None:
+def test_bursts_are_loud_quiet_or_early_and_alone_in_their_window(world: WrittenWorld) -> None:
     by_id = world.by_id
     roles = {(u["agency"], u["user"]): u["role"] for u in world.truth["users"]}
     for incident in world.truth["incidents"]:
@@ -96,6 +96,9 @@ def test_bursts_are_loud_or_quiet_and_alone_in_their_window(world: WrittenWorld)
         (user,) = incident["users"]
         if incident["kind"] == "loud_burst":
             assert len(events) == 25 and span == 45 * 60
+            assert roles[(incident["agency"], user)] == "occasional"
+        elif incident["kind"] == "early_burst":
+            assert 90 <= len(events) <= 110 and 48 * 60 <= span <= 56 * 60
             assert roles[(incident["agency"], user)] == "occasional"
         else:
             assert 20 <= len(events) <= 25 and 50 * 60 <= span <= 58 * 60
@@ -118,14 +121,31 @@ def test_expired_certificate_splits_the_user_s_searches(world: WrittenWorld) -> 
     assert max(e.ts for e in before) < min(by.ts for by in mine if by.event_id in evidence)
 
 
-def test_incidents_happen_after_a_history(world: WrittenWorld) -> None:
+def _history_s(world: WrittenWorld) -> tuple[float, float]:
+    """The run's start and how long its history phase lasts, in seconds."""
     from streams.contract.event import parse_timestamp
 
     start = parse_timestamp(world.truth["start"])
     days = round((parse_timestamp(world.truth["end"]) - start) / 86400)
-    history = (max(days // 2, 7) if days >= 10 else max(1, days // 2)) * 86400
+    return start, (max(days // 2, 7) if days >= 10 else max(1, days // 2)) * 86400
+
+
+def test_incidents_happen_after_a_history(world: WrittenWorld) -> None:
+    from streams.contract.event import parse_timestamp
+
+    start, history = _history_s(world)
     for incident in world.truth["incidents"]:
-        assert parse_timestamp(incident["start"]) >= start + history, incident["id"]
+        if incident["kind"] != "early_burst":
+            assert parse_timestamp(incident["start"]) >= start + history, incident["id"]
+
+
+def test_one_burst_comes_in_the_first_days_before_any_history(world: WrittenWorld) -> None:
+    from streams.contract.event import parse_timestamp
+
+    start, history = _history_s(world)
+    (early,) = [i for i in world.truth["incidents"] if i["kind"] == "early_burst"]
+    assert early["detector"] == "burst" and early["id"] == world.truth["incidents"][-1]["id"]
+    assert start <= parse_timestamp(early["start"]) < start + min(3 * 86400, history)
 
 
 def test_behaviour_anomalies_break_no_rule_and_stay_under_the_burst_floor(
@@ -151,6 +171,7 @@ def test_worlds_of_many_shapes_cover_every_detector(
 ) -> None:
     world = write_world(tmp_path, users=users, days=days, seed=seed)
     assert {i["detector"] for i in world.truth["incidents"]} == set(DETECTORS)
+    assert "early_burst" in {i["kind"] for i in world.truth["incidents"]}
     by_id = world.by_id
     evidence = world.incident_ids()
     for incident in world.truth["incidents"]:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.contract.dead_letter import SourceCoordinates
 from streams.errors import ConfigError
-from streams.ingest import SourceCoordinates
 from streams.settings import PROJECT_ROOT
 from streams.sources.mapping import MappedReader, load_mapping
 from streams.sources.pipeline import DeadOut, EventOut, MappedPipeline

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.contract.dead_letter import SourceCoordinates
 from streams.contract.event import parse_event
-from streams.ingest import SourceCoordinates
 from streams.policy import load_policy
 from streams.settings import DEFAULT_POLICY
 from streams.sources.attribution import Attribution, load_leases, load_ranges
