@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from streams.settings import DEFAULT_POLICY
+from streams.simulate.baseline import baseline_end
 
 EVENTS_PER_USER = 121.0
 """Events one simulated user makes in 14 days (measured: 242,724 for 2,000 users)."""
@@ -121,7 +122,7 @@ def build_workload(out: Path, events: int, live_events: int, seed: int = 7) -> W
     world, users, truth = _simulate(events + live_events, seed, out)
     bulk, live = out / "events.jsonl", out / "live.jsonl"
     n_bulk, n_live = _split(world / "events.jsonl", events, live_events, bulk, live)
-    first_incident = min(_epoch(i["start"]) for i in truth["incidents"])
+    first_incident = _epoch(baseline_end(truth))
     cut = datetime.fromtimestamp(first_incident).astimezone().isoformat()
     model = out / "model" / "behavior.skops"
     began = time.perf_counter()
