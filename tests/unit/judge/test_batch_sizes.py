@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from streams.policy import CertificateRegistry, load_certificates_csv, load_poli
 from streams.settings import DEFAULT_POLICY
 from streams.simulate import SimulationConfig, simulate
 from tests.unit.detectors.factories import at, make_event
+from tests.unit.judge.test_redelivery import _AlwaysAnomalous
 
 DAY = 86_400.0
 
@@ -74,20 +74,6 @@ def test_every_batch_size_gives_the_alerts_of_one_event_at_a_time(
 
 def test_the_workers_byte_tables_judge_like_replays_objects(world) -> None:
     assert _alerts(world, 500, byte_states=True) == _alerts(world, 500, byte_states=False)
-
-
-class _AlwaysAnomalous:
-    """Stands in for the behaviour model: every row scores above the threshold."""
-
-    threshold = 0.5
-
-    def score(self, rows: Any) -> Any:
-        import numpy as np
-
-        return np.full(len(rows), 0.9)
-
-    def explain(self, features: Any) -> list[str]:
-        return ["unusual"]
 
 
 def test_many_open_alerts_close_alike_in_any_batch_size() -> None:
