@@ -21,6 +21,21 @@ Threshold calibration: see :mod:`models.calibration` (a Gumbel law fitted to
 users' weekly maximum scores, read at the target share of users over 14
 days). Its parameters and the resulting threshold are written to the card.
 
+Known limit, why a behaviour alert can come days after a change began: an
+isolation forest draws every split between the smallest and the largest
+value its node holds, so a row beyond the training range on a feature is
+isolated no faster than the training row at that edge. A row whose
+searches are all off-hours scores the same as one with 5% off-hours (a
+600-user world of seed 13 trained on its first week: 0.433 either way,
+threshold 0.637). A
+changed user is flagged only once several features sit at their edges at
+once, which the ~20-search shares of :mod:`models.features` reach after
+tens of changed searches; the first score over the threshold is then only
+just over it. Shorter shares, other ``max_features``, a uniform background
+in the fitting sample and a lower target share were measured against this
+(``python -m models.evaluate``): each either left the slowest incidents as
+slow or flagged many more users of an agency-wide surge.
+
 Everything random is seeded: the same events and seed give the same forest,
 threshold and scores.
 """

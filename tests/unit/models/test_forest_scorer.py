@@ -47,3 +47,29 @@ def test_a_disagreement_is_refused_not_used() -> None:
 def test_an_unfitted_forest_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="cannot be scored"):
         ForestScorer(IsolationForest())
+
+
+def test_the_private_parts_read_are_still_there() -> None:
+    """Fails loudly when scikit-learn renames or reshapes what ForestScorer reads."""
+    import sklearn
+    from sklearn.ensemble import _iforest
+
+    from tests.conftest import ROOT
+
+    forest = IsolationForest(n_estimators=5, max_samples=64, max_features=0.5, random_state=1)
+    forest.fit(_rows(300, 4))
+    assert callable(_iforest._average_path_length)
+    assert float(_iforest._average_path_length([64])[0]) > 0
+    assert isinstance(forest._max_features, int) and forest._max_features == 2
+    assert isinstance(forest._max_samples, int) and forest._max_samples == 64
+    for estimator, path, average in zip(
+        forest.estimators_,
+        forest._decision_path_lengths,
+        forest._average_path_length_per_tree,
+        strict=True,
+    ):
+        assert path.shape == average.shape == (estimator.tree_.node_count,)
+    # The range pinned in pyproject.toml is the one this test was written against.
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"scikit-learn>=1.9,<1.10"' in pyproject
+    assert sklearn.__version__.split(".")[:2] == ["1", "9"]
