@@ -29,7 +29,7 @@ from rich.table import Table
 
 from streams.errors import FrtwatchError
 from streams.settings import TopicNames
-from streams.simulate.baseline import baseline_end, not_normal
+from streams.simulate.baseline import write_baseline
 
 FRTWATCH = Path(sys.executable).with_name("frtwatch")
 DEMO_APP_ID = "frtwatch-demo"
@@ -92,13 +92,8 @@ def _reset_topics(bootstrap: str) -> None:
 def _baseline(world: Path) -> Path:
     """The world's history before its first incident: what 'normal' looked like."""
     truth = orjson.loads((world / "truth.json").read_bytes())
-    first, left_out = baseline_end(truth), not_normal(truth)
     path = world / "baseline.jsonl"
-    with (world / "events.jsonl").open("rb") as src, path.open("wb") as dst:
-        for line in src:
-            event = orjson.loads(line)
-            if event["ts"] < first and event["event_id"] not in left_out:
-                dst.write(line)
+    write_baseline(world / "events.jsonl", truth, path)
     return path
 
 

@@ -7,7 +7,12 @@ searches are left out by id rather than by time.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import orjson
+
+from streams.contract.event import parse_timestamp
 
 EARLY_KIND = "early_burst"
 
@@ -20,3 +25,20 @@ def baseline_end(truth: dict[str, Any]) -> str:
 def not_normal(truth: dict[str, Any]) -> set[str]:
     """Event ids before :func:`baseline_end` that are evidence of an incident."""
     return {str(e) for i in truth["incidents"] if i["kind"] == EARLY_KIND for e in i["event_ids"]}
+
+
+def write_baseline(events: Path, truth: dict[str, Any], target: Path) -> int:
+    """Copy the world's normal history (before :func:`baseline_end`, without
+    :func:`not_normal`) from ``events`` to ``target``; the number of events kept."""
+    cut, left_out = parse_timestamp(baseline_end(truth)), not_normal(truth)
+    kept = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with events.open("rb") as source, target.open("wb") as out:
+        for line in source:
+            if not line.strip():
+                continue
+            event = orjson.loads(line)
+            if parse_timestamp(event["ts"]) < cut and event["event_id"] not in left_out:
+                out.write(line if line.endswith(b"\n") else line + b"\n")
+                kept += 1
+    return kept

@@ -17,7 +17,6 @@ import signal
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from streams.detectors.engine import Engine
 from streams.judge.batch import BatchItem, ByteStates, Judge
 from streams.judge.progress_marks import split
 from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
+from streams.simulate.baseline import write_baseline
 from streams.worker.internal_records import unpack
 from streams.worker.tables import AGENCY_TABLE, USER_TABLE
 from tests.conftest import ROOT
@@ -78,13 +78,11 @@ def by_agency(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
 
 
 def train_model(world: World, out: Path) -> Path:
-    """The behaviour model fitted on the world's baseline (everything before its first incident)."""
-    first = min(
-        datetime.fromisoformat(i["start"].replace("Z", "+00:00")) for i in world.truth["incidents"]
-    )
+    """The behaviour model fitted on the world's baseline (:mod:`streams.simulate.baseline`)."""
+    baseline = out / "baseline.jsonl"
+    write_baseline(world.events_path, world.truth, baseline)
     model = out / "behavior.skops"
-    frtwatch("model", "train", "--from-file", str(world.events_path),
-             "--to", first.astimezone(UTC).isoformat(), "--out", str(model))  # fmt: skip
+    frtwatch("model", "train", "--from-file", str(baseline), "--out", str(model))
     return model
 
 

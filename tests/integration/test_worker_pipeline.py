@@ -37,7 +37,7 @@ from typing import Any
 
 from streams.policy import load_policy
 from streams.settings import TopicNames
-from streams.simulate.baseline import baseline_end, not_normal
+from streams.simulate.baseline import write_baseline
 from streams.worker.ingest.stage import LAG_GRACE_S
 from tests.conftest import ROOT
 from tests.integration.conftest import WorkerFactory
@@ -170,20 +170,6 @@ def evaluate(
             result.decoys_flagged.append(decoy["id"])
             result.problems.append(f"decoy {decoy['id']} ({decoy['kind']}) flagged")
     return result
-
-
-def write_baseline(events: Path, truth: dict[str, Any], target: Path) -> int:
-    """The events before the first incident starts: the world's normal behaviour (the
-    burst in the deployment's first days left out: it is no normal behaviour either)."""
-    cut, left_out = epoch(baseline_end(truth)), not_normal(truth)
-    kept = 0
-    with events.open(encoding="utf-8") as source, target.open("w", encoding="utf-8") as out:
-        for line in source:
-            event = json.loads(line)
-            if epoch(event["ts"]) < cut and event["event_id"] not in left_out:
-                out.write(line)
-                kept += 1
-    return kept
 
 
 def test_simulated_world_end_to_end(
