@@ -14,10 +14,14 @@ event is out of order within its own partition. (Strictly below: a partition
 at ``W`` may still deliver more events with that very time.) Each partition's
 events keep their offset order (a partition releases the prefix of its buffer
 that lies below ``W``) and the prefixes are merged by
-``(ts, partition, offset)``. So when every partition is in time order (what
+``(ts, partition, offset)``. Events of equal time are ordered by a ``tie``
+key of their own content when the driver gives one (the worker and replay
+both give the event id), so they too come out in the same order however they
+were spread over partitions. So when every partition is in time order (what
 shippers, ``frtwatch ingest`` and the simulator produce) the release order is
-the global sort by event time, whatever the partitioning, the keys, the read
-sizes or the timing.
+the global sort by ``(ts, event id)``, whatever the partitioning, the keys,
+the read sizes or the timing: below ``W`` every event of a given time has
+been delivered, so a run of equal times is always released whole.
 
 A partition stops holding ``W`` back in two cases only:
 
@@ -68,7 +72,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -84,10 +88,17 @@ def _ts(item: tuple[float, int, int, object]) -> float:
 class Watermark(Generic[T]):
     """Buffers per partition; releases what lies below the merged watermark, in time order."""
 
-    def __init__(self, partitions: Iterable[int] = (), *, max_held: int | None = None) -> None:
+    def __init__(
+        self,
+        partitions: Iterable[int] = (),
+        *,
+        max_held: int | None = None,
+        tie: Callable[[T], str] | None = None,
+    ) -> None:
         if max_held is not None and max_held < 1:
             raise ValueError("max_held must be >= 1")
         self.max_held = max_held
+        self._tie = tie
         self._buffers: dict[int, list[Item[T]]] = {}
         self._newest: dict[int, float] = {}
         self._in_order: dict[int, bool] = {}
@@ -236,6 +247,8 @@ class Watermark(Generic[T]):
             out.sort()
         else:
             out = list(heapq.merge(*prefixes))
+        if self._tie is not None:
+            _order_ties(out, self._tie)
         self._held -= len(out)
         if self.max_held is not None and self._held > self.max_held:
             out += self._force(self._held - self.max_held)
@@ -263,6 +276,27 @@ class Watermark(Generic[T]):
                 top = ts
         self._released_max = top
         self.late += late
+
+
+def _order_ties(items: list[Item[T]], tie: Callable[[T], str]) -> None:
+    """Order each run of equal event times by ``(tie(payload), partition, offset)``, in place.
+
+    >>> items = [(1.0, 0, 5, "b"), (2.0, 1, 0, "z"), (2.0, 0, 6, "y"), (3.0, 0, 7, "a")]
+    >>> _order_ties(items, str)
+    >>> [payload for *_, payload in items]
+    ['b', 'y', 'z', 'a']
+    """
+    i, n = 0, len(items)
+    while i < n - 1:
+        ts = items[i][0]
+        if items[i + 1][0] != ts:
+            i += 1
+            continue
+        j = i + 2
+        while j < n and items[j][0] == ts:
+            j += 1
+        items[i:j] = sorted(items[i:j], key=lambda item: (tie(item[3]), item[1], item[2]))
+        i = j
 
 
 class IdleClock:

@@ -29,6 +29,11 @@ MAX_REASONS = 20
 AHEAD_OF_RECORD = "event time more than the allowed clock skew ahead of its Kafka record timestamp"
 
 
+def _event_id(event: SearchEvent) -> str:
+    """The watermark's tie key: events of equal time are judged in event-id order."""
+    return event.event_id
+
+
 @dataclass(slots=True)
 class ReadStats:
     """What reading found, for the run manifest."""
@@ -104,7 +109,7 @@ class KafkaSource:
 
     def open(self) -> dict[str, Any]:
         plans = self.reader.open()
-        self._merger = Watermark([p.partition for p in plans if not p.empty])
+        self._merger = Watermark([p.partition for p in plans if not p.empty], tie=_event_id)
         return {
             "kind": "kafka",
             "bootstrap": self.reader.bootstrap,
@@ -225,7 +230,7 @@ class FileSource:
         self._size = 0
         self._done = 0
         self._line = 0
-        self._merger: Watermark[SearchEvent] = Watermark([0])
+        self._merger: Watermark[SearchEvent] = Watermark([0], tie=_event_id)
         self.complete = False
 
     def open(self) -> dict[str, Any]:

@@ -138,7 +138,7 @@ def recompute(lines: list[bytes], policy: Path, model: Path | None = None) -> Ou
     detectors: set[str] = set()
     details: dict[str, Any] = {}
     for events in by_agency.values():
-        events.sort(key=lambda e: e.ts)  # stable: ties keep their order in the file
+        events.sort(key=lambda e: (e.ts, e.event_id))  # the watermark's order
         for start in range(0, len(events), BATCH):
             items = [BatchItem(e, None) for e in events[start : start + BATCH]]
             result = detector.run(items, ByteStates(users, agencies))

@@ -94,6 +94,10 @@ class Valid(NamedTuple):
     """Its compact form (:meth:`~streams.contract.event.SearchEvent.to_fields`, as JSON)."""
     ts: float
 
+    def event_id(self) -> str:
+        """The event's id, read back from its compact form (the watermark's tie key)."""
+        return str(orjson.loads(self.fields)[0])
+
 
 def route_message(
     key: bytes | None,
@@ -153,7 +157,7 @@ class Ingest:
         self.topics = topics
         self.input_topic = topics.events.get_topic_name()
         self.group = ingest_group(settings.app_id)
-        self.merge: Watermark[Valid] = Watermark(max_held=max_held)
+        self.merge: Watermark[Valid] = Watermark(max_held=max_held, tie=Valid.event_id)
         self.idle = IdleClock(settings.watermark_idle_s if idle_s is None else idle_s)
         self.offsets: OffsetTracker[int] = OffsetTracker()
         self.commit_interval_s = commit_interval_s

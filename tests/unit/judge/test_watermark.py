@@ -134,3 +134,40 @@ def test_bulk_extend_releases_what_add_releases(
         merger.finish(1)
         out += merger.release()
     assert out_add == out_extend
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 8).map(float), min_size=1, max_size=40),
+    st.integers(1, 4),
+    st.lists(st.integers(1, 7), min_size=1, max_size=5),
+    st.integers(0, 99),
+)
+def test_equal_times_come_out_in_tie_order_whatever_the_partitioning(
+    times: list[float], n_partitions: int, chunk_sizes: list[int], seed: int
+) -> None:
+    """Many events share a time; spread over partitions at random (each partition in time
+    order, equal times in any order) they are released in (ts, event id) order."""
+    rng = random.Random(seed)
+    events = [(ts, f"e{i:03d}") for i, ts in enumerate(times)]
+    spread: dict[int, list[tuple[float, str]]] = {p: [] for p in range(n_partitions)}
+    for event in rng.sample(events, len(events)):
+        spread[rng.randrange(n_partitions)].append(event)
+    merger: Watermark[str] = Watermark(list(spread), tie=str)
+    sizes = itertools.cycle(chunk_sizes)
+    cursors = dict.fromkeys(spread, 0)
+    for part in spread.values():
+        part.sort(key=lambda e: e[0])  # stable: equal times keep their random order
+    released: list[str] = []
+    while any(cursors[p] < len(evs) for p, evs in spread.items()):
+        p = rng.choice([p for p, evs in spread.items() if cursors[p] < len(evs)])
+        start, end = cursors[p], min(len(spread[p]), cursors[p] + next(sizes))
+        merger.add(p, [(ts, o, eid) for o, (ts, eid) in enumerate(spread[p][start:end], start)])
+        cursors[p] = end
+        if end == len(spread[p]):
+            merger.finish(p)
+        released += [eid for *_, eid in merger.release()]
+    for p in spread:
+        merger.finish(p)
+    released += [eid for *_, eid in merger.release()]
+    assert released == [eid for _, eid in sorted(events)]
