@@ -18,6 +18,8 @@ incident when its evidence reaches into the incident (``last_seen >=
 start``); its delay is ``first_seen - start`` (never below zero: a fold
 opened a moment before the start still alerted in time). Users without any
 incident who got a behaviour alert are the run's false alarms.
+``--detector burst`` (or any other detector) times that detector's alerts
+against its own incidents the same way.
 
 Run it as ``python -m models.evaluate --world DIR --run OUT [--world ... --run
 ...]`` after ``frtwatch simulate --out DIR``, ``frtwatch model train`` and
@@ -46,6 +48,10 @@ from streams.contract.event import parse_timestamp
 from streams.errors import ContractError, ModelError
 
 DETECTOR = "behavior_anomaly"
+DETECTORS = (
+    "behavior_anomaly", "burst", "missing_case_number", "outside_agency",
+    "prohibited_endpoint", "uncertified_user", "unknown_endpoint",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +196,11 @@ def _nearest_rank(values: list[float], share: float) -> float:
     return values[max(0, math.ceil(share * len(values)) - 1)]
 
 
-def alert_timing(truth_path: str | Path, alerts_path: str | Path) -> AlertTiming:
-    """Compare a run's ``behavior_anomaly`` alerts with ``truth.json`` (see the module doc)."""
+def alert_timing(
+    truth_path: str | Path, alerts_path: str | Path, detector: str = DETECTOR
+) -> AlertTiming:
+    """Compare a run's ``detector`` alerts with the truth's incidents of that detector
+    (``behavior_anomaly`` unless told; see the module doc)."""
     file = Path(truth_path)
     try:
         truth = json.loads(file.read_text(encoding="utf-8"))
@@ -202,7 +211,7 @@ def alert_timing(truth_path: str | Path, alerts_path: str | Path) -> AlertTiming
         raise ModelError(f"{file} is not a frtwatch.truth.v1 file: {exc}") from None
     by_user: dict[str, list[tuple[float, float, dict[str, Any]]]] = {}
     for alert in _read_json_lines(Path(alerts_path)):
-        if alert.get("detector") != DETECTOR:
+        if alert.get("detector") != detector:
             continue
         try:
             seen = parse_timestamp(alert["first_seen"]), parse_timestamp(alert["last_seen"])
@@ -212,7 +221,7 @@ def alert_timing(truth_path: str | Path, alerts_path: str | Path) -> AlertTiming
         by_user.setdefault(key, []).append((*seen, alert.get("details") or {}))
     rows: list[IncidentTiming] = []
     for incident in incidents:
-        if incident.get("detector") != DETECTOR:
+        if incident.get("detector") != detector:
             continue
         start = parse_timestamp(incident["start"])
         for user in incident.get("users", ()):
@@ -275,7 +284,7 @@ def _print_timing(world: Path, run: Path, timing: AlertTiming) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m models.evaluate",
-        description="Recall and time-to-first-alert of behavior_anomaly alerts against "
+        description="Recall and time-to-first-alert of behavior_anomaly (or --detector) alerts against "
         "simulated worlds: give each world's directory (truth.json) and the output "
         "directory of a replay of it (alerts.jsonl), as pairs in the same order.",
         epilog="example: frtwatch simulate --out W --days 21 --seed 11; frtwatch model "
@@ -287,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a simulated world's directory (with truth.json)")  # fmt: skip
     parser.add_argument("--run", type=Path, action="append", required=True,
                         help="a replay's --out directory (with alerts.jsonl), or the file")  # fmt: skip
+    parser.add_argument("--detector", default=DETECTOR, choices=DETECTORS,
+                        help=f"whose alerts and incidents to compare (default {DETECTOR})")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if len(args.world) != len(args.run):
@@ -296,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for world, run in zip(args.world, args.run, strict=True):
             alerts = run / "alerts.jsonl" if run.is_dir() else run
-            timing = alert_timing(world / "truth.json", alerts)
+            timing = alert_timing(world / "truth.json", alerts, args.detector)
             if args.json:
                 results.append({"world": str(world), "run": str(run), **timing.to_dict()})
             else:

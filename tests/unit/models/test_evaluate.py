@@ -77,3 +77,15 @@ def test_command_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.count("\n") == 1 and "cannot read alerts file" in err
     assert main(["--world", str(world), "--world", str(world), "--run", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_another_detector_is_timed_against_its_own_incidents(tmp_path: Path) -> None:
+    world, run = _write(tmp_path, [
+        _alert("a", "2026-03-13T14:00:00Z", "2026-03-13T14:00:00Z"),  # behaviour: not counted
+        _alert("c", "2026-03-12T03:00:00Z", "2026-03-12T03:10:00Z", detector="burst"),
+        _alert("d", "2026-03-16T03:00:00Z", "2026-03-16T03:00:00Z", detector="burst"),
+    ])  # fmt: skip
+    timing = alert_timing(world / "truth.json", run / "alerts.jsonl", "burst")
+    (c,) = timing.incidents
+    assert (c.incident, c.delay_days, timing.recall) == ("inc-3", round(1 / 24, 3), 1.0)
+    assert timing.false_alarm_users == ["MPD/d"]
