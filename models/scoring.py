@@ -20,7 +20,7 @@ from sklearn.ensemble import IsolationForest
 
 from models.artifact import load_forest
 from models.explain import explain_row
-from models.features import FEATURE_NAMES
+from models.features import FEATURE_NAMES, FEATURE_VERSION
 from models.forest_scorer import ForestScorer
 from streams.errors import ModelError
 
@@ -64,4 +64,10 @@ def load_model(path: str | Path) -> BehaviorModel:
     forest, card = load_forest(path)
     if tuple(card.get("features", ())) != FEATURE_NAMES:
         raise ModelError(f"{path}: the model's features do not match this version")
+    if card.get("feature_version") != FEATURE_VERSION:
+        raise ModelError(
+            f"{path}: trained on features of version {card.get('feature_version', 'before 3')}, "
+            f"this version computes version {FEATURE_VERSION}; train it again "
+            "(frtwatch model train)"
+        )
     return BehaviorModel(forest, card)

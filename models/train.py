@@ -21,28 +21,25 @@ Threshold calibration: see :mod:`models.calibration` (a Gumbel law fitted to
 users' weekly maximum scores, read at the target share of users over 14
 days). Its parameters and the resulting threshold are written to the card.
 
-Known limit, why a behaviour alert can come days after a change began: an
-isolation forest draws every split between the smallest and the largest
-value its node holds, so a row beyond the training range on a feature is
-isolated no faster than the training row at that edge. A row whose
-searches are all off-hours scores the same as one with 5% off-hours (a
-600-user world of seed 13 trained on its first week: 0.433 either way,
-threshold 0.637). A
-changed user is flagged only once several features sit at their edges at
-once, which the ~20-search shares of :mod:`models.features` reach after
-tens of changed searches; the first score over the threshold is then only
-just over it. Shorter shares, other ``max_features``, a uniform background
-in the fitting sample and a lower target share were measured against this
-(``python -m models.evaluate``): each either left the slowest incidents as
-slow or flagged many more users of an agency-wide surge. So was scoring past
-the edge: each node's split drawn over its training range widened to hold
-the row, which isolates a far-out row early (three 1,800-user, 21-day worlds
-of seeds 11-13, trained on their first week: median delay 0.33/0.81/0.42 ->
-0.06/0.30/0.02 days, but normal users flagged 9/12/41 -> 57/96/178; at the
-thresholds that flag as many normal users as today's, the delays were no
-shorter). What decides the delay is the shares' memory of ~20 searches:
-the first alert came after 11 to 33 changed searches, days for a user who
-searches three times a day.
+Why a behaviour alert can still come a day or more after a change began:
+the shares of :mod:`models.features` remember ~10 searches, so a change
+shows once several of a user's searches have changed, which takes days for
+a user who searches a few times a day (with ~20 searches the first alert
+came after 11 to 33 changed searches; ``RECENT_SEARCHES`` has the figures of
+the change to 10). Beyond that, an isolation forest draws every split
+between the smallest and the largest value its node holds, so a row beyond
+the training range on a feature is isolated no faster than the training row
+at that edge: a row whose searches are all off-hours scores about the same
+as one at the edge of the training rows, and a changed user is flagged once
+several features sit at their edges at once. Scoring past the edge was
+measured against this (each node's split drawn over its training range
+widened to hold the row, which isolates a far-out row early): on three
+1,800-user, 21-day worlds of seeds 11-13 the median delay fell but the
+normal users flagged rose from 9/12/41 to 57/96/178, and at thresholds that
+flag as many normal users as the forest's own, the delays were no shorter.
+Other ``max_features``, a uniform background in the fitting sample and a
+lower target share either left the slowest incidents as slow or flagged
+many more users of an agency-wide surge.
 
 Everything random is seeded: the same events and seed give the same forest,
 threshold and scores.
@@ -64,7 +61,7 @@ from sklearn.ensemble import IsolationForest
 from models.artifact import save_artifact
 from models.calibration import DAY_S, HORIZON_S, block_maxima, fit_gumbel
 from models.dataset import EventBatch, FeatureRows, replay_features, user_max
-from models.features import FEATURE_NAMES, MIN_EVENTS
+from models.features import FEATURE_NAMES, FEATURE_VERSION, MIN_EVENTS
 from streams.contract.alert import format_ts
 from streams.errors import ModelError
 
@@ -176,6 +173,7 @@ def fit(
             "min_events_per_user": MIN_EVENTS,
         },
         "features": list(FEATURE_NAMES),
+        "feature_version": FEATURE_VERSION,
         "params": {
             "n_estimators": N_ESTIMATORS,
             "max_samples": forest.max_samples,

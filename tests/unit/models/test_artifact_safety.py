@@ -98,3 +98,10 @@ def test_card_for_other_features_is_refused(model_copy: Path) -> None:
     _rewrite_card(model_copy, features=["a", "b"])
     with pytest.raises(ModelError, match="trained on features"):
         load_model(model_copy)
+
+
+def test_a_model_of_other_features_is_refused(model_copy: Path) -> None:
+    """Features of another version mean other numbers under the same names."""
+    _rewrite_card(model_copy, feature_version=2)
+    with pytest.raises(ModelError, match=r"features of version 2.*train it again"):
+        load_model(model_copy)
