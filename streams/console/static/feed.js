@@ -64,7 +64,7 @@
       el('td', null, el('span', {class: 'tag'}, FRT.detectorLabel(view.detector))),
       el('td', {class: 'cell-agency'}, view.agency),
       el('td', {class: 'cell-user'}, el('a', {href: FRT.userHref(view.agency, view.user), class: 'user-link'}, view.user)),
-      el('td', {class: 'num cell-risk'}, typeof view.user_risk === 'number' ? FRT.valueText(view.user_risk) : ''),
+      el('td', {class: 'cell-risk'}, typeof view.user_risk === 'number' ? FRT.valueText(view.user_risk) : ''),
       el('td', {class: 'cell-summary'}, link),
       el('td', {class: 'num'}, String(view.event_count)),
       el('td', null, FRT.statusBadge(triage)),
