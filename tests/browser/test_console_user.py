@@ -83,8 +83,19 @@ def test_user_page_shows_alerts_timeline_certificate_and_respects_scope(
     page.click("#f-apply")
     rows = page.locator("#alert-rows tr")
     expect(rows).to_have_count(4)
+    expect(rows.first.locator("td.cell-risk")).not_to_have_text("")
     users = [rows.nth(i).locator("td.cell-user").inner_text() for i in range(4)]
     assert users[:2] == [USER, USER] and users[3] == "officer2", users
+    # An alert arriving live gets its user's risk too (the list is fetched again).
+    late = feeder.alert(make_alert(agency=AGENCY, user="late1", severity="critical",
+                                   last_seen=iso(time.time() - 30)))  # fmt: skip
+    held = [prohibited, uncertified, colleague, elsewhere, late]
+    late_row = page.locator(f'#alert-rows tr[data-alert-id="{late["alert_id"]}"]')
+    expect(late_row.locator("td.cell-risk")).to_have_text(
+        f"{user_risks(held)[(AGENCY, 'late1')]:g}"
+    )
+    expect(rows).to_have_count(5)
+    assert rows.first.locator("td.cell-user").inner_text() == USER
 
     # From a row's user name to the user page.
     rows.first.locator("a.user-link").click()
@@ -96,7 +107,7 @@ def test_user_page_shows_alerts_timeline_certificate_and_respects_scope(
     expect(alerts.nth(0)).to_have_attribute("data-alert-id", prohibited["alert_id"])
     expect(alerts.nth(1)).to_have_attribute("data-alert-id", uncertified["alert_id"])
     expect(page.locator("#u-detectors")).to_have_text("prohibited endpoint 1, uncertified user 1")
-    risk = user_risks([prohibited, uncertified, colleague, elsewhere])[(AGENCY, USER)]
+    risk = user_risks(held)[(AGENCY, USER)]
     expect(page.locator("#u-risk")).to_have_text(f"{risk:g}")
 
     # The timeline: every search, oldest first, the four evidence searches marked.

@@ -106,6 +106,13 @@
     }
   }
 
+  // A live change moves risk figures (its user's, and the reference of everyone's), which
+  // live messages do not carry: the list is fetched again shortly after, at most once a second.
+  let refresh = null;
+  function refreshSoon() {
+    if (!refresh) refresh = setTimeout(() => { refresh = null; reload(); }, 1000);
+  }
+
   function connect() {
     if (source) source.close();
     alerts.clear();
@@ -123,6 +130,7 @@
           alerts.delete(view.alert_id);
         }
         render();
+        if (message.matches) refreshSoon();
       },
     });
   }
