@@ -7,7 +7,7 @@ producer, decides what is valid), so malformed samples can be produced too.
 Keys (``key_mode``):
 
 * ``agency-user`` (default): ``<agency>/<user>`` read from the line, as
-  CONTRACT.md recommends; a line that is not a JSON object with those fields
+  CONTRACT.md recommends (the per-user state key, :mod:`streams.contract.keys`); a line that is not a JSON object with those fields
   is sent with a null key;
 * ``null``: no key (the partitioner spreads messages);
 * ``random``: a random key per message, to show results do not depend on keys.
@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from streams.contract.event import parse_timestamp
+from streams.contract.keys import parse_user_key, user_key
 from streams.errors import BrokerError, ConfigError, ContractError, FrtwatchError
 from streams.policy.certifications import load_certificates_csv
 
@@ -110,6 +111,8 @@ def key_function(mode: str) -> Callable[[bytes], bytes | None]:
 
     >>> key_function("agency-user")(b'{"agency":"MPD","user":"u7","ts":"x"}')
     b'MPD/u7'
+    >>> key_function("agency-user")(b'{"agency":"A/B","user":"c"}')  # the state key
+    b'A%2FB/c'
     >>> key_function("agency-user")(b'not json') is None
     True
     >>> key_function("null")(b'{}') is None
@@ -134,7 +137,7 @@ def key_function(mode: str) -> Callable[[bytes], bytes | None]:
         agency, user = obj.get("agency"), obj.get("user")
         if not isinstance(agency, str) or not isinstance(user, str):
             return None
-        return f"{agency}/{user}".encode()
+        return user_key(agency, user).encode()
 
     return agency_user
 
@@ -315,7 +318,7 @@ def read_certifications(csv_path: str | Path) -> list[tuple[str, dict[str, str]]
     registry = load_certificates_csv(csv_path)
     records: list[tuple[str, dict[str, str]]] = []
     for key in registry:
-        agency, user = key.split("/", 1)
+        agency, user = parse_user_key(key)
         for cert in registry.certificates(agency, user):
             records.append(
                 (key, {"certified_on": cert.certified_on, "expires_on": cert.expires_on})
@@ -326,7 +329,8 @@ def read_certifications(csv_path: str | Path) -> list[tuple[str, dict[str, str]]
 def publish_certifications(csv_path: str | Path, topic: str, bootstrap: str) -> int:
     """Publish each CSV row to the (compacted) certifications topic; return the count.
 
-    Key ``<agency>/<user>``, value ``{"certified_on": ..., "expires_on": ...}``,
+    Key ``<agency>/<user>`` (each part escaped: :mod:`streams.contract.keys`), value
+    ``{"certified_on": ..., "expires_on": ...}``,
     exactly what the worker reads from ``frt.certifications``.
     """
     from kafka.errors import KafkaError

@@ -22,6 +22,7 @@ from pathlib import Path
 import orjson
 
 from streams.bench.bulk_produce import Item
+from streams.contract.keys import user_key
 
 START_EPOCH = 1_773_792_000  # 2026-03-18T00:00:00Z, after the simulated world
 SPREAD_S = 86_400
@@ -82,7 +83,7 @@ def events(first: int, last: int, total: int, seed: int = 11) -> Iterator[Item]:
             "result_count": 3,
             "source": "audit-log",
         })  # fmt: skip
-        yield f"{u.agency}/{u.user}".encode(), value, int(ts * 1000)
+        yield user_key(u.agency, u.user).encode(), value, int(ts * 1000)
 
 
 def is_population_key(key: bytes) -> bool:

@@ -4,7 +4,8 @@
 ``summary`` reads the whole topic as it is now, keeps the latest message per
 ``alert_id`` (the one with the most evidence: later messages with the same id
 are updates, never new alerts), and prints alerts by detector, severity and
-agency.
+agency, then per user, riskiest first (the console's risk figure,
+:mod:`streams.console.risk`).
 
 Alert text comes from events, which anyone with access to the input topic
 can write: it is printed as plain text, never interpreted as terminal markup.
@@ -23,7 +24,7 @@ from typing import Any, TextIO
 import orjson
 
 from streams.contract import SEVERITIES
-from streams.errors import BrokerError
+from streams.errors import BrokerError, UsageError
 from streams.settings import load_settings
 
 SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
@@ -36,8 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "tail: print alerts as they arrive. summary: read the whole alert topic, keep "
             "the latest update of each alert_id, and count alerts by detector, severity "
-            "and agency. Topic and broker default to FRTWATCH_TOPIC_ALERTS and "
-            "FRTWATCH_BOOTSTRAP."
+            "and agency, then per user, riskiest first (severity-weighted, decaying with "
+            "event time: docs/CONSOLE.md). Topic and broker default to "
+            "FRTWATCH_TOPIC_ALERTS and FRTWATCH_BOOTSTRAP."
         ),
     )
     parser.add_argument("action", choices=("tail", "summary"))
@@ -58,6 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--json", action="store_true", help="tail: print each message as one JSON line"
     )
+    parser.add_argument("--users", type=int, default=20, metavar="N",
+                        help="summary: the N riskiest users (default 20; 0 = every user)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="summary: seconds to wait for the broker (default 30)")  # fmt: skip
     parser.set_defaults(func=_run)
@@ -141,6 +145,82 @@ def summarise(alerts: Iterable[dict[str, Any]]) -> list[SummaryRow]:
         SummaryRow(d, s, a, alert_counts[(d, s, a)], len(users[(d, s, a)]), events[(d, s, a)])
         for d, s, a in order
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    agency: str
+    user: str
+    risk: float
+    alerts: int
+    events: int
+    worst: str
+    detectors: tuple[str, ...]
+
+
+def summarise_users(alerts: Iterable[dict[str, Any]]) -> list[UserRow]:
+    """One row per (agency, user): risk, alerts, evidence, worst severity, detectors;
+    riskiest first.
+
+    >>> rows = summarise_users([
+    ...     {"detector": "burst", "severity": "high", "agency": "MPD", "user": "a",
+    ...      "event_count": 3, "last_seen": "2026-03-02T09:00:00Z"},
+    ...     {"detector": "uncertified_user", "severity": "medium", "agency": "MPD", "user": "a",
+    ...      "event_count": 1, "last_seen": "2026-03-02T09:00:00Z"},
+    ...     {"detector": "burst", "severity": "low", "agency": "SPD", "user": "b",
+    ...      "event_count": 1, "last_seen": "2026-03-02T09:00:00Z"},
+    ... ])
+    >>> [(r.agency, r.user, r.alerts, r.events, r.worst, r.detectors) for r in rows]
+    [('MPD', 'a', 2, 4, 'high', ('burst', 'uncertified_user')), ('SPD', 'b', 1, 1, 'low', ('burst',))]
+    """
+    from streams.console.risk import user_risks
+
+    alerts = list(alerts)
+    risks = user_risks(alerts)
+    counts: Counter[tuple[str, str]] = Counter()
+    events: Counter[tuple[str, str]] = Counter()
+    worst: dict[tuple[str, str], str] = {}
+    detectors: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    for alert in alerts:
+        key = (str(alert.get("agency", "?")), str(alert.get("user", "?")))
+        counts[key] += 1
+        events[key] += _count(alert)
+        severity = str(alert.get("severity", "?"))
+        if SEVERITY_RANK.get(severity, -1) > SEVERITY_RANK.get(worst.get(key, ""), -1):
+            worst[key] = severity
+        worst.setdefault(key, severity)
+        detectors[key].add(str(alert.get("detector", "?")))
+    order = sorted(counts, key=lambda k: (-risks.get(k, 0.0), -counts[k], k))
+    return [
+        UserRow(a, u, risks.get((a, u), 0.0), counts[(a, u)], events[(a, u)], worst[(a, u)],
+                tuple(sorted(detectors[(a, u)])))
+        for a, u in order
+    ]  # fmt: skip
+
+
+def render_users(rows: list[UserRow], out: TextIO, *, limit: int = 20) -> None:
+    """The per-user table (plain text), the ``limit`` riskiest users (0: all)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if not rows:
+        return
+    console = Console(file=out, highlight=False, soft_wrap=False, width=110)
+    shown = rows if limit <= 0 else rows[:limit]
+    title = "frtwatch alerts per user, riskiest first"
+    if len(shown) < len(rows):
+        title += f" ({len(shown)} of {len(rows)} users)"
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("agency", "left"), ("user", "left"), ("risk", "right"),
+                          ("alerts", "right"), ("events", "right"), ("worst", "left"),
+                          ("detectors", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in shown:
+        table.add_row(*(Text(str(v)) for v in (row.agency, row.user, f"{row.risk:.1f}",
+                                               row.alerts, row.events, row.worst,
+                                               ", ".join(row.detectors))))  # fmt: skip
+    console.print(table)
 
 
 def render_summary(rows: list[SummaryRow], out: TextIO, *, skipped: int = 0) -> None:
@@ -275,6 +355,8 @@ def tail(
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.users < 0:
+        raise UsageError("--users must be 0 (every user) or more")
     settings = load_settings()
     bootstrap = args.bootstrap or settings.bootstrap
     topic = args.topic or settings.topics.alerts
@@ -283,6 +365,7 @@ def _run(args: argparse.Namespace) -> int:
                     limit=args.max, as_json=args.json)  # fmt: skip
     parsed = [parse_alert(value) for value in read_snapshot(bootstrap, topic, args.timeout)]
     alerts = [a for a in parsed if a is not None]
-    rows = summarise(latest_per_alert(alerts).values())
-    render_summary(rows, sys.stdout, skipped=len(parsed) - len(alerts))
+    latest = list(latest_per_alert(alerts).values())
+    render_summary(summarise(latest), sys.stdout, skipped=len(parsed) - len(alerts))
+    render_users(summarise_users(latest), sys.stdout, limit=args.users)
     return 0

@@ -183,7 +183,12 @@ def _serve(args: argparse.Namespace) -> int:
             ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from None
+    from streams.console.certificates import certificate_source, load_csv
+
+    _logging(args.audit_log)
+    certificates = certificate_source(settings)
     config = ConsoleConfig(
+        certificates=certificates,
         bootstrap=settings.bootstrap,
         topics=settings.topics,
         triage_history_topic=args.triage_history_topic or "",
@@ -199,7 +204,6 @@ def _serve(args: argparse.Namespace) -> int:
         external_url=args.external_url,
         trusted_proxies=tuple(args.trusted_proxy),
     )
-    _logging(args.audit_log)
     log = logging.getLogger("frtwatch.console")
     if not _loopback(args.host):
         log.warning("listening on %s: the console is reachable from other machines", args.host)
@@ -210,7 +214,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     scheme = "https" if ssl_context else "http"
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    app = create_app(Console.build(config, accounts))
+    app = create_app(Console.build(config, accounts, load_csv(certificates)))
     try:
         web.run_app(
             app,

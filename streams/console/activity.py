@@ -153,6 +153,11 @@ class ActivityStore:
         searches = self._recent.get((agency, user), ())
         return [a.to_dict() for a in sorted(searches, key=lambda a: a.ts, reverse=True)]
 
+    def newest_of(self, agency: str, user: str) -> float | None:
+        """The event time of the user's newest held search (None if none is held)."""
+        searches = self._recent.get((agency, user))
+        return max((a.ts for a in searches), default=None) if searches else None
+
     def counts(self, start: float, end: float, step: int) -> dict[str, list[int]]:
         """Searches per agency in ``step``-second bins covering ``[start, end)``."""
         bins = max(1, int((end - start + step - 1) // step))

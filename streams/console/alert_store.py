@@ -255,13 +255,20 @@ class AlertStore:
         return list(self._alerts.values())
 
     def query(
-        self, flt: AlertFilter, status_of: Callable[[str], str], limit: int = 500
+        self,
+        flt: AlertFilter,
+        status_of: Callable[[str], str],
+        limit: int = 500,
+        rank: Callable[[StoredAlert], float] | None = None,
     ) -> tuple[list[StoredAlert], int]:
-        """Matching alerts, latest evidence first (then most severe), and how many matched."""
+        """Matching alerts, latest evidence first (then most severe), and how many matched;
+        with ``rank``, highest rank first (e.g. the user's risk), then as before."""
         hits = [
             s for s in self._alerts.values() if flt.matches(s.alert, status_of(s.alert.alert_id))
         ]
         hits.sort(key=lambda s: (s.alert.last_seen, SEVERITY_RANK[s.alert.severity]), reverse=True)
+        if rank is not None:
+            hits.sort(key=rank, reverse=True)  # stable: newest first within a rank
         return hits[:limit], len(hits)
 
     def facets(self) -> dict[str, list[str]]:

@@ -20,16 +20,19 @@ from streams.console.access import Access
 from streams.console.alert_store import STATUS_FILTERS, AlertFilter, StoredAlert
 from streams.console.audit import audit
 from streams.console.live import CLOSE
+from streams.console.risk import user_risks
 from streams.console.security import SESSION_KEY
 from streams.console.state import CONSOLE_KEY
 from streams.console.stats import RANGES, build_stats
 from streams.console.triage import ACTIONS, MAX_NOTE, TriageError, new_action, refusal
+from streams.console.user_view import user_view
 from streams.contract.alert import DETECTORS, SEVERITIES
 
 HEARTBEAT_S = 15.0
 DISCONNECT_CHECK_S = 0.5
 """How soon a stream the browser closed gives its slot back (aiohttp does not cancel it)."""
 MAX_LIST = 1000
+ORDERS = ("newest", "risk")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -64,15 +67,49 @@ def _held(request: web.Request, alert_id: str) -> StoredAlert | None:
     return stored
 
 
+def scope_risks(console: Any, access: Access) -> dict[tuple[str, str], float]:
+    """Risk per user over the alerts the viewer may see (:mod:`streams.console.risk`)."""
+    return user_risks(s.alert for s in console.alerts.all() if access.sees(s.alert.agency))
+
+
 async def list_alerts(request: web.Request) -> web.StreamResponse:
+    """The feed; ``order=risk`` puts the riskiest users' alerts first (then newest
+    evidence). Every alert carries its user's risk (``user_risk``)."""
     console = request.app[CONSOLE_KEY]
     flt = _filter(request)
     try:
         limit = min(MAX_LIST, max(1, int(request.query.get("limit", "500"))))
     except ValueError:
         return _bad_request("limit must be a whole number")
-    hits, total = console.alerts.query(flt, console.book.status, limit)
-    return _json({"alerts": [console.alert_view(s) for s in hits], "total": total})
+    order = request.query.get("order") or "newest"
+    if order not in ORDERS:
+        return _bad_request(f"order must be one of {', '.join(ORDERS)}")
+    risks = scope_risks(console, _access(request))
+    rank = None
+    if order == "risk":
+
+        def rank(s: StoredAlert) -> float:
+            return risks.get((s.alert.agency, s.alert.user), 0.0)
+
+    hits, total = console.alerts.query(flt, console.book.status, limit, rank=rank)
+    views = []
+    for stored in hits:
+        view = console.alert_view(stored)
+        view["user_risk"] = risks.get((stored.alert.agency, stored.alert.user), 0.0)
+        views.append(view)
+    return _json({"alerts": views, "total": total})
+
+
+async def get_user(request: web.Request) -> web.StreamResponse:
+    """``/api/user?agency=&user=``: one user's alerts, timeline, certificate and risk; 404
+    for a user outside the viewer's agencies exactly as for one the console knows nothing of."""
+    agency, user = request.query.get("agency"), request.query.get("user")
+    if not agency or not user or len(agency) > 256 or len(user) > 256:
+        return _bad_request("give agency and user (each 1-256 characters)")
+    view = user_view(request.app[CONSOLE_KEY], _access(request), agency, user)
+    if view is None:
+        return _json({"error": "no such user"}, status=404)
+    return _json(view)
 
 
 def _history(console: Any, alert_id: str) -> list[dict[str, Any]]:
@@ -166,7 +203,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     access = _access(request)
     alerts = [s for s in console.alerts.all() if access.sees(s.alert.agency)]
     sees = None if access.everywhere else access.sees
-    return _json(build_stats(range_name, time.time(), alerts, console.activity, sees=sees))
+    risks = user_risks(s.alert for s in alerts)
+    return _json(
+        build_stats(range_name, time.time(), alerts, console.activity, sees=sees, risks=risks)
+    )
 
 
 async def meta(request: web.Request) -> web.StreamResponse:

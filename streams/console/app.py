@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from streams.console import api, pages
+from streams.console.certificates import with_topic
 from streams.console.readers import AlertReader, EventReader
 from streams.console.security import (
     SESSION_COOKIE,
@@ -88,6 +89,7 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
     console.triage_log = triage_log
     console.readiness.update(alerts=alerts.ready, events=events.ready, triage=triage_log.ready)
     tasks = [
+        asyncio.create_task(_certificates(console)),
         asyncio.create_task(supervise("alert", alerts.run)),
         asyncio.create_task(supervise("event", events.run)),
         asyncio.create_task(supervise("triage", triage_log.run)),
@@ -102,6 +104,16 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
                 await task
         await triage_log.stop_producer()
         console.triage_log = None
+
+
+async def _certificates(console: Console) -> None:
+    """The certifications topic on top of the CSV, for the user pages (a one-off read)."""
+    source = console.config.certificates
+    if source is None:
+        return
+    registry = await with_topic(source, console.config.bootstrap)
+    if registry is not None:
+        console.certificates = registry
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -125,9 +137,11 @@ def create_app(console: Console, *, with_kafka: bool = True) -> web.Application:
     app.router.add_get("/", pages.feed_page)
     app.router.add_get("/alerts/{alert_id}", pages.alert_page)
     app.router.add_get("/analytics", pages.analytics_page)
+    app.router.add_get("/user", pages.user_page)
     app.router.add_get("/api/alerts", api.list_alerts)
     app.router.add_get("/api/alerts/{alert_id}", api.get_alert)
     app.router.add_post("/api/alerts/{alert_id}/triage", api.triage)
+    app.router.add_get("/api/user", api.get_user)
     app.router.add_get("/api/stats", api.stats)
     app.router.add_get("/api/meta", api.meta)
     app.router.add_get("/api/stream", api.stream)

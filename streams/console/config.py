@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.console.certificates import CertificateSource
 from streams.settings import PROJECT_ROOT, TopicNames
 
 DEFAULT_USERS = PROJECT_ROOT / "config" / "console-users.yaml"
@@ -46,6 +47,8 @@ class ConsoleConfig:
     external_url: str = ""
     """The URL browsers use (behind a TLS-terminating proxy); the Origin check uses it."""
     max_streams_per_session: int = 4
+    certificates: CertificateSource | None = None
+    """Where the user page's certificates come from (None: no status shown)."""
 
     @property
     def history_topic(self) -> str:

@@ -176,6 +176,21 @@ async def alert_page(request: web.Request) -> web.StreamResponse:
     return page
 
 
+async def user_page(request: web.Request) -> web.StreamResponse:
+    """One user (``/user?agency=&user=``); 404 when the viewer may not see the user's
+    agency or the console holds nothing about them (the two look the same)."""
+    from streams.console.user_view import user_view
+
+    console = request.app[CONSOLE_KEY]
+    agency, user = request.query.get("agency", ""), request.query.get("user", "")
+    access = console.access_of(request[SESSION_KEY])
+    held = bool(agency and user) and user_view(console, access, agency, user) is not None
+    page = _page(request, "user.html", "User", "user.js", "alerts")
+    if not held:
+        page.set_status(404)  # the script gets 404 from the API too and says so
+    return page
+
+
 async def analytics_page(request: web.Request) -> web.StreamResponse:
     return _page(request, "analytics.html", "Analytics", "analytics.js", "analytics")
 

@@ -19,6 +19,7 @@ from streams.console.sessions import Session, SessionStore
 from streams.console.triage_book import TriageBook
 from streams.console.triage_log import TriageLog
 from streams.console.users import Account
+from streams.policy import CertificateRegistry
 
 
 @dataclass(eq=False)
@@ -34,6 +35,8 @@ class Console:
     limiter: LoginRateLimiter
     hub: LiveHub = field(init=False)
     triage_log: TriageLog | None = None
+    certificates: CertificateRegistry | None = None
+    """The certificate registry the user page judges (None: none loaded, status unknown)."""
     readiness: dict[str, asyncio.Event] = field(default_factory=dict)
     proxies: tuple[IPNetwork, ...] = field(init=False)
 
@@ -52,7 +55,12 @@ class Console:
         return client_address(request, self.proxies)
 
     @classmethod
-    def build(cls, config: ConsoleConfig, accounts: dict[str, Account]) -> Console:
+    def build(
+        cls,
+        config: ConsoleConfig,
+        accounts: dict[str, Account],
+        certificates: CertificateRegistry | None = None,
+    ) -> Console:
         return cls(
             config=config,
             accounts=accounts,
@@ -67,6 +75,7 @@ class Console:
             limiter=LoginRateLimiter(
                 max_failures=config.login_max_failures, window_s=config.login_window_s
             ),
+            certificates=certificates,
         )
 
     def alert_view(self, stored: StoredAlert) -> dict[str, Any]:

@@ -7,7 +7,7 @@ otherwise at the newest data seen, so a replayed historical topic still draws.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streams.console.activity import ActivityStore
@@ -52,9 +52,12 @@ def build_stats(
     activity: ActivityStore,
     top_n: int = 10,
     sees: Callable[[str], bool] | None = None,
+    risks: Mapping[tuple[str, str], float] | None = None,
 ) -> dict[str, Any]:
     """The JSON the analytics page draws; ``sees`` limits it to the viewer's agencies
-    (``alerts`` must be limited by the caller)."""
+    (``alerts`` must be limited by the caller). The top users are the riskiest by
+    ``risks`` (:mod:`streams.console.risk`, over every held alert of the scope), then by
+    alerts in the range; without ``risks``, by alerts in the range."""
     span, step = RANGES[range_name]
     newest_alert = max((s.alert.last_seen for s in alerts), default=None)
     candidates = [t for t in (newest_alert, activity.newest_ts) if t is not None]
@@ -81,9 +84,17 @@ def build_stats(
     searches = activity.counts(start, end, step)
     if sees is not None:
         searches = {agency: row for agency, row in searches.items() if sees(agency)}
+    risk = risks or {}
+    ranked = sorted(users.items(), key=lambda kv: (-risk.get(kv[0], 0.0), -kv[1], kv[0]))
     top_users = [
-        {"agency": agency, "user": user, "alerts": count, "worst_severity": worst[(agency, user)]}
-        for (agency, user), count in sorted(users.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]
+        {
+            "agency": agency,
+            "user": user,
+            "alerts": count,
+            "worst_severity": worst[(agency, user)],
+            "risk": risk.get((agency, user), 0.0),
+        }
+        for (agency, user), count in ranked[:top_n]
     ]
     return {
         "range": range_name,

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from ada_url import URL, HostType
 
+from streams.contract.keys import agency_key, user_key
 from streams.errors import ContractError
 
 EVENT_SCHEMA = "frt.search.v1"
@@ -76,8 +77,14 @@ class SearchEvent:
 
     @property
     def user_key(self) -> str:
-        """The per-user state key, ``<agency>/<user>``."""
-        return f"{self.agency}/{self.user}"
+        """The per-user state key, ``<agency>/<user>`` with each part escaped
+        (:mod:`streams.contract.keys`)."""
+        return user_key(self.agency, self.user)
+
+    @property
+    def agency_key(self) -> str:
+        """The per-agency state key: the escaped agency (:mod:`streams.contract.keys`)."""
+        return agency_key(self.agency)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as ``frt.search.v1`` JSON fields (unknown fields kept)."""

@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from streams.contract import Alert, SearchEvent
+from streams.contract.keys import user_key
 from streams.detectors.state import AgencyState, UserState
 from streams.judge.progress_marks import Marks, join, split, split_journal
 
@@ -121,7 +122,8 @@ class BatchResult(Generic[T]):
     """New user states to store, with the token of the last event that touched each."""
     agencies: dict[str, tuple[AgencyState, T]] = field(default_factory=dict)
     marks: dict[str, Marks] = field(default_factory=dict)
-    """Marks of every state above, by table key (users' keys contain a '/')."""
+    """Marks of every state above, by table key (a user key has one raw '/', an agency
+    key none: :mod:`streams.contract.keys`)."""
     agency_of: dict[str, str] = field(default_factory=dict)
     """The agency of every user above."""
     adopted: int = 0
@@ -260,7 +262,7 @@ class Judge:
 
         for item in items:
             event = item.event
-            ukey, akey = event.user_key, event.agency
+            ukey, akey = event.user_key, event.agency_key
             try:
                 if akey not in agency_cache:  # before its users: see _adopt
                     agency_cache[akey], marks[akey], journal = states.load_agency(akey)
@@ -388,7 +390,7 @@ class Judge:
         for (request, item), value in zip(requests, values, strict=True):
             if value < threshold:
                 continue  # apply_score would change nothing
-            ukey = f"{request.agency}/{request.user}"
+            ukey = user_key(request.agency, request.user)
             try:
                 reasons = model.explain(request.features)
                 current = user_cache[ukey]

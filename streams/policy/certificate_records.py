@@ -1,6 +1,7 @@
 """Records of the certifications topic, decoded and applied to a registry.
 
-Key ``<agency>/<user>``; value ``{"certified_on": ..., "expires_on": ...}`` or null (a
+Key ``<agency>/<user>``, each part escaped (``%`` as ``%25``, ``/`` as ``%2F``:
+:mod:`streams.contract.keys`); value ``{"certified_on": ..., "expires_on": ...}`` or null (a
 tombstone: revoked). The live worker's feed and ``frtwatch replay`` both read the topic
 and hand every record to :class:`CertificateRecords`, so both judge certificates alike.
 
@@ -10,6 +11,8 @@ and hand every record to :class:`CertificateRecords`, so both judge certificates
 True
 >>> records.apply(b"no-slash", None), records.applied, records.rejected
 (False, 1, 1)
+>>> records.apply(b"A%2FB/c", None), records.registry.is_revoked("A/B", "c")
+(True, True)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from streams.contract.keys import parse_user_key
 from streams.policy.certifications import CertificateRegistry
 
 log = logging.getLogger(__name__)
@@ -39,8 +43,7 @@ class CertificateRecords:
             if not key:
                 raise ValueError("record has no key")
             user_key = key.decode("utf-8")
-            if "/" not in user_key:
-                raise ValueError(f"key {user_key[:200]!r} is not <agency>/<user>")
+            parse_user_key(user_key)  # the reason, before the value is decoded
             record: dict[str, Any] | None = None
             if value is not None:
                 decoded = orjson.loads(value)

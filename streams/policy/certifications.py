@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from streams.contract.keys import parse_user_key, user_key
 from streams.errors import ConfigError
 
 _DAY = 86400.0
@@ -67,7 +68,8 @@ class Certificate:
 
 
 class CertificateRegistry:
-    """Certificates per ``<agency>/<user>``; revocations are remembered explicitly."""
+    """Certificates per user key (``<agency>/<user>``, each part escaped:
+    :mod:`streams.contract.keys`); revocations are remembered explicitly."""
 
     def __init__(self, records: Iterable[tuple[str, Certificate]] = ()) -> None:
         self._certs: dict[str, tuple[Certificate, ...]] = {}
@@ -82,7 +84,10 @@ class CertificateRegistry:
         return iter(self._certs)
 
     def update(self, key: str, value: dict[str, Any] | None) -> None:
-        """Apply one topic record: a certificate object, or ``None`` to revoke."""
+        """Apply one topic record: a certificate object, or ``None`` to revoke.
+
+        ``key`` is a user key; ValueError if it is not one (nothing is applied)."""
+        parse_user_key(key)
         if value is None:
             self._certs.pop(key, None)
             self._revoked.add(key)
@@ -92,10 +97,10 @@ class CertificateRegistry:
         self._revoked.discard(key)
 
     def certificates(self, agency: str, user: str) -> tuple[Certificate, ...]:
-        return self._certs.get(f"{agency}/{user}", ())
+        return self._certs.get(user_key(agency, user), ())
 
     def is_revoked(self, agency: str, user: str) -> bool:
-        return f"{agency}/{user}" in self._revoked
+        return user_key(agency, user) in self._revoked
 
     def is_valid(self, agency: str, user: str, ts: float) -> bool:
         return any(cert.covers(ts) for cert in self.certificates(agency, user))
@@ -127,7 +132,7 @@ def load_certificates_csv(path: str | Path) -> CertificateRegistry:
                 errors.append(f"{path}:{line}: agency and user must not be empty")
                 continue
             try:
-                records.append((f"{agency}/{user}", Certificate.from_dates(start, end)))
+                records.append((user_key(agency, user), Certificate.from_dates(start, end)))
             except ValueError as exc:
                 errors.append(f"{path}:{line}: {exc}")
     if errors:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from streams.contract.keys import user_key
+
 COUNT_COLUMNS = (
     "searches",
     "no_case_number",
@@ -50,7 +52,9 @@ def compliance_rollup(tally: pd.DataFrame) -> pd.DataFrame:
             "system": tally["host"],
             "system_status": tally["system_status"],
             "purpose": tally["purpose"],
-            "user_key": tally["agency"] + "/" + tally["user"],
+            "user_key": [
+                user_key(a, u) for a, u in zip(tally["agency"], tally["user"], strict=True)
+            ],
         }
     )
     searches = tally["searches"].astype("int64")

@@ -7,7 +7,9 @@ stores it and writes every change to a compacted changelog topic
 rebuilds the state before it processes another event.
 
 Keys are JSON strings in the changelog (Faust's default for ``str`` keys):
-``"<agency>/<user>"`` in ``user-state`` and ``"<agency>"`` in ``agency-state``.
+``"<agency>/<user>"`` in ``user-state`` and ``"<agency>"`` in ``agency-state``, each
+name escaped (``%`` as ``%25``, ``/`` as ``%2F``: :mod:`streams.contract.keys`), so an
+ordinary name's key is the name itself and no two users or agencies share one.
 A table write goes to the changelog partition of the *event being
 processed*; both tables are co-partitioned with ``<app_id>-events-by-agency``,
 so the agent must set the current event before touching a table (see
@@ -46,6 +48,6 @@ def declare_tables(app: faust.App, settings: Settings) -> WorkerTables:
         )
 
     return WorkerTables(
-        users=table(USER_TABLE, "per-user detection state, key <agency>/<user>"),
-        agencies=table(AGENCY_TABLE, "per-agency peer state, key <agency>"),
+        users=table(USER_TABLE, "per-user detection state, key <agency>/<user> (escaped)"),
+        agencies=table(AGENCY_TABLE, "per-agency peer state, key <agency> (escaped)"),
     )

@@ -119,6 +119,7 @@ class ConsoleProcess:
             FRTWATCH_TOPIC_ALERTS=self.topics.alerts,
             FRTWATCH_TOPIC_EVENTS=self.topics.events,
             FRTWATCH_TOPIC_TRIAGE=self.topics.triage,
+            FRTWATCH_TOPIC_CERTIFICATIONS=self.topics.certifications,
             PYTHONUNBUFFERED="1",
         )
         log = self.log_path.open("ab")

@@ -7,6 +7,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
+from streams.console.risk import user_risks
 from tests.browser.conftest import Feeder, Watch, shot, sign_in
 from tests.browser.console_harness import ConsoleProcess, iso, make_alert, make_event
 
@@ -164,12 +165,12 @@ def test_alert_page_and_analytics(
             details={"score": 0.7312, "threshold": 0.6, "reasons": ["14x usual rate", "new host"]},
         )
     )
-    feeder.alert(make_alert(agency="CSO", user="deputy7", last_seen=iso(now - 1500)))
-    feeder.alert(make_alert(agency="MPD", user="officer1", last_seen=iso(now - 1200)))
+    deputy = feeder.alert(make_alert(agency="CSO", user="deputy7", last_seen=iso(now - 1500)))
+    officer = feeder.alert(make_alert(agency="MPD", user="officer1", last_seen=iso(now - 1200)))
 
     sign_in(page, console.url)
     expect(page.locator("#alert-rows tr")).to_have_count(3)
-    page.click(f'#alert-rows tr[data-alert-id="{anomaly["alert_id"]}"] a')
+    page.click(f'#alert-rows tr[data-alert-id="{anomaly["alert_id"]}"] a.summary-link')
     expect(page.locator("#a-summary")).to_have_text(anomaly["summary"])
     expect(page.locator("#a-explain")).to_contain_text(
         "Model score 0.7312 against a threshold of 0.6"
@@ -194,6 +195,10 @@ def test_alert_page_and_analytics(
     expect(page.locator("#chart-alerts .legend")).to_contain_text("CSO (1)")
     top = page.locator("#chart-users text.bar-label")
     expect(top.first).to_have_text("MPD / officer1")
-    expect(page.locator("#chart-users text.bar-value").first).to_have_text("2")
+    # Ranked by risk (docs/CONSOLE.md): officer1's critical and medium alerts outweigh
+    # deputy7's one critical; the bar shows the figure.
+    risk = user_risks([anomaly, deputy, officer])[("MPD", "officer1")]
+    assert risk > user_risks([anomaly, deputy, officer])[("CSO", "deputy7")]
+    expect(page.locator("#chart-users text.bar-value").first).to_have_text(f"{risk:g}")
     shot(page, "analytics")
     assert not watch.dialogs and not watch.page_errors and not watch.csp_violations

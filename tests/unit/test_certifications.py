@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from streams.errors import ConfigError
+from streams.policy.certificate_records import CertificateRecords
 from streams.policy.certifications import (
     CertificateRegistry,
     load_certificates_csv,
     parse_date_start,
 )
+from streams.producing import read_certifications
 
 DAY = 86400
 
@@ -61,3 +63,50 @@ def test_topic_updates_replace_and_revoke():
     assert reg.certificates("A", "u") == ()
     reg.update("A/u", {"certified_on": "2026-01-01", "expires_on": "2026-12-31"})
     assert not reg.is_revoked("A", "u") and reg.is_valid("A", "u", ts)
+
+
+def test_a_slash_in_a_name_gives_each_user_their_own_certificate(tmp_path):
+    # Agency "A/B" user "c" and agency "A" user "B/c" were one key, "A/B/c", before.
+    path = tmp_path / "c.csv"
+    path.write_text("agency,user,certified_on,expires_on\nA/B,c,2026-01-01,2026-12-31\n")
+    reg = load_certificates_csv(path)
+    ts = parse_date_start("2026-05-01")
+    assert reg.is_valid("A/B", "c", ts)
+    assert not reg.is_valid("A", "B/c", ts)
+    assert list(reg) == ["A%2FB/c"]
+
+    reg.update("A/B%2Fc", None)  # revoking the other one touches nothing of the first
+    assert reg.is_revoked("A", "B/c") and not reg.is_revoked("A/B", "c")
+    assert reg.is_valid("A/B", "c", ts)
+
+
+def test_topic_records_with_escaped_old_and_bad_keys():
+    reg = CertificateRegistry()
+    records = CertificateRecords(reg)
+    cert = b'{"certified_on": "2026-01-01", "expires_on": "2026-12-31"}'
+    ts = parse_date_start("2026-05-01")
+    assert records.apply(b"MPD/u1", cert)  # a key written before escaping existed
+    assert records.apply(b"A/B%2Fc", cert)
+    assert reg.is_valid("MPD", "u1", ts) and reg.is_valid("A", "B/c", ts)
+    assert not reg.is_valid("A/B", "c", ts)
+    # Keys no name encodes to are refused, and change nothing.
+    for key in (b"A/B/c", b"MPD/50%off", b"no-slash"):
+        assert not records.apply(key, None)
+    assert (records.applied, records.rejected) == (2, 3)
+    assert not reg.is_revoked("A", "B/c") and len(reg) == 2
+    with pytest.raises(ValueError, match="2 unescaped '/'"):
+        reg.update("A/B/c", None)
+
+
+def test_published_certificates_carry_the_escaped_key(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "agency,user,certified_on,expires_on\n"
+        "A/B,c,2026-01-01,2026-12-31\nA,B/c,2026-02-01,2026-12-31\nMPD,u1,2026-01-01,2026-06-30\n"
+    )
+    records = dict(read_certifications(path))
+    assert records == {
+        "A%2FB/c": {"certified_on": "2026-01-01", "expires_on": "2026-12-31"},
+        "A/B%2Fc": {"certified_on": "2026-02-01", "expires_on": "2026-12-31"},
+        "MPD/u1": {"certified_on": "2026-01-01", "expires_on": "2026-06-30"},
+    }

@@ -19,7 +19,7 @@
     text(status, badge.textContent);
     text(byId('a-summary'), alert.summary);
     text(byId('a-agency'), alert.agency);
-    text(byId('a-user'), alert.user);
+    clear(byId('a-user')).appendChild(el('a', {href: FRT.userHref(alert.agency, alert.user), id: 'a-user-link'}, alert.user));
     text(byId('a-first'), FRT.fmtTime(alert.first_seen));
     text(byId('a-last'), FRT.fmtTime(alert.last_seen) + '  (' + FRT.ago(alert.last_seen) + ')');
     text(byId('a-count'), alert.event_count);

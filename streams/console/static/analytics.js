@@ -14,8 +14,9 @@
     Charts.stackedColumns(byId('chart-searches'), data.bins, data.searches, {title: 'Searches per agency', emptyText: 'No searches seen in this range.', colorOf});
     Charts.stackedColumns(byId('chart-alerts'), data.bins, data.alerts, {title: 'Alerts per agency', emptyText: 'No alerts in this range.', colorOf});
     Charts.barChart(byId('chart-users'), data.top_users.map((u) => ({
-      label: u.agency + ' / ' + u.user, value: u.alerts, severity: u.worst_severity,
-    })), {title: 'Top users by alerts', emptyText: 'No alerts in this range.'});
+      label: u.agency + ' / ' + u.user, value: u.risk, severity: u.worst_severity,
+      tip: 'risk ' + u.risk + ', ' + u.alerts + ' alert(s) in range, worst ' + u.worst_severity,
+    })), {title: 'Top users by risk', emptyText: 'No alerts in this range.'});
   }
 
   async function draw() {

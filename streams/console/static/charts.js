@@ -123,7 +123,7 @@ const Charts = (() => {
       chart.appendChild(svg('text', {x: L - 10, y: top + 18, 'text-anchor': 'end', class: 'bar-label'}, label));
       chart.appendChild(svg('rect', {x: L, y: top + 5, width: W - L - R, height: rowH - 10, rx: 3, class: 'bar-track'}));
       const bar = svg('rect', {x: L, y: top + 5, width, height: rowH - 10, rx: 3, class: 'bar sev-fill-' + row.severity});
-      bar.appendChild(svg('title', {}, row.label + ': ' + row.value + ' alert(s), worst ' + row.severity));
+      bar.appendChild(svg('title', {}, row.label + ': ' + (row.tip || row.value + ' alert(s), worst ' + row.severity)));
       chart.appendChild(bar);
       chart.appendChild(svg('text', {x: L + width + 8, y: top + 18, class: 'bar-value'}, row.value));
     });

@@ -165,8 +165,10 @@ const FRT = (() => {
 
   function alertHref(alertId) { return '/alerts/' + encodeURIComponent(alertId); }
 
+  function userHref(agency, user) { return '/user?' + new URLSearchParams({agency, user}).toString(); }
+
   return {
     SEVERITIES, el, text, clear, byId, getJSON, postJSON, fmtTime, ago, severityBadge,
-    statusBadge, statusText, detectorLabel, valueText, setLive, liveStream, alertHref,
+    statusBadge, statusText, detectorLabel, valueText, setLive, liveStream, alertHref, userHref,
   };
 })();

@@ -5,7 +5,7 @@
 
 (() => {
   const {el, text, clear, byId} = FRT;
-  const FIELDS = ['severity', 'detector', 'agency', 'user', 'status', 'since', 'until'];
+  const FIELDS = ['severity', 'detector', 'agency', 'user', 'status', 'since', 'until', 'order'];
   const MAX_ROWS = 500;
   const alerts = new Map();
   const fresh = new Map(); // alert_id -> time it arrived live (for the highlight)
@@ -32,11 +32,18 @@
 
   function keep(view) {
     const current = alerts.get(view.alert_id);
-    if (!current || view.seq >= current.seq) alerts.set(view.alert_id, view);
+    if (!current || view.seq >= current.seq) {
+      // Live updates carry no risk figure: keep the last one the list gave.
+      if (typeof view.user_risk !== 'number' && current) view.user_risk = current.user_risk;
+      alerts.set(view.alert_id, view);
+    }
   }
+
+  function byRisk() { return byId('f-order').value === 'risk'; }
 
   function sorted() {
     return Array.from(alerts.values()).sort((a, b) => {
+      if (byRisk() && (a.user_risk || 0) !== (b.user_risk || 0)) return (b.user_risk || 0) - (a.user_risk || 0);
       if (a.last_seen !== b.last_seen) return a.last_seen < b.last_seen ? 1 : -1;
       return FRT.SEVERITIES.indexOf(a.severity) - FRT.SEVERITIES.indexOf(b.severity);
     });
@@ -56,7 +63,8 @@
       el('td', {class: 'mono nowrap', title: FRT.ago(view.last_seen)}, FRT.fmtTime(view.last_seen)),
       el('td', null, el('span', {class: 'tag'}, FRT.detectorLabel(view.detector))),
       el('td', {class: 'cell-agency'}, view.agency),
-      el('td', {class: 'cell-user'}, view.user),
+      el('td', {class: 'cell-user'}, el('a', {href: FRT.userHref(view.agency, view.user), class: 'user-link'}, view.user)),
+      el('td', {class: 'cell-risk'}, typeof view.user_risk === 'number' ? FRT.valueText(view.user_risk) : ''),
       el('td', {class: 'cell-summary'}, link),
       el('td', {class: 'num'}, String(view.event_count)),
       el('td', null, FRT.statusBadge(triage)),
@@ -88,13 +96,21 @@
       const data = await FRT.getJSON('/api/alerts?' + currentFilter().toString());
       if (mine !== generation) return;
       for (const view of data.alerts) keep(view);
+      const order = byRisk() ? 'Riskiest users first, then newest evidence.' : 'Newest evidence first.';
       text(byId('feed-note'), data.total > data.alerts.length
-        ? 'Showing the newest ' + data.alerts.length + ' of ' + data.total + ' matching alerts.'
-        : 'Newest evidence first. New alerts appear as they are raised.');
+        ? 'Showing the first ' + data.alerts.length + ' of ' + data.total + ' matching alerts. ' + order
+        : order + ' New alerts appear as they are raised.');
       render();
     } catch (error) {
       text(byId('feed-note'), error.message);
     }
+  }
+
+  // A live change moves risk figures (its user's, and the reference of everyone's), which
+  // live messages do not carry: the list is fetched again shortly after, at most once a second.
+  let refresh = null;
+  function refreshSoon() {
+    if (!refresh) refresh = setTimeout(() => { refresh = null; reload(); }, 1000);
   }
 
   function connect() {
@@ -114,6 +130,7 @@
           alerts.delete(view.alert_id);
         }
         render();
+        if (message.matches) refreshSoon();
       },
     });
   }

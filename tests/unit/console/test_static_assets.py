@@ -17,7 +17,7 @@ ASSETS = [*SCRIPTS, *sorted(STATIC_DIR.glob("*.css")), *TEMPLATES]
 
 def test_there_is_something_to_check() -> None:
     names = {p.name for p in SCRIPTS}
-    assert {"common.js", "feed.js", "alert.js", "analytics.js", "charts.js"} <= names
+    assert {"common.js", "feed.js", "alert.js", "analytics.js", "charts.js", "user.js"} <= names
     assert len(TEMPLATES) >= 5
 
 

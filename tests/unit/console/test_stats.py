@@ -36,7 +36,7 @@ def test_series_and_top_users(
     assert sum(stats["searches"]["TPD"]) == 3
     assert sum(stats["alerts"]["MPD"]) == 2 and sum(stats["alerts"]["CSO"]) == 1
     assert stats["top_users"][0] == {
-        "agency": "MPD", "user": "u1", "alerts": 2, "worst_severity": "critical"
+        "agency": "MPD", "user": "u1", "alerts": 2, "worst_severity": "critical", "risk": 0.0
     }  # fmt: skip
     assert stats["totals"] == {"searches": 3, "alerts": 3, "alerts_held": 3}
 
@@ -64,3 +64,30 @@ def test_many_agencies_fold_into_others(make_event: Callable[..., SearchEvent]) 
     assert OTHERS in stats["searches"]
     assert "AG11" in stats["searches"] and "AG00" not in stats["searches"]
     assert sum(sum(v) for v in stats["searches"].values()) == sum(range(1, 13))
+
+
+def test_top_users_are_ranked_by_risk_when_given(make_alert: Callable[..., Alert]) -> None:
+    from streams.console.risk import user_risks
+
+    alerts = AlertStore()
+    # u1: three low alerts; u2: one critical. By count u1 leads, by risk u2 does.
+    specs = [
+        ("l1", "u1", "low"),
+        ("l2", "u1", "low"),
+        ("l3", "u1", "low"),
+        ("c1", "u2", "critical"),
+    ]
+    for alert_id, user, severity in specs:
+        alerts.upsert(
+            make_alert(alert_id=alert_id, user=user, severity=severity,
+                       first_seen="2026-03-01T09:30:00Z", last_seen="2026-03-01T09:31:00Z"),
+            received_at=0,
+        )  # fmt: skip
+    held = alerts.all()
+    by_count = build_stats("1h", NOW, held, ActivityStore())
+    assert [u["user"] for u in by_count["top_users"]] == ["u1", "u2"]
+    ranked = build_stats("1h", NOW, held, ActivityStore(), risks=user_risks(a.alert for a in held))
+    assert [(u["user"], u["risk"], u["alerts"]) for u in ranked["top_users"]] == [
+        ("u2", 8.0, 1),
+        ("u1", 3.0, 3),
+    ]
