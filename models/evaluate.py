@@ -45,6 +45,7 @@ from models.dataset import EventBatch, replay_features, user_max
 from models.scoring import BehaviorModel
 from streams.contract.alert import format_ts
 from streams.contract.event import parse_timestamp
+from streams.contract.keys import user_key
 from streams.errors import ContractError, ModelError
 
 DETECTOR = "behavior_anomaly"
@@ -87,7 +88,7 @@ def read_truth(path: str | Path) -> tuple[set[str], set[str]]:
     anomalous: set[str] = set()
     involved: set[str] = set()
     for incident in truth["incidents"]:
-        keys = {f"{incident['agency']}/{user}" for user in incident.get("users", ())}
+        keys = {user_key(incident["agency"], user) for user in incident.get("users", ())}
         involved |= keys
         if incident.get("detector") == DETECTOR:
             anomalous |= keys
@@ -205,8 +206,8 @@ def alert_timing(
     try:
         truth = json.loads(file.read_text(encoding="utf-8"))
         incidents = truth["incidents"]
-        users = {f"{u['agency']}/{u['user']}" for u in truth["users"]}
-        involved = {f"{i['agency']}/{u}" for i in incidents for u in i.get("users", ())}
+        users = {user_key(u["agency"], u["user"]) for u in truth["users"]}
+        involved = {user_key(i["agency"], u) for i in incidents for u in i.get("users", ())}
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ModelError(f"{file} is not a frtwatch.truth.v1 file: {exc}") from None
     by_user: dict[str, list[tuple[float, float, dict[str, Any]]]] = {}
@@ -215,7 +216,7 @@ def alert_timing(
             continue
         try:
             seen = parse_timestamp(alert["first_seen"]), parse_timestamp(alert["last_seen"])
-            key = f"{alert['agency']}/{alert['user']}"
+            key = user_key(alert["agency"], alert["user"])
         except (KeyError, TypeError, ContractError) as exc:
             raise ModelError(f"{alerts_path}: an alert without usable times: {exc}") from None
         by_user.setdefault(key, []).append((*seen, alert.get("details") or {}))
@@ -225,7 +226,7 @@ def alert_timing(
             continue
         start = parse_timestamp(incident["start"])
         for user in incident.get("users", ()):
-            key = f"{incident['agency']}/{user}"
+            key = user_key(incident["agency"], user)
             covering = sorted(
                 (a for a in by_user.get(key, ()) if a[1] >= start), key=lambda a: a[0]
             )
