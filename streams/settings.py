@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from streams.errors import ConfigError
+from streams.kafka_client import KafkaSecurity
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = PROJECT_ROOT / "config" / "policy.yaml"
@@ -34,6 +35,8 @@ class Settings:
     """Everything a frtwatch process needs to know about where it runs."""
 
     bootstrap: str = "127.0.0.1:9092"
+    kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
+    """TLS and SASL of every Kafka client (``FRTWATCH_KAFKA_*``, streams/kafka_client.py)."""
     app_id: str = "frtwatch"
     topics: TopicNames = field(default_factory=TopicNames)
     partitions: int = 4
@@ -120,6 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("topic names must not be empty")
     return Settings(
         bootstrap=env.get("FRTWATCH_BOOTSTRAP", base.bootstrap),
+        kafka=KafkaSecurity.from_env(env),
         app_id=env.get("FRTWATCH_APP_ID", base.app_id),
         topics=topics,
         partitions=_int(env, "FRTWATCH_PARTITIONS", base.partitions, minimum=1),
