@@ -19,6 +19,7 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.kafka_admin import create_missing, wait_for_leaders
+from streams.kafka_client import aiokafka_kwargs
 from streams.settings import Settings
 
 RAW = "raw"
@@ -58,7 +59,9 @@ async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
     ]  # fmt: skip
     while True:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-topics"
+            bootstrap_servers=settings.bootstrap,
+            **aiokafka_kwargs(settings.kafka),
+            client_id=f"{settings.app_id}-topics",
         )
         try:
             await admin.start()

@@ -44,6 +44,7 @@ from aiokafka.structs import ConsumerRecord
 from streams.contract.dead_letter import SourceCoordinates, dead_letter, internal_error_reason
 from streams.contract.event_time import ahead_of_record
 from streams.judge.watermark import IdleClock, Watermark
+from streams.kafka_client import aiokafka_kwargs
 from streams.settings import Settings
 from streams.worker.delivery import Outgoing, deliver
 from streams.worker.ingest.offset_tracker import OffsetTracker
@@ -167,6 +168,7 @@ class Ingest:
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap.split(","),
+            **aiokafka_kwargs(self.settings.kafka),
             client_id=self.group,
             group_id=self.group,
             enable_auto_commit=False,
