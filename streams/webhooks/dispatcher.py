@@ -104,6 +104,11 @@ class Dispatcher:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
 
+    @property
+    def ready(self) -> bool:
+        """Partitions are assigned and their history re-read: deliveries are under way."""
+        return self._ready.is_set()
+
     # --- lifecycle ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:

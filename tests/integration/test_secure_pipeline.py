@@ -24,6 +24,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -104,6 +105,16 @@ def wait_for(what: str, check: Any, timeout: float = 60.0, every: float = 0.5) -
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(every)
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
 
 
 class Receiver:
@@ -223,13 +234,21 @@ def test_the_pipeline_runs_over_sasl_ssl_with_each_component_least_privileged(
         )
         processes.start(
             "webhooks", ["webhooks", "--routes", str(routes)],
-            env_as(cfg, DISPATCHER, FRT_TEST_SECRET=new_secret()),
+            env_as(cfg, DISPATCHER, FRT_TEST_SECRET=new_secret(),
+                   FRTWATCH_METRICS_PORT=str(ops_port := free_port())),
         )  # fmt: skip
         delivered = wait_for(
             "the webhook delivery",
             lambda: {body["alert_id"] for body in receiver.bodies} & alert_ids,
         )  # fmt: skip
         assert delivered == alert_ids
+        # The dispatcher's health and metrics (what compose and Prometheus look at).
+        ops = f"http://127.0.0.1:{ops_port}"
+        wait_for("the dispatcher's readiness", lambda: http_status(f"{ops}/readyz") == 200)
+        assert http_status(f"{ops}/livez") == 200
+        with urllib.request.urlopen(f"{ops}/metrics", timeout=5) as response:
+            scraped = response.read().decode()
+        assert re.search(r'^frtwatch_webhook_deliveries_total\{route="soc"\} [1-9]', scraped, re.M)
     finally:
         receiver.close()
 
