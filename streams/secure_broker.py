@@ -28,6 +28,7 @@ from streams import broker_tls
 from streams.errors import BrokerError
 from streams.kafka_acls import PRINCIPALS, apply, shared_topics
 from streams.kafka_client import KafkaSecurity
+from streams.retention import topic_configs
 
 if TYPE_CHECKING:
     from streams.localbroker import BrokerConfig
@@ -172,8 +173,9 @@ def provision(cfg: BrokerConfig, settings: Settings | None = None) -> str:
             raise BrokerError(f"the broker refused SCRAM users: {refused}")
         count = apply(admin, settings)
         existing = set(admin.list_topics())
+        configs = topic_configs(settings)
         wanted = [
-            NewTopic(name, settings.partitions, 1, topic_configs=_configs(name, settings))
+            NewTopic(name, settings.partitions, 1, topic_configs=configs[name])
             for name in shared_topics(settings)
             if name not in existing
         ]
@@ -186,9 +188,3 @@ def provision(cfg: BrokerConfig, settings: Settings | None = None) -> str:
         f"{len(PRINCIPALS)} SCRAM users, {count} ACLs, topics ready; client settings in "
         f"{secrets_dir(cfg)}/<principal>.env"
     )
-
-
-def _configs(name: str, settings: Settings) -> dict[str, str]:
-    if name == settings.topics.certifications:
-        return {"cleanup.policy": "compact"}
-    return {}
