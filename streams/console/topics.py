@@ -23,12 +23,20 @@ from streams.kafka_client import aiokafka_kwargs
 log = logging.getLogger("frtwatch.console")
 
 
+def _delete(retention_ms: int) -> dict[str, str]:
+    return {"cleanup.policy": "delete", "retention.ms": str(retention_ms)}
+
+
 def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
     """Every topic the console touches, with how it should be created."""
     topics = config.topics
     return [
-        NewTopic(topics.alerts, config.partitions, 1),
-        NewTopic(topics.events, config.partitions, 1),
+        NewTopic(
+            topics.alerts, config.partitions, 1, topic_configs=_delete(config.retention.alerts_ms)
+        ),
+        NewTopic(
+            topics.events, config.partitions, 1, topic_configs=_delete(config.retention.events_ms)
+        ),
         NewTopic(
             config.history_topic,
             1,
