@@ -64,10 +64,11 @@ def _topics(apply: bool) -> int:
 
     from streams import retention
     from streams.errors import BrokerError
-    from streams.kafka_client import kafka_python_kwargs
+    from streams.kafka_client import check_connection, kafka_python_kwargs
     from streams.settings import load_settings
 
     settings = load_settings()
+    check_connection(settings.bootstrap, settings.kafka)  # a refused password: one line
     try:
         admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap.split(","),
                                  request_timeout_ms=15000, **kafka_python_kwargs(settings.kafka))  # fmt: skip

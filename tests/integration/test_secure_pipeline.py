@@ -387,3 +387,11 @@ def test_the_secured_broker_keeps_its_secrets_private(secure_broker: BrokerConfi
     security = KafkaSecurity.from_env(secured.client_env(secure_broker, WORKER))
     password = secured.password_file(secure_broker, WORKER).read_text(encoding="utf-8").strip()
     assert password not in repr(security) and password not in security.describe()
+
+
+def test_the_shared_topics_were_created_with_their_retention(secure_broker: BrokerConfig) -> None:
+    done = run(secure_broker, "admin", "kafka", "topics")
+    assert done.returncode == 0, done.stderr
+    assert f"{TOPICS.events}: delete, 1095d  ok" in done.stdout
+    assert f"{TOPICS.dlq}: delete, 90d  ok" in done.stdout
+    assert f"{TOPICS.certifications}: compact  ok" in done.stdout
