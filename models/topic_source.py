@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from models.dataset import EventBatch
 from streams.contract import SearchEvent, parse_event
 from streams.errors import ContractError, ModelError
+from streams.kafka_client import kafka_python_kwargs
 
 POLL_MS = 500
 STALL_S = 30.0
@@ -37,6 +38,7 @@ def read_topic_range(
     try:
         consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
+            **kafka_python_kwargs(),
             group_id=None,
             enable_auto_commit=False,
             allow_auto_create_topics=False,

@@ -32,6 +32,12 @@ COMMAND_MODULES = (
     "streams.commands.catalogue",
 )
 
+# Sub-commands that talk to Kafka: with TLS or SASL configured, their connection is checked
+# once before they start, so a refused password or an untrusted certificate is one line.
+KAFKA_COMMANDS = frozenset(
+    {"produce", "worker", "alerts", "model", "webhooks", "console", "replay", "ingest", "simulate"}
+)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        if args.command in KAFKA_COMMANDS:
+            _check_kafka(args)
         result = args.func(args)
         return int(result or 0)
     except UsageError as exc:
@@ -94,6 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `frtwatch ... | head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _check_kafka(args: argparse.Namespace) -> None:
+    from streams.kafka_client import check_connection, process_security
+
+    security = process_security()  # a misconfiguration is a ConfigError naming the variable
+    if security.secured:
+        from streams.settings import load_settings
+
+        check_connection(getattr(args, "bootstrap", None) or load_settings().bootstrap, security)
 
 
 if __name__ == "__main__":

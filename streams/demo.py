@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.errors import FrtwatchError
+from streams.kafka_client import kafka_python_kwargs
 from streams.settings import TopicNames
 from streams.simulate.baseline import write_baseline
 
@@ -73,7 +74,7 @@ def _reset_topics(bootstrap: str) -> None:
     """Delete the demo's own topics (never any other) so every demo starts clean."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_kwargs())
     try:
         ours = [
             t
@@ -132,7 +133,7 @@ def _read_alerts(bootstrap: str) -> dict[str, dict[str, Any]]:
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
-        DEMO_TOPICS.alerts, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        DEMO_TOPICS.alerts, bootstrap_servers=bootstrap, **kafka_python_kwargs(), auto_offset_reset="earliest",
         enable_auto_commit=False, consumer_timeout_ms=3000,
     )  # fmt: skip
     latest: dict[str, dict[str, Any]] = {}

@@ -17,10 +17,12 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import BrokerError
+from streams.kafka_client import KafkaSecurity
 
 DEFAULT_KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"
@@ -78,10 +80,13 @@ class BrokerConfig:
     cache: Path = field(default_factory=lambda: Path("~/.cache/frtwatch").expanduser())
     heap: str = "768m"
     partitions: int = 4
+    secure: bool = False
+    """A SASL_SSL listener with SCRAM users and ACLs instead of plaintext
+    (:mod:`streams.secure_broker`)."""
 
     @classmethod
-    def from_env(cls) -> BrokerConfig:
-        env = os.environ
+    def from_env(cls, secure: bool = False, env: Mapping[str, str] | None = None) -> BrokerConfig:
+        env = os.environ if env is None else env
         try:
             port = int(env.get("FRTWATCH_KAFKA_PORT", "9092"))
         except ValueError:
@@ -93,6 +98,7 @@ class BrokerConfig:
             kafka_version=env.get("FRTWATCH_KAFKA_VERSION", DEFAULT_KAFKA_VERSION),
             cache=Path(env.get("FRTWATCH_CACHE", "~/.cache/frtwatch")).expanduser(),
             heap=env.get("FRTWATCH_KAFKA_HEAP", "768m"),
+            secure=secure,
         )
 
     @property
@@ -105,7 +111,7 @@ class BrokerConfig:
 
     @property
     def home(self) -> Path:
-        return self.cache / f"broker-{self.port}"
+        return self.cache / (f"broker-{self.port}-secure" if self.secure else f"broker-{self.port}")
 
     @property
     def pid_file(self) -> Path:
@@ -202,16 +208,28 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_ready(bootstrap: str, timeout: float = 60.0) -> None:
-    """Wait until the broker answers a metadata request."""
+def wait_ready(
+    bootstrap: str, timeout: float = 60.0, security: KafkaSecurity | None = None
+) -> None:
+    """Wait until the broker answers a metadata request (as ``security`` says, default
+    plaintext)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    auth = (security or KafkaSecurity()).kafka_python()
+
     deadline = time.monotonic() + timeout
     last: Exception | None = None
+    # Until the listener is open, probe the port alone: a kafka-python client that fails to
+    # bootstrap leaves its sockets to the garbage collector.
+    hosts = [server.rpartition(":") for server in bootstrap.split(",")]
+    while time.monotonic() < deadline and not any(
+        _port_open(host, int(port)) for host, _, port in hosts if port.isdigit()
+    ):
+        time.sleep(0.3)
     while time.monotonic() < deadline:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **auth)
             try:
                 admin.list_topics()
                 return
@@ -227,7 +245,7 @@ def up(cfg: BrokerConfig, timeout: float = 90.0, quiet: bool = False) -> str:
     """Start the broker unless it already runs; return a one-line description."""
     pid = running_pid(cfg)
     if pid is not None:
-        wait_ready(cfg.bootstrap, timeout)
+        wait_ready(cfg.bootstrap, timeout, _admin_security(cfg))
         return f"broker already running on {cfg.bootstrap} (pid {pid})"
     if _port_open(cfg.host, cfg.port):
         raise BrokerError(
@@ -241,7 +259,15 @@ def up(cfg: BrokerConfig, timeout: float = 90.0, quiet: bool = False) -> str:
     cfg.home.mkdir(parents=True, exist_ok=True)
     (cfg.home / "logs").mkdir(exist_ok=True)
     props = cfg.home / "server.properties"
-    props.write_text(_properties(cfg))
+    props.unlink(missing_ok=True)
+    if cfg.secure:
+        from streams import secure_broker
+
+        text = secure_broker.properties(cfg)  # new certificates and admin password
+    else:
+        text = _properties(cfg)
+    props.touch(mode=0o600)
+    props.write_text(text)
     log4j = cfg.home / "log4j2.yaml"
     log4j.write_text(_LOG4J2.format(log=cfg.log_file))
     classpath = f"{libs}/*"
@@ -254,26 +280,39 @@ def up(cfg: BrokerConfig, timeout: float = 90.0, quiet: bool = False) -> str:
 
         cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
         fmt = subprocess.run(
-            [*jvm, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(props)],
+            [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(props)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if fmt.returncode != 0:
             raise BrokerError(f"formatting KRaft storage failed: {fmt.stderr.strip()[-300:]}")
-    out = (cfg.home / "logs" / "stdout.log").open("ab")
-    proc = subprocess.Popen(
-        [*jvm, "kafka.Kafka", str(props)],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    with (cfg.home / "logs" / "stdout.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [*jvm, "kafka.Kafka", str(props)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
     cfg.pid_file.write_text(str(proc.pid))
     try:
-        wait_ready(cfg.bootstrap, timeout)
+        wait_ready(cfg.bootstrap, timeout, _admin_security(cfg))
     except BrokerError:
         if proc.poll() is not None:
             raise BrokerError(
                 f"broker exited with status {proc.returncode}; see {cfg.log_file}"
             ) from None
         raise
-    return f"broker running on {cfg.bootstrap} (pid {proc.pid}, Kafka {cfg.kafka_version}, data {cfg.home})"
+    line = f"broker running on {cfg.bootstrap} (pid {proc.pid}, Kafka {cfg.kafka_version}, data {cfg.home})"
+    if cfg.secure:
+        from streams import secure_broker
+
+        line += f"\nSASL_SSL with ACLs: {secure_broker.provision(cfg)}"
+    return line
+
+
+def _admin_security(cfg: BrokerConfig) -> KafkaSecurity | None:
+    if not cfg.secure:
+        return None
+    from streams import secure_broker
+
+    return secure_broker.client_security(cfg, secure_broker.ADMIN)
 
 
 def down(cfg: BrokerConfig, timeout: float = 30.0) -> str:

@@ -67,6 +67,16 @@ GC_PAUSE_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
+STATE_ENTRIES = Gauge(
+    "frtwatch_state_entries",
+    "Entries held in a worker table (users, agencies), as this worker holds them.",
+    ["table"],
+)
+WATERMARK_SECONDS = Gauge(
+    "frtwatch_watermark_seconds",
+    "The ingest stage's event-time watermark (epoch seconds): events before it are released.",
+)
+
 # --- the webhook dispatcher --------------------------------------------------------------------
 
 WEBHOOK_DELIVERIES = Counter(
@@ -158,6 +168,16 @@ def record_alert(detector: str, severity: str, *, update: bool = False) -> None:
 def set_consumer_lag(group: str, topic: str, partition: int, lag: int) -> None:
     """Publish a consumer group's lag on one partition (log end minus committed position)."""
     CONSUMER_LAG.labels(group=group, topic=topic, partition=str(partition)).set(max(0, lag))
+
+
+def set_state_entries(table: str, count: int) -> None:
+    """Publish how many entries a worker table holds."""
+    STATE_ENTRIES.labels(table=table).set(count)
+
+
+def set_watermark(epoch_s: float) -> None:
+    """Publish the ingest stage's event-time watermark."""
+    WATERMARK_SECONDS.set(epoch_s)
 
 
 def observe_model_batch(size: int, seconds: float) -> None:

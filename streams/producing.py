@@ -28,6 +28,7 @@ import orjson
 from streams.contract.event import parse_timestamp
 from streams.contract.keys import parse_user_key, user_key
 from streams.errors import BrokerError, ConfigError, ContractError, FrtwatchError
+from streams.kafka_client import kafka_python_kwargs
 from streams.policy.certifications import load_certificates_csv
 
 KEY_MODES = ("agency-user", "null", "random")
@@ -101,7 +102,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> Any:
 
     config = {"partitioner": _partitioner(), **PRODUCER_TUNING, **overrides}
     try:
-        return KafkaProducer(bootstrap_servers=bootstrap, **config)
+        return KafkaProducer(bootstrap_servers=bootstrap, **kafka_python_kwargs(), **config)
     except KafkaError as exc:
         raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
 

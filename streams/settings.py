@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from streams.errors import ConfigError
+from streams.kafka_client import KafkaSecurity
+from streams.retention import DEFAULTS, Retention, parse_retention
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POLICY = PROJECT_ROOT / "config" / "policy.yaml"
@@ -34,6 +36,8 @@ class Settings:
     """Everything a frtwatch process needs to know about where it runs."""
 
     bootstrap: str = "127.0.0.1:9092"
+    kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
+    """TLS and SASL of every Kafka client (``FRTWATCH_KAFKA_*``, streams/kafka_client.py)."""
     app_id: str = "frtwatch"
     topics: TopicNames = field(default_factory=TopicNames)
     partitions: int = 4
@@ -52,6 +56,8 @@ class Settings:
     watermark_idle_s: float = 2.0
     batch_size: int = 2000
     batch_within_s: float = 0.02
+    retention: Retention = field(default_factory=Retention)
+    """How long the topics frtwatch creates keep records (``FRTWATCH_RETENTION_*``)."""
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -120,6 +126,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError("topic names must not be empty")
     return Settings(
         bootstrap=env.get("FRTWATCH_BOOTSTRAP", base.bootstrap),
+        kafka=KafkaSecurity.from_env(env),
         app_id=env.get("FRTWATCH_APP_ID", base.app_id),
         topics=topics,
         partitions=_int(env, "FRTWATCH_PARTITIONS", base.partitions, minimum=1),
@@ -140,4 +147,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         watermark_idle_s=_float(env, "FRTWATCH_WATERMARK_IDLE", base.watermark_idle_s),
         batch_size=_int(env, "FRTWATCH_BATCH_SIZE", base.batch_size, minimum=1),
         batch_within_s=_float(env, "FRTWATCH_BATCH_WITHIN", base.batch_within_s),
+        retention=_retention(env),
     )
+
+
+def _retention(env: Mapping[str, str]) -> Retention:
+    def one(kind: str) -> int:
+        name = f"FRTWATCH_RETENTION_{kind.upper()}"
+        raw = env.get(name)
+        return DEFAULTS[kind] if raw is None else parse_retention(name, raw)
+
+    return Retention(
+        events_ms=one("events"), alerts_ms=one("alerts"), dlq_ms=one("dlq"),
+        internal_ms=one("internal"),
+    )  # fmt: skip

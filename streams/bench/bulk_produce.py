@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams.kafka_client import aiokafka_kwargs
+
 BATCH_BYTES = 1024 * 1024
 
 
@@ -37,7 +39,11 @@ Item = tuple[bytes | None, bytes, int | None]
 
 async def _load(bootstrap: str, topic: str, items: Iterable[Item]) -> Loaded:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", max_batch_size=BATCH_BYTES, linger_ms=5
+        bootstrap_servers=bootstrap,
+        **aiokafka_kwargs(),
+        acks="all",
+        max_batch_size=BATCH_BYTES,
+        linger_ms=5,
     )
     await producer.start()
     began = time.perf_counter()

@@ -12,12 +12,15 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.kafka_client import aiokafka_kwargs, kafka_python_kwargs
+
 FETCH_RECORDS = 10_000
 
 
 async def _read_all(bootstrap: str, topic: str, partitions: list[int]) -> tuple[int, float]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **aiokafka_kwargs(),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -47,7 +50,7 @@ def raw_aiokafka_loop(bootstrap: str, topic: str) -> tuple[int, float]:
     """``(records, seconds)`` to read ``topic`` from the beginning to its end offsets."""
     from kafka import KafkaConsumer
 
-    lookup = KafkaConsumer(bootstrap_servers=bootstrap)
+    lookup = KafkaConsumer(bootstrap_servers=bootstrap, **kafka_python_kwargs())
     try:
         partitions = sorted(lookup.partitions_for_topic(topic) or ())
     finally:

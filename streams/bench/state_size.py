@@ -15,6 +15,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from streams.kafka_client import kafka_python_kwargs
+
 
 @dataclass(frozen=True, slots=True)
 class StateSizes:
@@ -44,6 +46,7 @@ def read_latest_sizes(
     """``({key: latest value size}, records read)`` for the whole changelog topic."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
+        **kafka_python_kwargs(),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,

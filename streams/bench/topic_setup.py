@@ -16,6 +16,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from streams.kafka_client import kafka_python_kwargs
 from streams.settings import TopicNames
 
 PARTITIONS = 4
@@ -42,7 +43,7 @@ class TopicAdmin:
     """Creates topics and remembers them, so the run deletes exactly what it made."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_kwargs())
         self.created: list[str] = []
 
     def create(self, name: str, *, compact: bool = False, append_time: bool = False) -> str:

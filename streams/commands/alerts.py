@@ -25,6 +25,7 @@ import orjson
 
 from streams.contract import SEVERITIES
 from streams.errors import BrokerError, UsageError
+from streams.kafka_client import kafka_python_kwargs
 from streams.settings import load_settings
 
 SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
@@ -273,6 +274,7 @@ def _consumer(bootstrap: str) -> Any:
     try:
         return KafkaConsumer(
             bootstrap_servers=bootstrap.split(","),
+            **kafka_python_kwargs(),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="frtwatch-alerts",

@@ -194,6 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
         triage_history_topic=args.triage_history_topic or "",
         group_id=args.group_id or f"{settings.app_id}-console-{socket.gethostname()}-{args.port}",
         partitions=settings.partitions,
+        retention=settings.retention,
         host=args.host,
         port=args.port,
         users_path=args.users,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streams.errors import UsageError
-from streams.metrics import serve_metrics
+from streams.health import Health, serve
 from streams.policy.loader import parse_duration
 from streams.settings import load_settings
 
@@ -165,20 +165,34 @@ def _run(args: argparse.Namespace) -> int:
         seen_lookback_s=args.seen_lookback,
     )
     port = settings.metrics_port if args.metrics_port is None else args.metrics_port
-    server = serve_metrics(settings.metrics_host, port) if port else None
+    health = Health()
+    server = serve(settings.metrics_host, port, health) if port else None
     if server is not None:
-        logging.getLogger("frtwatch.webhooks").info("metrics on %s", server.url)
+        logging.getLogger("frtwatch.webhooks").info(
+            "metrics on %s/metrics, health on /livez and /readyz", server.url
+        )
     try:
-        asyncio.run(_serve(Dispatcher(config, settings, options)))
+        asyncio.run(_serve(Dispatcher(config, settings, options), health))
     finally:
         if server is not None:
             server.close()
     return 0
 
 
-async def _serve(dispatcher: Dispatcher) -> None:
+async def _serve(dispatcher: Dispatcher, health: Health) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await dispatcher.run(stop)
+
+    async def beat() -> None:
+        while True:
+            health.beat()
+            health.ready = dispatcher.ready and not stop.is_set()
+            await asyncio.sleep(1.0)
+
+    beating = asyncio.create_task(beat())
+    try:
+        await dispatcher.run(stop)
+    finally:
+        beating.cancel()

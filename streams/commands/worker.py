@@ -84,6 +84,12 @@ def _run(args: argparse.Namespace) -> int:
     from streams.worker.app import create_app
 
     gc_pauses.install(starting=True)
+    if settings.metrics_port:
+        from streams.health import serve
+        from streams.worker.observability import HEALTH
+
+        ops = serve(settings.metrics_host, settings.metrics_port, HEALTH)
+        print(f"  {'metrics':<12}  {ops.url}/metrics, /livez, /readyz", flush=True)
     app = create_app(runtime=runtime)
     worker = faust.Worker(app, loglevel=args.log_level.upper(), quiet=True)
     # Faust's progress spinner writes terminal escapes to stdout and, at the

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.console.certificates import CertificateSource
+from streams.retention import Retention
 from streams.settings import PROJECT_ROOT, TopicNames
 
 DEFAULT_USERS = PROJECT_ROOT / "config" / "console-users.yaml"
@@ -30,6 +31,8 @@ class ConsoleConfig:
     triage_history_topic: str = ""
     group_id: str = "frtwatch-console"
     partitions: int = 4
+    retention: Retention = field(default_factory=Retention)
+    """Retention of the alert and event topics, should the console create them."""
     host: str = "127.0.0.1"
     port: int = 8080
     users_path: Path = DEFAULT_USERS

@@ -21,6 +21,7 @@ from streams.console.alert_store import AlertFormatError, AlertStore, StoredAler
 from streams.console.topics import topic_partitions
 from streams.contract.event import parse_event
 from streams.errors import ContractError
+from streams.kafka_client import aiokafka_kwargs
 
 log = logging.getLogger("frtwatch.console")
 
@@ -77,6 +78,7 @@ class AlertReader:
     async def run(self) -> None:
         self.consumer = consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **aiokafka_kwargs(),
             group_id=self.group_id,
             client_id=f"{self.group_id}-alerts",
             enable_auto_commit=False,
@@ -127,6 +129,7 @@ class EventReader:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **aiokafka_kwargs(),
             group_id=None,
             client_id="frtwatch-console-events",
             enable_auto_commit=False,

@@ -18,16 +18,25 @@ from aiokafka.errors import KafkaError
 from streams.console.config import ConsoleConfig
 from streams.errors import BrokerError
 from streams.kafka_admin import create_missing, wait_for_leaders
+from streams.kafka_client import aiokafka_kwargs
 
 log = logging.getLogger("frtwatch.console")
+
+
+def _delete(retention_ms: int) -> dict[str, str]:
+    return {"cleanup.policy": "delete", "retention.ms": str(retention_ms)}
 
 
 def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
     """Every topic the console touches, with how it should be created."""
     topics = config.topics
     return [
-        NewTopic(topics.alerts, config.partitions, 1),
-        NewTopic(topics.events, config.partitions, 1),
+        NewTopic(
+            topics.alerts, config.partitions, 1, topic_configs=_delete(config.retention.alerts_ms)
+        ),
+        NewTopic(
+            topics.events, config.partitions, 1, topic_configs=_delete(config.retention.events_ms)
+        ),
         NewTopic(
             config.history_topic,
             1,
@@ -49,7 +58,9 @@ def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
 
 async def ensure_topics(config: ConsoleConfig) -> list[str]:
     """Create the missing topics; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap, client_id="frtwatch-console")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.bootstrap, **aiokafka_kwargs(), client_id="frtwatch-console"
+    )
     try:
         await admin.start()
     except KafkaError as exc:
@@ -66,7 +77,9 @@ async def ensure_topics(config: ConsoleConfig) -> list[str]:
 
 async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     """The partitions of an existing topic, once each has a leader (fresh topics take a moment)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="frtwatch-console")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, **aiokafka_kwargs(), client_id="frtwatch-console"
+    )
     await admin.start()
     try:
         partitions = (await wait_for_leaders(admin, [topic], every_s=0.5))[topic]

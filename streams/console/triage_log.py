@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from streams.console.topics import topic_partitions
 from streams.console.triage import TriageAction, TriageError, TriageState
 from streams.console.triage_book import TriageBook
+from streams.kafka_client import aiokafka_kwargs
 
 log = logging.getLogger("frtwatch.console")
 
@@ -58,6 +59,7 @@ class TriageLog:
     async def start_producer(self) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
+            **aiokafka_kwargs(),
             client_id="frtwatch-console-triage",
             acks="all",
             enable_idempotence=True,
@@ -91,6 +93,7 @@ class TriageLog:
         """Read the whole log, then follow it."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **aiokafka_kwargs(),
             group_id=None,
             client_id="frtwatch-console-triage-reader",
             enable_auto_commit=False,

@@ -37,6 +37,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from streams.contract import parse_event
 from streams.errors import ContractError
+from streams.kafka_client import kafka_python_kwargs
 from streams.replay.kafka_reader import POLL_RECORDS, consumer_config
 from streams.replay.run import ReplayOptions, run_replay
 from streams.replay.timerange import TimeRange
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="frtwatch-replay-bench-"))
     topic = f"frtwatch-bench-replay-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap, **kafka_python_kwargs())
     try:
         began = time.perf_counter()
         events, certs, truth = make_events(args.events, work)

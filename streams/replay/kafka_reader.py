@@ -23,6 +23,7 @@ from kafka.errors import KafkaError
 
 from streams.contract import parse_event
 from streams.errors import BrokerError, ContractError, FrtwatchError
+from streams.kafka_client import kafka_python_kwargs
 from streams.replay.timerange import PartitionPlan, TimeRange, plan_partition
 
 POLL_RECORDS = 50_000
@@ -57,6 +58,7 @@ def consumer_config(bootstrap: str, client_id: str = "frtwatch-replay") -> dict[
     """kafka-python settings for a group-less bulk reader (also used by the benchmark)."""
     return {
         "bootstrap_servers": bootstrap,
+        **kafka_python_kwargs(),
         "client_id": client_id,
         "group_id": None,
         "enable_auto_commit": False,

@@ -16,6 +16,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from streams.contract.alert import Alert
 from streams.errors import BrokerError
+from streams.kafka_client import kafka_python_kwargs
 
 
 def publish_alerts(bootstrap: str, topic: str, alerts: Iterable[Alert]) -> int:
@@ -23,6 +24,7 @@ def publish_alerts(bootstrap: str, topic: str, alerts: Iterable[Alert]) -> int:
     try:
         producer = KafkaProducer(
             bootstrap_servers=bootstrap,
+            **kafka_python_kwargs(),
             client_id="frtwatch-replay-publish",
             acks="all",
             linger_ms=20,

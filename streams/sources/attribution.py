@@ -33,6 +33,7 @@ from pathlib import Path
 
 from streams.contract.event import parse_timestamp
 from streams.errors import ConfigError, ContractError
+from streams.kafka_client import kafka_python_kwargs
 from streams.sources.records import ParseError
 
 UNATTRIBUTED = "unattributed"
@@ -282,7 +283,9 @@ def read_leases_topic(
     known = set(agencies) if agencies is not None else None
     latest: dict[bytes | None, tuple[str, bytes | None]] = {}
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, **kafka_python_kwargs(), enable_auto_commit=False
+        )
     except KafkaError as exc:
         raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
     try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from streams.demo import _run, _start, _wait_for_line, out
 from streams.errors import FrtwatchError
+from streams.kafka_client import kafka_python_kwargs
 from streams.settings import PROJECT_ROOT, TopicNames
 
 FRTWATCH = Path(sys.executable).with_name("frtwatch")
@@ -61,7 +62,7 @@ def _reset_topics(bootstrap: str) -> None:
     """Delete this demo's own topics (never any other), so every run starts clean."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_kwargs())
     try:
         ours = [t for t in admin.list_topics() if t.startswith(("demo-sources.", f"{APP_ID}-"))]
         if ours:

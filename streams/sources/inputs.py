@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from streams.contract.dead_letter import SourceCoordinates
 from streams.errors import BrokerError, FrtwatchError
+from streams.kafka_client import kafka_python_kwargs
 from streams.sources.pipeline import RawLine
 from streams.sources.records import MAX_LINE_BYTES
 
@@ -132,6 +133,7 @@ class TopicReader:
         try:
             self.consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap,
+                **kafka_python_kwargs(),
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

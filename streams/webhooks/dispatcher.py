@@ -35,6 +35,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLarge
 
 from streams import metrics
 from streams.errors import BrokerError
+from streams.kafka_client import aiokafka_kwargs
 from streams.settings import Settings
 from streams.webhooks.alert_message import AlertMessage, InvalidAlertError, parse_alert_message
 from streams.webhooks.dead_letters import (
@@ -103,6 +104,11 @@ class Dispatcher:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
 
+    @property
+    def ready(self) -> bool:
+        """Partitions are assigned and their history re-read: deliveries are under way."""
+        return self._ready.is_set()
+
     # --- lifecycle ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -112,6 +118,7 @@ class Dispatcher:
         topic = self.settings.topics.alerts
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap,
+            **aiokafka_kwargs(self.settings.kafka),
             client_id=f"{self.options.group_id}-dlq",
             acks="all",
             enable_idempotence=True,
@@ -119,6 +126,7 @@ class Dispatcher:
         session_ms = int(self.options.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap,
+            **aiokafka_kwargs(self.settings.kafka),
             group_id=self.options.group_id,
             client_id=self.options.group_id,
             enable_auto_commit=False,
@@ -433,6 +441,7 @@ class Dispatcher:
     async def _warm_seen(self, ends: dict[TopicPartition, int]) -> int:
         reader = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap,
+            **aiokafka_kwargs(self.settings.kafka),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",

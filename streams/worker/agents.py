@@ -47,7 +47,7 @@ import faust
 from faust.types import StreamT
 from mode import Service
 
-from streams.worker import gc_pauses
+from streams.worker import gc_pauses, observability
 from streams.worker.certificates_feed import CertificateFeed
 from streams.worker.delivery import deliver
 from streams.worker.detect.stage import Detection
@@ -74,7 +74,8 @@ def install(
 ) -> None:
     """Register the agents, the certificate reader and the readiness line on ``app``."""
     settings = runtime.settings
-    detection = Detection(runtime, topics, tables)
+    detection = Detection(observability.timed_model(runtime), topics, tables)
+    observability.install(app, tables)
     # Up to batch_size records are taken (at live rates a record may hold one event),
     # and judged in batches of about batch_size events (a backlog's records hold many).
     size, within = settings.batch_size, settings.batch_within_s
@@ -123,6 +124,7 @@ def install(
             fresh = await detection.in_order(consumer, batch)
             for judged in detection.batches(fresh.records, size):
                 await deliver(judged.outgoing)
+                observability.count_alerts(judged.result.alerts)
                 await detection.store(judged)
             for event in batch:  # take_events acks them again later: a no-op
                 await stream.ack(event)
@@ -176,6 +178,7 @@ def install(
         # the event loop for longer the more was loaded (latency tail).
         gc.freeze()
         gc_pauses.now_serving()
+        observability.now_ready()
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in sender.consumer.assignment())
         print(
             f"frtwatch worker ready: {len(assigned)} partition(s) assigned; "

@@ -58,6 +58,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     """The ``faust.App`` configuration for ``settings``."""
     return {
         "broker": broker_urls(settings.bootstrap),
+        "broker_credentials": settings.kafka.faust_credentials(),
         "store": "memory://",
         "datadir": str(settings.data_dir),
         "autodiscover": False,

@@ -17,6 +17,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from streams.kafka_client import kafka_python_kwargs
 from streams.worker.ingest.stage import ingest_group
 
 
@@ -45,8 +46,10 @@ class LagWatch:
         self.groups = list(groups)
         self.group = "+".join(self.groups)
         self.topics = list(topics)
-        self._admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, **kafka_python_kwargs())
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, **kafka_python_kwargs(), enable_auto_commit=False
+        )
         self._partitions: list[TopicPartition] = []
 
     def close(self) -> None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 
+from streams.kafka_client import aiokafka_kwargs
+
 
 def groupless_consumer(bootstrap: str, client_id: str) -> AIOKafkaConsumer:
     """A consumer with no group and no commits that reads from the earliest record
     (``bootstrap`` may list several ``host:port``)."""
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
+        **aiokafka_kwargs(),
         client_id=client_id,
         group_id=None,
         enable_auto_commit=False,

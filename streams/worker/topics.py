@@ -19,6 +19,8 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.kafka_admin import create_missing, wait_for_leaders
+from streams.kafka_client import aiokafka_kwargs
+from streams.retention import topic_configs
 from streams.settings import Settings
 
 RAW = "raw"
@@ -48,17 +50,17 @@ async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
     """
     names = settings.topics
     count, replicas = settings.partitions, settings.replication_factor
+    configs = topic_configs(settings)  # retention: streams/retention.py
     wanted = [
-        NewTopic(names.events, count, replicas),
-        NewTopic(names.dlq, count, replicas),
-        NewTopic(by_agency_topic_name(settings), count, replicas),
-        NewTopic(names.alerts, count, replicas),
-        NewTopic(names.certifications, count, replicas,
-                 topic_configs={"cleanup.policy": "compact"}),
+        NewTopic(name, count, replicas, topic_configs=configs[name])
+        for name in (names.events, names.dlq, by_agency_topic_name(settings), names.alerts,
+                     names.certifications)
     ]  # fmt: skip
     while True:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.bootstrap, client_id=f"{settings.app_id}-topics"
+            bootstrap_servers=settings.bootstrap,
+            **aiokafka_kwargs(settings.kafka),
+            client_id=f"{settings.app_id}-topics",
         )
         try:
             await admin.start()

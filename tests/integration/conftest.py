@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.localbroker import BrokerConfig
 from streams.settings import TopicNames
 from tests.conftest import ROOT
 from tests.integration.worker_harness import WorkerProcess, policy_without_behavior, start_worker
@@ -72,3 +73,34 @@ def worker_factory(
     for worker in started:
         if worker.alive():
             worker.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_broker() -> Iterator[BrokerConfig]:
+    """A secured broker of its own (SASL_SSL, SCRAM users, ACLs), started fresh for the
+    session by ``frtwatch kafka reset`` and ``frtwatch kafka up --secure`` on
+    ``FRTWATCH_SECURE_KAFKA_PORT`` (default 9094; its controller uses the port after it),
+    and stopped at the end."""
+    import os
+    import subprocess
+
+    from tests.integration.worker_harness import FRTWATCH
+
+    port = os.environ.get("FRTWATCH_SECURE_KAFKA_PORT", "9094")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    for name in ("FRTWATCH_CACHE", "FRTWATCH_KAFKA_VERSION"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update(FRTWATCH_KAFKA_PORT=port, FRTWATCH_KAFKA_HEAP="512m")
+
+    def kafka(action: str) -> None:
+        done = subprocess.run([str(FRTWATCH), "kafka", action, "--secure"], env=env,
+                              capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+        assert done.returncode == 0, f"frtwatch kafka {action} --secure: {done.stderr}"
+
+    kafka("reset")  # new data, users and certificates every session
+    kafka("up")
+    try:
+        yield BrokerConfig.from_env(secure=True, env=env)
+    finally:
+        kafka("down")

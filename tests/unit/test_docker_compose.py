@@ -62,9 +62,39 @@ def test_environment_uses_known_settings_and_the_in_network_listener():
     assert settings.bootstrap == "kafka:29092"
     known = {
         "FRTWATCH_BOOTSTRAP", "FRTWATCH_POLICY", "FRTWATCH_MODEL", "FRTWATCH_DATA_DIR",
-        "FRTWATCH_APP_ID", "FRTWATCH_CERTIFICATIONS",
+        "FRTWATCH_APP_ID", "FRTWATCH_CERTIFICATIONS", "FRTWATCH_METRICS_PORT",
     }  # fmt: skip
     assert set(env) <= known
     readme = (ROOT / "README.md").read_text()
     for variable in env:
         assert f"`{variable}`" in readme, f"{variable} is not documented in README.md"
+
+
+def test_secrets_come_from_an_env_file_with_a_template_naming_every_route_secret():
+    import re
+
+    template = ROOT / "frtwatch.env.example"
+    names = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", template.read_text(), re.M))
+    routes = (ROOT / "config" / "webhooks.example.yaml").read_text()
+    wanted = set(re.findall(r"_env: ([A-Z][A-Z0-9_]+)", routes))
+    wanted |= set(re.findall(r"^ +[A-Za-z-]+: (FRT_[A-Z0-9_]+)", routes, re.M))  # headers_env
+    assert wanted and wanted <= names, wanted - names
+    assert "frtwatch.env" in (ROOT / ".gitignore").read_text().split()
+    for name in ("worker", "console", "webhooks", "trainer"):
+        assert SERVICES[name]["env_file"] == "frtwatch.env", name
+    readme = (ROOT / "README.md").read_text()
+    for name in names:
+        if name.startswith("FRTWATCH_"):  # the secured-cluster settings are documented ones
+            assert f"`{name}`" in readme, name
+
+
+def test_the_worker_the_dispatcher_and_the_console_have_health_checks_on_their_ready_endpoints():
+    for name, path in (("worker", "/readyz"), ("webhooks", "/readyz"), ("console", "/healthz")):
+        check = SERVICES[name]["healthcheck"]
+        probe = " ".join(check["test"])
+        assert path in probe, name
+        assert "127.0.0.1" in probe, name  # inside the container; nothing published for it
+    assert SERVICES["worker"]["environment"]["FRTWATCH_METRICS_PORT"] == "9100"
+    assert "9100" in " ".join(SERVICES["worker"]["healthcheck"]["test"])
+    for name in ("worker", "webhooks"):
+        assert not SERVICES[name].get("ports"), name

@@ -44,6 +44,8 @@ from aiokafka.structs import ConsumerRecord
 from streams.contract.dead_letter import SourceCoordinates, dead_letter, internal_error_reason
 from streams.contract.event_time import ahead_of_record
 from streams.judge.watermark import IdleClock, Watermark
+from streams.kafka_client import aiokafka_kwargs
+from streams.metrics import record_events_in, record_rejected, set_consumer_lag, set_watermark
 from streams.settings import Settings
 from streams.worker.delivery import Outgoing, deliver
 from streams.worker.ingest.offset_tracker import OffsetTracker
@@ -125,6 +127,7 @@ def route_message(
     except Exception as exc:  # a bug in validation must not lose the message
         log.exception("validation failed at %s", source)
         reason = internal_error_reason(exc)
+    record_rejected(reason)
     letter = dead_letter(key, value, reason, source, headers)
     return Outgoing.dead(topics.dlq, letter)
 
@@ -171,6 +174,7 @@ class Ingest:
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap.split(","),
+            **aiokafka_kwargs(self.settings.kafka),
             client_id=self.group,
             group_id=self.group,
             enable_auto_commit=False,
@@ -219,6 +223,8 @@ class Ingest:
         for tp, records in batches.items():
             partition = tp.partition
             self.lag.delivered(partition, now)
+            record_events_in(len(records))
+            self._publish_lag(tp, records[-1].offset if records else None)
             for record in records:
                 offset = record.offset
                 self.offsets.started(partition, offset)
@@ -237,9 +243,18 @@ class Ingest:
                 valid = []
         idle = self.idle.idle(self.merge.blocking(), self._lagging(now), now)
         released = self.merge.release(idle)
+        if math.isfinite(self.merge.released_to):
+            set_watermark(self.merge.released_to)
         await self._send(letters, released)
         if now - self._last_commit >= self.commit_interval_s:
             await self._commit()
+
+    def _publish_lag(self, tp: TopicPartition, last_offset: int | None) -> None:
+        """Input records of ``tp`` on the broker that this stage has not read yet."""
+        consumer = self.consumer
+        highwater = consumer.highwater(tp) if consumer is not None else None
+        if highwater is not None and last_offset is not None:
+            set_consumer_lag(self.group, tp.topic, tp.partition, highwater - last_offset - 1)
 
     async def _send(self, letters: list[Letter], events: list[Released]) -> None:
         """Send dead letters as they are and valid events packed by agency; wait for the
