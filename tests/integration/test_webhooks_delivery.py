@@ -52,7 +52,7 @@ def alert(
 ) -> Alert:
     """An alert; the same user/detector/agency always gives the same alert_id."""
     return Alert(
-        alert_id=make_alert_id(detector, agency, user, "app.clearview.ai", int(T0)),
+        alert_id=make_alert_id(detector, agency, user, "app.clearview.ai", T0, "e1"),
         detector=detector,
         severity=severity,
         agency=agency,
