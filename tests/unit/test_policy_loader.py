@@ -144,6 +144,7 @@ def test_session_gap_for_the_policy_and_per_detector(tmp_path):
 def test_shipped_policy_closes_alerts_after_a_quiet_day():
     policy = load_policy(DEFAULT_POLICY)
     assert {policy.session_gap(name) for name in ("burst", "uncertified_user")} == {86400}
+    assert policy.session_gap("behavior_anomaly") == 3 * 86400  # intermittent scores
 
 
 def test_the_old_suppression_key_is_a_clear_error_at_its_line(tmp_path):
