@@ -27,6 +27,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from streams.contract.alert import supersedes
 from streams.errors import FrtwatchError
 from streams.kafka_client import kafka_python_kwargs
 from streams.settings import TopicNames
@@ -140,8 +141,7 @@ def _read_alerts(bootstrap: str) -> dict[str, dict[str, Any]]:
     try:
         for message in consumer:
             alert = orjson.loads(message.value)
-            old = latest.get(alert["alert_id"])
-            if old is None or alert["event_count"] >= old["event_count"]:
+            if supersedes(alert, latest.get(alert["alert_id"])):
                 latest[alert["alert_id"]] = alert
     finally:
         consumer.close()

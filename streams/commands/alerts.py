@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import orjson
 
 from streams.contract import SEVERITIES
+from streams.contract.alert import supersedes
 from streams.errors import BrokerError, UsageError
 from streams.kafka_client import kafka_python_kwargs
 from streams.settings import load_settings
@@ -98,18 +99,21 @@ def parse_alert(value: bytes | None) -> dict[str, Any] | None:
 
 
 def latest_per_alert(messages: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Keep, per ``alert_id``, the update with the most evidence (the last one on ties).
+    """Keep, per ``alert_id``, the update with the most evidence, closed over open (the
+    last one on ties: :func:`streams.contract.alert.supersedes`).
 
     >>> sorted(a["event_count"] for a in latest_per_alert(
     ...     [{"alert_id": "x", "event_count": 1}, {"alert_id": "x", "event_count": 4},
     ...      {"alert_id": "x", "event_count": 2}, {"alert_id": "y", "event_count": 1}]
     ... ).values())
     [1, 4]
+    >>> latest_per_alert([{"alert_id": "x", "event_count": 4, "status": "closed"},
+    ...                   {"alert_id": "x", "event_count": 4, "status": "open"}])["x"]["status"]
+    'closed'
     """
     latest: dict[str, dict[str, Any]] = {}
     for alert in messages:
-        known = latest.get(alert["alert_id"])
-        if known is None or _count(alert) >= _count(known):
+        if supersedes(alert, latest.get(alert["alert_id"])):
             latest[alert["alert_id"]] = alert
     return latest
 
@@ -256,10 +260,14 @@ def format_line(alert: dict[str, Any], *, update: bool) -> str:
     ...              "detector": "burst", "agency": "MPD", "user": "u1", "event_count": 4,
     ...              "summary": "Many\\nsearches"}, update=True)
     '2026-03-02T09:00:00Z  high      burst                MPD/u1  update x4  Many searches'
+    >>> format_line({"last_seen": "2026-03-03T09:00:00Z", "severity": "high", "detector": "burst",
+    ...              "agency": "MPD", "user": "u1", "event_count": 5, "summary": "s",
+    ...              "status": "closed"}, update=True)
+    '2026-03-03T09:00:00Z  high      burst                MPD/u1  closed x5  s'
     """
     summary = " ".join(str(alert.get("summary", "")).split())
     who = f"{alert.get('agency', '?')}/{alert.get('user', '?')}"
-    kind = "update" if update else "new"
+    kind = "closed" if alert.get("status") == "closed" else "update" if update else "new"
     text = (
         f"{alert.get('last_seen', '?')}  {alert.get('severity', '?'):<8}  "
         f"{alert.get('detector', '?'):<19}  {who}  {kind} x{_count(alert)}  {summary}"

@@ -63,5 +63,9 @@ def _check(args: argparse.Namespace) -> int:
         f"  certificates  {certified} user(s) from {csv_path or 'no CSV'}; live topic {policy.certifications_topic}"
     )
     print(f"  detectors     {', '.join(enabled)}")
-    print(f"  suppression   {policy.suppression_s:g}s")
+    own = {
+        name: gap for name in DETECTORS if (gap := policy.detector(name).session_gap_s) is not None
+    }
+    overrides = "".join(f", {name} {gap:g}s" for name, gap in own.items())
+    print(f"  session gap   {policy.session_gap_s:g}s{overrides}")
     return 0

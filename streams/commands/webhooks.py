@@ -118,6 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _describe(route: Route) -> str:
+    from streams.webhooks.routes import describe_updates
+
+    updates = describe_updates(route.updates or frozenset())
     filters = [f"min_severity={route.min_severity}"]
     if route.detectors is not None:
         filters.append("detectors=" + ",".join(sorted(route.detectors)))
@@ -126,7 +129,7 @@ def _describe(route: Route) -> str:
     signed = "signed" if route.secret else "unsigned"
     private = " allow_private" if route.allow_private else ""
     return (
-        f"{route.name}: {route.format} -> {route.target} ({signed}, updates={route.updates}, "
+        f"{route.name}: {route.format} -> {route.target} ({signed}, updates={updates}, "
         f"{' '.join(filters)}, attempts={route.delivery.max_attempts}{private})"
     )
 

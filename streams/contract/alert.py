@@ -1,13 +1,14 @@
-"""The output contract ``frt.alert.v1`` (CONTRACT.md section 2).
+"""The output contract ``frt.alert.v1`` (docs/CONTRACTS.md, "Alerts").
 
 An alert is identified by a deterministic id derived from *what* it is about
-(detector, agency, user, subject) and *when* (the start of the event-time
-suppression period that holds its first evidence). Every driver, live or
-replayed, before or after a crash, therefore names the same alert the same
-way. A message on the alert topic whose ``alert_id`` was seen before is an
-update of that alert (more evidence, later ``last_seen``), never a new one.
+(detector, agency, user, subject) and *how it opened* (the event time and id of
+its opening evidence: alerts are event-time sessions, :mod:`streams.detectors.folding`).
+Every driver, live or replayed, before or after a crash, therefore names the
+same alert the same way. A message on the alert topic whose ``alert_id`` was
+seen before is a new version of that alert (more evidence, later ``last_seen``,
+or its close), never a new alert; :func:`supersedes` says which version to keep.
 
->>> len(make_alert_id("burst", "MPD", "u1", "", 1_700_000_000))
+>>> len(make_alert_id("burst", "MPD", "u1", "", 1_700_000_000.0, "e1"))
 32
 """
 
@@ -32,18 +33,59 @@ DETECTORS = (
     "behavior_anomaly",
 )
 MAX_EVIDENCE_IDS = 100
+OPEN, CLOSED = "open", "closed"
+STATUSES = (OPEN, CLOSED)
+"""``status`` of a published version: ``open`` while evidence may still come, ``closed``
+once (the final version, with the final count)."""
 
 
-def make_alert_id(detector: str, agency: str, user: str, subject: str, period_start: int) -> str:
-    """Deterministic alert id: 32 hex characters of a SHA-256 over the alert's identity.
+def make_alert_id(
+    detector: str, agency: str, user: str, subject: str, opened_ts: float, opened_by: str
+) -> str:
+    """Deterministic alert id: 32 hex characters of a SHA-256 over the alert's identity,
+    which includes the event time ``opened_ts`` and event id ``opened_by`` of its opening
+    evidence.
 
-    >>> make_alert_id("burst", "MPD", "u1", "", 0) == make_alert_id("burst", "MPD", "u1", "", 0)
+    >>> make_alert_id("burst", "MPD", "u1", "", 0, "e1") == make_alert_id("burst", "MPD", "u1", "", 0, "e1")
     True
-    >>> make_alert_id("burst", "MPD", "u1", "", 0) == make_alert_id("burst", "MPD", "u2", "", 0)
+    >>> make_alert_id("burst", "MPD", "u1", "", 0, "e1") == make_alert_id("burst", "MPD", "u2", "", 0, "e1")
+    False
+    >>> make_alert_id("burst", "MPD", "u1", "", 0, "e1") == make_alert_id("burst", "MPD", "u1", "", 0, "e2")
     False
     """
-    identity = "\x1f".join((ALERT_SCHEMA, detector, agency, user, subject, str(period_start)))
+    identity = "\x1f".join(
+        (ALERT_SCHEMA, detector, agency, user, subject, format_ts(opened_ts), opened_by)
+    )
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+
+
+def version_rank(alert: dict[str, Any]) -> tuple[int, int]:
+    """How far along its life a published version of an alert is: its ``event_count``,
+    then closed after open. Consumers keep, per ``alert_id``, the version with the
+    largest rank (a version without ``status``, from before the field, ranks as open).
+
+    >>> version_rank({"event_count": 4, "status": "closed"}) > version_rank({"event_count": 4})
+    True
+    >>> version_rank({"event_count": 5}) > version_rank({"event_count": 4, "status": "closed"})
+    True
+    """
+    count = alert.get("event_count")
+    return (
+        count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        1 if alert.get("status") == CLOSED else 0,
+    )
+
+
+def supersedes(new: dict[str, Any], kept: dict[str, Any] | None) -> bool:
+    """Whether ``new`` replaces ``kept``, an earlier-read version of the same alert: a
+    larger rank, or the same rank read later (a tie goes to the newer message).
+
+    >>> supersedes({"event_count": 4, "status": "closed"}, {"event_count": 4, "status": "open"})
+    True
+    >>> supersedes({"event_count": 4, "status": "open"}, {"event_count": 4, "status": "closed"})
+    False
+    """
+    return kept is None or version_rank(new) >= version_rank(kept)
 
 
 def format_ts(epoch: float) -> str:
@@ -74,6 +116,7 @@ class Alert:
     event_ids: list[str]
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    status: str = OPEN
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +132,7 @@ class Alert:
             "event_ids": list(self.event_ids[:MAX_EVIDENCE_IDS]),
             "summary": self.summary,
             "details": self.details,
+            "status": self.status,
         }
 
     def to_json(self) -> bytes:
@@ -109,4 +153,5 @@ class Alert:
             event_ids=list(obj.get("event_ids", [])),
             summary=obj["summary"],
             details=dict(obj.get("details", {})),
+            status=CLOSED if obj.get("status") == CLOSED else OPEN,
         )

@@ -10,27 +10,33 @@ Per event the engine
    state change, no alert;
 2. counts the search in the user's and the agency's rates, unless it is
    *late* (older than the user's newest search minus the allowed lateness);
-3. runs every enabled detector and folds its evidence into open alerts
-   (:mod:`.folding`), emitting an alert when it opens and at 2, 4, 8, ...
-   pieces of evidence;
+3. moves the agency's event-time clock, closes the user's alerts that have been
+   quiet for longer than their session gap (published once more, ``closed``), runs
+   every enabled detector and folds its evidence into open alerts (:mod:`.folding`),
+   publishing an alert when it opens, at 2, 4, 8, ... pieces of evidence and on each
+   new day of evidence;
 4. updates the behaviour window and, when the behaviour detector is on and
    the user has enough history, asks for a model score (:class:`ScoreRequest`),
    which the driver scores in a batch and hands back to :meth:`Engine.apply_score`.
 
 The states passed in are updated in place and returned in the outcome; a
 driver must store them back (a Faust table only writes its changelog on
-assignment).
+assignment). The alerts of *other* users that the agency's clock closes are the
+driver's to close (:meth:`Engine.close_due`, :meth:`Engine.close_behavior`): the
+judge (:mod:`streams.judge.batch`) does it, from the agency's close index.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from streams.contract import Alert, SearchEvent
+from streams.contract import DETECTORS, Alert, SearchEvent
 from streams.detectors.behavior_anomaly import describe_score
 from streams.detectors.detector import Detector, EventContext
-from streams.detectors.folding import add_evidence, build_alert, expire_folds, period_start
+from streams.detectors.folding import BEHAVIOR, add_evidence, build_alert, closing_alert, is_due
 from streams.detectors.rates import (
     RateGeometry,
     count_agency,
@@ -39,7 +45,7 @@ from streams.detectors.rates import (
     window_count,
 )
 from streams.detectors.rules import EVENT_DETECTORS
-from streams.detectors.state import RECENT_CAP, AgencyState, UserState, event_hash
+from streams.detectors.state import RECENT_CAP, AgencyState, Fold, FoldKey, UserState, event_hash
 from streams.policy import CertificateRegistry, Policy
 from streams.policy.model import BurstSettings
 
@@ -55,9 +61,9 @@ class ScoreRequest:
     event_id: str
     ts: float
     features: list[float]  # in models.features.FEATURE_NAMES order
-    newest: float = -math.inf
-    """The user's newest counted event time when the request was made: the score closes
-    the user's behaviour folds as of then, not as of the end of its batch."""
+    clock: float = -math.inf
+    """The agency's event-time clock when the request was made: the score closes the
+    user's behaviour alerts as of then, not as of the end of its batch."""
 
 
 @dataclass(slots=True)
@@ -97,7 +103,8 @@ class Engine:
         self._geometry_key = self.geometry.key
         self.window_s = burst.window_s
         self.recent_from = max(1, burst.min_count // 2)
-        self.fold_horizon_s = policy.suppression_s + self.allowed_lateness_s
+        self.gaps = {name: policy.session_gap(name) for name in DETECTORS}
+        self.severities = {name: policy.detector(name).severity for name in DETECTORS}
         self.detectors: tuple[Detector, ...] = tuple(
             detector for detector in (cls(policy) for cls in EVENT_DETECTORS) if detector.enabled
         )
@@ -121,6 +128,15 @@ class Engine:
         user.remember(key)
 
         ts = event.ts
+        if ts > agency.clock:
+            agency.clock = ts
+        clock = agency.clock
+        alerts: list[Alert] = []
+        if user.folds:  # the judge closes them first; this is for drivers without an index
+            closed = self._close(user, event.agency, event.user, clock, False)
+            if closed:
+                alerts += closed
+                self._index(user, agency, event.user)
         ctx = self._ctx
         ctx.certificates = self.certificates
         ctx.user_state = user
@@ -131,18 +147,17 @@ class Engine:
         else:
             self._count(user, agency, ts)
 
-        alerts: list[Alert] = []
+        folded = False
         for detector, check in self._checks:
             subject = check(event, ctx)
             if subject is not None:
-                self._fold(detector, subject, event, user, alerts)
+                self._fold(detector, subject, event, user, agency, alerts)
+                folded = True
+        if folded:
+            self._index(user, agency, event.user)
 
         if not late and (user.recent or ctx.window_count >= self.recent_from):
             self._remember_recent(user, ctx.window_count, ts, event.event_id)
-        if user.folds:
-            # Behaviour folds are left to settle_folds: scores are applied after their
-            # batch, and this event may be later than the events still to be scored.
-            expire_folds(user.folds, user.newest, self.fold_horizon_s, keep=BEHAVIOR_ANOMALY)
 
         window = user.behavior
         window.update(event)
@@ -151,7 +166,7 @@ class Engine:
             features = window.features()
             if features is not None:
                 request = ScoreRequest(
-                    event.agency, event.user, event.event_id, ts, features, user.newest
+                    event.agency, event.user, event.event_id, ts, features, clock
                 )
         return Outcome(user, agency, alerts, False, late, request)
 
@@ -161,29 +176,51 @@ class Engine:
         subject: str,
         event: SearchEvent,
         user: UserState,
+        agency: AgencyState,
         alerts: list[Alert],
     ) -> None:
-        """Add ``event`` to the detector's alert for ``subject``; emit it if it is due."""
-        ts = event.ts
+        """Add ``event`` to the detector's alert for ``subject``; publish it if it is due."""
         ctx = self._ctx
-        fold_key = (detector.name, subject, period_start(ts, self.policy.suppression_s))
-        prior = (
-            detector.prior_evidence(event, ctx, fold_key[2]) if fold_key not in user.folds else ()
-        )
-        fold, emit = add_evidence(user.folds, fold_key, ts, event.event_id, prior)
+        name = detector.name
+        key = (name, subject)
+        prior = detector.prior_evidence(event, ctx, -math.inf) if key not in user.folds else ()
+
+        def describe(fold: Fold) -> tuple[str, dict[str, Any]]:
+            return detector.describe(event, ctx, fold)
+
+        self._add(user, key, event.ts, event.event_id, agency.clock, prior, describe,
+                  event.agency, event.user, alerts)  # fmt: skip
+
+    def _add(
+        self,
+        user: UserState,
+        key: FoldKey,
+        ts: float,
+        event_id: str,
+        clock: float,
+        prior: Sequence[tuple[float, str]],
+        describe: Callable[[Fold], tuple[str, dict[str, Any]]],
+        agency_name: str,
+        user_name: str,
+        alerts: list[Alert],
+    ) -> None:
+        """Fold evidence into an alert and publish what is due (see :func:`.add_evidence`)."""
+        detector = key[0]
+        severity = self.severities[detector]
+        fold, emit, evicted = add_evidence(
+            user.folds, key, ts, event_id, since_clock=clock, gap_s=self.gaps[detector],
+            prior=prior,
+        )  # fmt: skip
+        if evicted is not None:
+            alerts.append(self._closing(*evicted, agency_name, user_name))
         if emit:
-            summary, details = detector.describe(event, ctx, fold)
+            summary, details = describe(fold)
             alerts.append(
-                build_alert(
-                    fold_key,
-                    fold,
-                    severity=detector.severity,
-                    agency=event.agency,
-                    user=event.user,
-                    summary=summary,
-                    details=details,
-                )
-            )
+                build_alert(key, fold, severity=severity, agency=agency_name, user=user_name,
+                            summary=summary, details=details)
+            )  # fmt: skip
+        if user.folds.get(key) is not fold:  # an alert of its own, behind the clock
+            alerts.append(self._closing(key, fold, agency_name, user_name))
 
     def _count(self, user: UserState, agency: AgencyState, ts: float) -> None:
         """Count a search that is not late in the user's and the agency's rates."""
@@ -228,55 +265,94 @@ class Engine:
         score: float,
         threshold: float,
         reasons: list[str],
+        agency_state: AgencyState | None = None,
     ) -> tuple[UserState, list[Alert]]:
         """Fold a behaviour-model score (higher = more anomalous) into the user's state.
 
         Returns ``behavior_anomaly`` alerts when ``score >= threshold``, folded
-        like any other detector's. Pass the user's *current* state (as stored
-        now, not the one from the outcome that made the request), and call
-        :meth:`settle_folds` once the batch's scores are all applied.
+        like any other detector's (with the closing versions of behaviour alerts the
+        request's clock closes). Pass the user's *current* state (as stored now, not
+        the one from the outcome that made the request) and its agency's (whose close
+        index it updates), and call :meth:`close_behavior` for the agency's due users
+        once the batch's scores are all applied.
         """
         if not self.scoring or score < threshold:
             return user_state, []
-        folds = user_state.folds
-        if folds:
-            # Close the behaviour folds a batch of one would have closed by now.
-            expire_folds(folds, request.newest, self.fold_horizon_s, only=BEHAVIOR_ANOMALY)
-        fold_key = (BEHAVIOR_ANOMALY, "", period_start(request.ts, self.policy.suppression_s))
-        existing = user_state.folds.get(fold_key)
+        key: FoldKey = (BEHAVIOR_ANOMALY, "")
+        existing = user_state.folds.get(key)
         if existing is not None and request.event_id in existing.event_ids:
             return user_state, []  # the same score applied twice (a redelivered batch)
-        fold, emit = add_evidence(user_state.folds, fold_key, request.ts, request.event_id)
-        alerts: list[Alert] = []
-        if emit:
-            summary, details = describe_score(
+        # Close the behaviour alerts a batch of one would have closed by now.
+        alerts = self._close(user_state, request.agency, request.user, request.clock, True)
+
+        def describe(fold: Fold) -> tuple[str, dict[str, Any]]:
+            return describe_score(
                 request.agency, request.user, score, threshold, reasons, request.features
             )
-            alerts.append(
-                build_alert(
-                    fold_key,
-                    fold,
-                    severity=self.policy.behavior_anomaly.severity,
-                    agency=request.agency,
-                    user=request.user,
-                    summary=summary,
-                    details=details,
-                )
-            )
+
+        self._add(user_state, key, request.ts, request.event_id, request.clock, (), describe,
+                  request.agency, request.user, alerts)  # fmt: skip
+        if agency_state is not None:
+            self._index(user_state, agency_state, request.user)
         return user_state, alerts
 
-    def settle_folds(self, user_state: UserState) -> None:
-        """Drop the user's folds that are past the horizon, behaviour folds included
-        (:meth:`process` leaves those open).
+    def close_due(
+        self, user_state: UserState, agency_state: AgencyState, agency: str, user: str
+    ) -> list[Alert]:
+        """Close ``user``'s rule alerts that the agency's clock has passed (their closing
+        versions are returned) and update the agency's close index."""
+        alerts = self._close(user_state, agency, user, agency_state.clock, False)
+        self._index(user_state, agency_state, user)
+        return alerts
 
-        Drivers call this once per user touched by a batch, after applying the
-        batch's scores, not after each: a score applied late (its batch may span
-        days) must see the folds its batch-mates left, as it would have with a
-        batch of one, or an alert's count would depend on batch size. For the
-        same reason :meth:`process` does not close behaviour folds: the events
-        after a scored one in its batch are processed before its score is
-        applied (seen in the takeover fault test: a behaviour alert restarted at
-        one piece of evidence where one event at a time gave four).
-        """
-        if user_state.folds:
-            expire_folds(user_state.folds, user_state.newest, self.fold_horizon_s)
+    def close_behavior(
+        self, user_state: UserState, agency_state: AgencyState, agency: str, user: str
+    ) -> list[Alert]:
+        """Close ``user``'s behaviour alerts that the agency's clock has passed.
+
+        Drivers call this after applying a batch's scores, not during the batch: a
+        score applied late (its batch may span days) must find the behaviour alert its
+        batch-mates left open, as it would have with a batch of one, or an alert's
+        count would depend on batch size (:meth:`apply_score` closes as of its own
+        request's clock instead)."""
+        alerts = self._close(user_state, agency, user, agency_state.clock, True)
+        self._index(user_state, agency_state, user)
+        return alerts
+
+    def close_all(
+        self, user_state: UserState, agency_state: AgencyState, agency: str, user: str
+    ) -> list[Alert]:
+        """Close every open alert of ``user`` now (the agency's close index is full)."""
+        alerts = [
+            self._closing(key, user_state.folds.pop(key), agency, user)
+            for key in sorted(user_state.folds)
+        ]
+        agency_state.set_due(user, math.inf, math.inf)
+        return alerts
+
+    def _close(
+        self, user: UserState, agency: str, user_name: str, clock: float, behaviour: bool
+    ) -> list[Alert]:
+        folds = user.folds
+        gaps = self.gaps
+        due = [
+            key
+            for key, fold in folds.items()
+            if (key[0] == BEHAVIOR) == behaviour and is_due(fold, gaps[key[0]], clock)
+        ]
+        return [self._closing(key, folds.pop(key), agency, user_name) for key in sorted(due)]
+
+    def _closing(self, key: FoldKey, fold: Fold, agency: str, user: str) -> Alert:
+        return closing_alert(key, fold, severity=self.severities[key[0]], agency=agency, user=user)
+
+    def _index(self, user: UserState, agency: AgencyState, user_name: str) -> None:
+        """Put the user's earliest close times in the agency's close index."""
+        rules = behaviour = math.inf
+        gaps = self.gaps
+        for (detector, _), fold in user.folds.items():
+            at = fold.last_ts + gaps[detector]
+            if detector == BEHAVIOR:
+                behaviour = min(behaviour, at)
+            else:
+                rules = min(rules, at)
+        agency.set_due(user_name, rules, behaviour)

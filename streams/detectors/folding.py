@@ -1,38 +1,70 @@
-"""Alert folding: one alert per (user, detector, subject, suppression period).
+"""Alert folding: one alert per (user, detector, subject) for as long as the behaviour lasts.
 
-Each piece of evidence belongs to the fixed event-time period that holds its
-own ``ts`` (``floor(ts / suppression) * suppression``), so the alert an event
-feeds, and therefore the ``alert_id``, depends only on the event itself: the
-same events give the same ids in any order, live, replayed or after a crash.
+An alert is an event-time *session*. It opens with its first evidence and stays open
+while more evidence comes, each piece within the detector's *session gap* (policy
+``detectors.session_gap``, 24 h by default; ``detectors.<name>.session_gap``) of the
+alert's latest evidence. It closes when its agency's event-time clock (the newest event
+time judged for the agency) is past ``last_seen + gap``: it is then published once more,
+with its final count and ``status: "closed"``, and never again. Evidence after that
+opens a new alert.
 
-An alert is emitted when it opens and again each time its evidence count
-reaches a power of two (2, 4, 8, ...): a few messages per alert, never one per
-event. Every emission carries the same ``alert_id``; consumers keep the one
-with the largest ``event_count``.
+Identity. The alert id hashes the detector, agency, user, subject and the opening
+evidence (its event time and id). The judge sees each agency's events in event-time
+order, so which event opens a session, and when it closes, is a function of the events
+(docs/ARCHITECTURE.md, "What decides an alert").
+
+Evidence behind the watermark (older than the agency's clock) joins the open alert of
+its key when it is no further than the gap before the alert's first evidence; it then
+moves ``first_seen`` back but not the id. Evidence that reaches no open alert (it is
+older than ``clock - gap``: it falls where a session would already have closed, before
+an open one or inside a closed one) is an alert of its own, published open and closed
+at once with its own id. A closed alert is never reopened.
+
+Versions published while open: when the alert opens, when its count reaches a power of
+two (2, 4, 8, ...), and when evidence arrives on a later UTC day than the
+``last_seen`` of the last version published. An alert of ``n`` searches over ``d``
+days is therefore published at most ``log2(n) + d + 2`` times, the close included.
+Consumers keep, per id, the version with the largest count, closed over open
+(:func:`streams.contract.alert.supersedes`).
 
 >>> folds = {}
->>> key = ("burst", "", period_start(7300.0, 3600.0))
->>> [add_evidence(folds, key, 7300.0 + i, f"e{i}")[1] for i in range(1, 9)]
-[True, True, False, True, False, False, False, True]
->>> folds[key].count, key[2]
-(8, 7200)
+>>> key = ("burst", "")
+>>> fold, _, _ = add_evidence(folds, key, 7300.0, "e0", since_clock=7300.0, gap_s=3600.0)
+>>> [add_evidence(folds, key, 7300.0 + i, f"e{i}", since_clock=7300.0 + i, gap_s=3600.0)[1]
+...  for i in range(1, 8)]
+[True, False, True, False, False, False, True]
+>>> folds[key].count, folds[key].opened_by
+(8, 'e0')
+>>> is_due(folds[key], 3600.0, 7307.0 + 3600.0), is_due(folds[key], 3600.0, 7307.5 + 3600.0)
+(False, True)
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from streams.contract.alert import Alert, make_alert_id
+from streams.contract.alert import CLOSED, OPEN, Alert, make_alert_id
+from streams.detectors.phrasing import restate_count
 from streams.detectors.state import BEHAVIOR_FOLD_CAP, FOLD_CAP, FOLD_EVIDENCE_CAP, Fold, FoldKey
 
 BEHAVIOR = "behavior_anomaly"
+DAY_S = 86400
 
 
-def period_start(ts: float, suppression_s: float) -> int:
-    """Start (epoch seconds) of the suppression period holding ``ts``."""
-    return int(math.floor(ts / suppression_s) * suppression_s)
+def utc_day(ts: float) -> int:
+    """The UTC day number of an event time (days since 1970-01-01)."""
+    return int(ts // DAY_S)
+
+
+def reaches(fold: Fold, ts: float, gap_s: float) -> bool:
+    """Whether evidence at ``ts`` belongs to the open alert ``fold``."""
+    return fold.first_ts - gap_s <= ts <= fold.last_ts + gap_s
+
+
+def is_due(fold: Fold, gap_s: float, clock: float) -> bool:
+    """Whether an agency clock at ``clock`` closes ``fold`` (quiet for longer than the gap)."""
+    return clock > fold.last_ts + gap_s
 
 
 def add_evidence(
@@ -40,52 +72,49 @@ def add_evidence(
     key: FoldKey,
     ts: float,
     event_id: str,
+    *,
+    since_clock: float,
+    gap_s: float,
     prior: Sequence[tuple[float, str]] = (),
-) -> tuple[Fold, bool]:
-    """Fold one event into the alert ``key``; return the fold and whether to emit it now.
+) -> tuple[Fold, bool, tuple[FoldKey, Fold] | None]:
+    """Fold one piece of evidence into the user's open alert ``key``.
 
-    ``prior`` is earlier evidence that only counts when the alert opens (a
-    burst's leading searches).
+    Returns the fold it went into, whether to publish it now, and the alert closed to
+    make room (the user's least recent of the family, when the cap is reached), if any. A
+    fold that is not in ``folds`` afterwards is an alert of its own for evidence
+    behind the clock (opened and closed at once): the caller publishes it twice.
+    ``prior`` is earlier evidence that only counts when an alert opens (a burst's
+    leading searches). Due folds must be closed before (see :func:`is_due`).
     """
     fold = folds.get(key)
-    if fold is None:
-        ids = [event_id for _, event_id in prior]
-        ids.append(event_id)
-        first = min(ts, *(t for t, _ in prior)) if prior else ts
-        fold = Fold(len(ids), first, ts, ids[:FOLD_EVIDENCE_CAP])
-        # Rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP.
-        behaviour = key[0] == BEHAVIOR
-        family = [k for k in folds if (k[0] == BEHAVIOR) == behaviour]
-        if len(family) >= (BEHAVIOR_FOLD_CAP if behaviour else FOLD_CAP):
-            del folds[min(family, key=lambda k: (folds[k].last_ts, k))]
-        folds[key] = fold
-        return fold, True
-    count = fold.count + 1
-    fold.count = count
-    if ts < fold.first_ts:
-        fold.first_ts = ts
-    elif ts > fold.last_ts:
-        fold.last_ts = ts
-    if len(fold.event_ids) < FOLD_EVIDENCE_CAP:
-        fold.event_ids.append(event_id)
-    return fold, count & (count - 1) == 0
-
-
-def expire_folds(
-    folds: dict[FoldKey, Fold],
-    newest: float,
-    horizon_s: float,
-    keep: str | None = None,
-    only: str | None = None,
-) -> None:
-    """Close alerts whose period ended more than the allowed lateness before ``newest``
-    (those of detector ``keep`` stay open; with ``only``, only that detector's close)."""
-    for key in [
-        k
-        for k in folds
-        if k[2] + horizon_s <= newest and k[0] != keep and (only is None or k[0] == only)
-    ]:
-        del folds[key]
+    if fold is not None and reaches(fold, ts, gap_s):
+        count = fold.count + 1
+        fold.count = count
+        if ts < fold.first_ts:
+            fold.first_ts = ts
+        elif ts > fold.last_ts:
+            fold.last_ts = ts
+        if len(fold.event_ids) < FOLD_EVIDENCE_CAP:
+            fold.event_ids.append(event_id)
+        return fold, count & (count - 1) == 0 or utc_day(fold.last_ts) > fold.day, None
+    evidence = sorted([*prior, (ts, event_id)])
+    first_ts, opened_by = evidence[0]
+    fold = Fold(
+        len(evidence), first_ts, ts, [i for _, i in evidence][:FOLD_EVIDENCE_CAP],
+        first_ts, opened_by,
+    )  # fmt: skip
+    fold.day = utc_day(ts)  # published now
+    if ts + gap_s < since_clock or key in folds:
+        return fold, True, None  # behind the clock, out of reach: an alert of its own
+    # Rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP.
+    behaviour = key[0] == BEHAVIOR
+    family = [k for k in folds if (k[0] == BEHAVIOR) == behaviour]
+    evicted = None
+    if len(family) >= (BEHAVIOR_FOLD_CAP if behaviour else FOLD_CAP):
+        oldest = min(family, key=lambda k: (folds[k].last_ts, k))
+        evicted = (oldest, folds.pop(oldest))
+    folds[key] = fold
+    return fold, True, evicted
 
 
 def build_alert(
@@ -98,10 +127,34 @@ def build_alert(
     summary: str,
     details: dict[str, Any],
 ) -> Alert:
-    """The ``frt.alert.v1`` alert for an open fold, as it stands now."""
-    detector, subject, start = key
+    """The open ``frt.alert.v1`` version of ``fold`` as it stands now; the fold remembers
+    it (when it was published, and its wording for the closing version)."""
+    fold.day = utc_day(fold.last_ts)
+    fold.emitted = fold.count
+    fold.summary = summary
+    fold.details = details
+    return _alert(key, fold, severity, agency, user, summary, details, OPEN)
+
+
+def closing_alert(key: FoldKey, fold: Fold, *, severity: str, agency: str, user: str) -> Alert:
+    """The final ``status: "closed"`` version of ``fold``: its last wording, final count."""
+    summary = restate_count(fold.summary, fold.emitted, fold.count)
+    return _alert(key, fold, severity, agency, user, summary, fold.details, CLOSED)
+
+
+def _alert(
+    key: FoldKey,
+    fold: Fold,
+    severity: str,
+    agency: str,
+    user: str,
+    summary: str,
+    details: dict[str, Any],
+    status: str,
+) -> Alert:
+    detector, subject = key
     return Alert(
-        alert_id=make_alert_id(detector, agency, user, subject, start),
+        alert_id=make_alert_id(detector, agency, user, subject, fold.opened_ts, fold.opened_by),
         detector=detector,
         severity=severity,
         agency=agency,
@@ -112,4 +165,5 @@ def build_alert(
         event_ids=list(fold.event_ids),
         summary=summary,
         details=details,
+        status=status,
     )

@@ -4,6 +4,8 @@
 ('1 search', '3 searches')
 >>> span(3600), span(2700), span(90), span(86400)
 ('1 hour', '45 minutes', '90 seconds', '1 day')
+>>> restate_count("MPD user u1 searched pimeyes.com, a prohibited service (2 searches).", 2, 3)
+'MPD user u1 searched pimeyes.com, a prohibited service (3 searches).'
 """
 
 from __future__ import annotations
@@ -35,3 +37,13 @@ def span(seconds: float) -> str:
 def day(epoch: float) -> str:
     """The UTC date of an instant, ``YYYY-MM-DD``."""
     return datetime.fromtimestamp(epoch, tz=UTC).date().isoformat()
+
+
+def restate_count(summary: str, said: int, count: int) -> str:
+    """``summary``, written when an alert had ``said`` searches, restated for ``count``:
+    its last ``(N search(es)`` becomes the new count (a summary without one is kept)."""
+    old = f"({searches(said)}"
+    at = summary.rfind(old)
+    if at < 0 or said == count:
+        return summary
+    return f"{summary[:at]}({searches(count)}{summary[at + len(old) :]}"

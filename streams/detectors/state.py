@@ -22,6 +22,13 @@ What a user's record holds, and why:
   :data:`BEHAVIOR_FOLD_CAP` of the behaviour model), see :mod:`.folding`.
 * ``behavior`` - the behaviour model's feature window.
 
+An agency's record holds its members' peer rates, the unapproved hosts it used, its
+event-time ``clock`` (the newest event time judged for it) and the index of its members'
+open alerts by close time (``due``, ``due_behavior``: user -> the earliest
+``last_seen + session gap`` of their open rule and behaviour alerts), so the alerts of a
+user who goes silent still close when the agency's clock passes them. The index holds
+at most :data:`AGENCY_DUE_CAP` users (see :mod:`streams.judge.batch`).
+
 >>> state = UserState()
 >>> state.remember(event_hash("e1"))
 >>> again = UserState.from_bytes(state.to_bytes())
@@ -42,7 +49,10 @@ from models.features import BehaviorWindow
 from streams.contract.alert import DETECTORS
 from streams.errors import FrtwatchError
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""Version 2: alerts are sessions (folds keyed by detector and subject, with their opening
+evidence and last phrasing); agencies keep a clock and an index of open alerts. Version 1
+records are still read (their folds become sessions opened at their first evidence)."""
 DEDUPE_CAP = 32
 """Event-id hashes remembered per user (redeliveries come close together)."""
 HASH_BYTES = 5
@@ -60,6 +70,9 @@ BEHAVIOR_FOLD_CAP = 4
 after their batch, so sharing one cap would make what is closed depend on batch size)."""
 FOLD_EVIDENCE_CAP = 10
 """Evidence ids kept per open alert (the alert itself caps at 100)."""
+AGENCY_DUE_CAP = 4096
+"""Users of one agency with open alerts the agency's close index holds (about 30 bytes
+each); beyond it, the user whose alerts would close first has them closed at once."""
 AGENCY_HOST_CAP = 64
 """Unapproved hosts an agency remembers, to mark the first time one is used."""
 PEER_BINS = 12
@@ -80,22 +93,53 @@ def event_hash(event_id: str) -> bytes:
 
 
 class Fold:
-    """One open alert: how much evidence it has, from when to when, and the first ids."""
+    """One open alert: how much evidence it has, from when to when, and the first ids.
 
-    __slots__ = ("count", "event_ids", "first_ts", "last_ts")
+    ``opened_ts`` and ``opened_by`` are the event time and id of its opening evidence (its
+    identity: :func:`streams.contract.alert.make_alert_id`); ``day`` is the UTC day number
+    of ``last_ts`` when it was last published, ``emitted`` its count then, and
+    ``summary``/``details`` that version's wording, which its closing version restates.
+    """
 
-    def __init__(self, count: int, first_ts: float, last_ts: float, event_ids: list[str]) -> None:
+    __slots__ = (
+        "count",
+        "day",
+        "details",
+        "emitted",
+        "event_ids",
+        "first_ts",
+        "last_ts",
+        "opened_by",
+        "opened_ts",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        count: int,
+        first_ts: float,
+        last_ts: float,
+        event_ids: list[str],
+        opened_ts: float | None = None,
+        opened_by: str | None = None,
+    ) -> None:
         self.count = count
         self.first_ts = first_ts
         self.last_ts = last_ts
         self.event_ids = event_ids
+        self.opened_ts = first_ts if opened_ts is None else opened_ts
+        self.opened_by = (event_ids[0] if event_ids else "") if opened_by is None else opened_by
+        self.day = -1
+        self.emitted = 0
+        self.summary = ""
+        self.details: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"Fold(count={self.count}, first_ts={self.first_ts}, last_ts={self.last_ts})"
 
 
-FoldKey = tuple[str, str, int]
-"""``(detector, subject, period_start)``: the identity of an alert for one user."""
+FoldKey = tuple[str, str]
+"""``(detector, subject)``: a user has at most one open alert per key."""
 
 
 class UserState:
@@ -173,10 +217,13 @@ class UserState:
         self.recent = []
 
     def to_bytes(self) -> bytes:
+        # Sorted: the order folds were opened in may depend on when a batch's scores
+        # were applied; the stored record must not.
         folds = [
-            [_DETECTOR_INDEX[d], s, p, f.count, f.first_ts, f.last_ts, f.event_ids]
-            for (d, s, p), f in self.folds.items()
-        ]
+            [_DETECTOR_INDEX[d], s, f.count, f.first_ts, f.last_ts, f.event_ids, f.opened_ts,
+             f.opened_by, f.day, f.emitted, f.summary, f.details]
+            for (d, s), f in sorted(self.folds.items())
+        ]  # fmt: skip
         recent: list[Any] = []
         for ts, event_id in self.recent:
             recent += (ts, event_id)
@@ -204,7 +251,7 @@ class UserState:
     def from_bytes(cls, data: bytes) -> Self:
         try:
             row = orjson.loads(data)
-            if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
+            if not isinstance(row, list) or not row or row[0] not in (1, STATE_VERSION):
                 version = row[0] if isinstance(row, list) and row else None
                 raise StateFormatError(f"unsupported user state version {version!r}")
             (_, newest, geometry, fine_base, fine, last_count, pending_period, pending_count,
@@ -237,17 +284,39 @@ class UserState:
             )
             raw = base64.b64decode(dedupe)
             state.dedupe = raw[len(raw) % HASH_BYTES :][-_DEDUPE_BYTES:]
-            state.folds = {}
-            for d, s, p, count, first_ts, last_ts, ids in folds[-(FOLD_CAP + BEHAVIOR_FOLD_CAP) :]:
-                state.folds[(DETECTORS[d], str(s), int(p))] = Fold(
-                    int(count), float(first_ts), float(last_ts), [str(i) for i in ids]
-                )
+            state.folds = _folds(folds) if row[0] == STATE_VERSION else _folds_v1(folds)
             state.behavior = BehaviorWindow.from_list(behavior)
         except StateFormatError:
             raise
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise StateFormatError(f"unreadable user state: {exc}") from None
         return state
+
+
+def _folds(rows: list[Any]) -> dict[FoldKey, Fold]:
+    folds: dict[FoldKey, Fold] = {}
+    for (d, s, count, first_ts, last_ts, ids, opened_ts, opened_by, day, emitted, summary,
+         details) in rows[-(FOLD_CAP + BEHAVIOR_FOLD_CAP) :]:  # fmt: skip
+        fold = Fold(int(count), float(first_ts), float(last_ts), [str(i) for i in ids],
+                    float(opened_ts), str(opened_by))  # fmt: skip
+        fold.day, fold.emitted, fold.summary = int(day), int(emitted), str(summary)
+        fold.details = details if isinstance(details, dict) else {}
+        folds[(DETECTORS[d], str(s))] = fold
+    return folds
+
+
+def _folds_v1(rows: list[Any]) -> dict[FoldKey, Fold]:
+    """Version 1 folds (one per suppression period): the latest of each detector and
+    subject, as a session opened at its first evidence."""
+    folds: dict[FoldKey, Fold] = {}
+    for d, s, _, count, first_ts, last_ts, ids in rows[-(FOLD_CAP + BEHAVIOR_FOLD_CAP) :]:
+        key = (DETECTORS[d], str(s))
+        known = folds.get(key)
+        if known is None or float(last_ts) > known.last_ts:
+            fold = Fold(int(count), float(first_ts), float(last_ts), [str(i) for i in ids])
+            fold.day, fold.emitted = int(float(last_ts) // 86400), int(count)
+            folds[key] = fold
+    return folds
 
 
 class AgencyState:
@@ -260,9 +329,24 @@ class AgencyState:
     entries inside it, and their counts give the typical active colleague's
     rate. ``since`` is when the agency was first counted (its rates' age).
     ``hosts`` maps unapproved hosts the agency used to the first time it did.
+    ``clock`` is the newest event time judged for the agency; ``due`` and
+    ``due_behavior`` map members with open rule or behaviour alerts to the earliest
+    time one of them closes (``last_seen + session gap``; it closes once ``clock``
+    is past it). ``next_due`` is a lower bound of ``due`` (not stored).
     """
 
-    __slots__ = ("base", "counts", "hosts", "members", "since", "width")
+    __slots__ = (
+        "base",
+        "clock",
+        "counts",
+        "due",
+        "due_behavior",
+        "hosts",
+        "members",
+        "next_due",
+        "since",
+        "width",
+    )
 
     def __init__(self) -> None:
         self.width = 0.0
@@ -271,6 +355,41 @@ class AgencyState:
         self.counts = [0] * FINE_BUCKETS
         self.members = [0] * _MEMBER_CELLS
         self.hosts: dict[str, float] = {}
+        self.clock = -math.inf
+        self.due: dict[str, float] = {}
+        self.due_behavior: dict[str, float] = {}
+        self.next_due = math.inf
+
+    def set_due(self, user: str, rule_due: float, behavior_due: float) -> None:
+        """Index ``user``'s earliest close times (``inf``: no open alert of that kind)."""
+        if rule_due == math.inf:
+            self.due.pop(user, None)
+        else:
+            self.due[user] = rule_due
+            if rule_due < self.next_due:
+                self.next_due = rule_due
+        if behavior_due == math.inf:
+            self.due_behavior.pop(user, None)
+        else:
+            self.due_behavior[user] = behavior_due
+
+    def due_users(self, clock: float) -> list[str]:
+        """Members with a rule alert due to close by ``clock``, in name order."""
+        if clock <= self.next_due:
+            return []
+        due = self.due
+        users = sorted(user for user, at in due.items() if at < clock)
+        self.next_due = min((at for at in due.values() if at >= clock), default=math.inf)
+        return users
+
+    def due_behavior_users(self, clock: float) -> list[str]:
+        """Members with a behaviour alert due to close by ``clock``, in name order."""
+        return sorted(user for user, at in self.due_behavior.items() if at < clock)
+
+    @property
+    def indexed(self) -> int:
+        """Members the close index holds."""
+        return len(self.due.keys() | self.due_behavior.keys())
 
     def reset_rates(self, width: float) -> None:
         self.width = width
@@ -302,18 +421,27 @@ class AgencyState:
             if value:
                 members += (cell, value)
         since = self.since if self.since != math.inf else None
+        clock = self.clock if self.clock != -math.inf else None
+        due: list[Any] = []
+        for user in sorted(self.due):  # sorted: the index's order is no part of the state
+            due += (user, self.due[user])
+        due_behavior: list[Any] = []
+        for user in sorted(self.due_behavior):
+            due_behavior += (user, self.due_behavior[user])
         return orjson.dumps(
-            [STATE_VERSION, self.width, since, self.base, self.counts, members, hosts]
-        )
+            [STATE_VERSION, self.width, since, self.base, self.counts, members, hosts, clock,
+             due, due_behavior]
+        )  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         try:
             row = orjson.loads(data)
-            if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
+            if not isinstance(row, list) or not row or row[0] not in (1, STATE_VERSION):
                 version = row[0] if isinstance(row, list) and row else None
                 raise StateFormatError(f"unsupported agency state version {version!r}")
-            _, width, since, base, counts, members, hosts = row
+            _, width, since, base, counts, members, hosts = row[:7]
+            clock, due, due_behavior = row[7:] if row[0] == STATE_VERSION else (None, [], [])
             if len(counts) != FINE_BUCKETS:
                 raise StateFormatError("agency state has rate lists of the wrong length")
             state = cls()
@@ -325,6 +453,13 @@ class AgencyState:
                 state.members[members[i]] = int(members[i + 1])
             pairs = [(str(hosts[i]), float(hosts[i + 1])) for i in range(0, len(hosts) - 1, 2)]
             state.hosts = dict(pairs[-AGENCY_HOST_CAP:])
+            state.clock = -math.inf if clock is None else float(clock)
+            state.due = {str(due[i]): float(due[i + 1]) for i in range(0, len(due) - 1, 2)}
+            state.due_behavior = {
+                str(due_behavior[i]): float(due_behavior[i + 1])
+                for i in range(0, len(due_behavior) - 1, 2)
+            }
+            state.next_due = min(state.due.values(), default=math.inf)
         except StateFormatError:
             raise
         except (ValueError, TypeError, IndexError, KeyError) as exc:

@@ -4,10 +4,22 @@ Every driver calls :class:`Judge`, the worker's detection stage and ``frtwatch
 replay`` alike, and nothing else takes events through the engine. Per batch it
 runs ``Engine.process`` per event (in the order given: the event-time order of
 :mod:`streams.judge.watermark`), scores every behaviour row of the batch in ONE
-model call, folds the scores back with ``Engine.apply_score``, and settles the
-folds of every user the batch touched. What decides an alert is therefore the
-events, the policy, the model and the order; batch boundaries are not
-(``tests/unit/judge/test_batch_sizes.py``). It imports no Faust or Kafka.
+model call, folds the scores back with ``Engine.apply_score``, and closes alerts.
+What decides an alert is therefore the events, the policy, the model and the
+order; batch boundaries are not (``tests/unit/judge/test_batch_sizes.py``). It
+imports no Faust or Kafka.
+
+Closing alerts. An alert closes when its agency's event-time clock (the newest
+event time judged for the agency) passes its ``last_seen`` plus its session gap
+(:mod:`streams.detectors.folding`). A user's state is only read for that user's
+events, so the agency's state keeps an index of its members' open alerts by close
+time; before each event the judge closes the rule alerts the event's time has
+passed, for every member the index names (loading members without events in the
+batch), and after the batch's scores are applied it closes the behaviour alerts
+the agency's final clock has passed (``Engine.close_behavior`` says why not
+before). The index holds at most ``AGENCY_DUE_CAP`` (4,096) members per agency;
+when more have open alerts, the member whose alerts would close first has them
+all closed at once.
 
 The states come from a store: :class:`ByteStates` reads the worker's tables
 (any mutable mapping of key to bytes, with progress marks and journals),
@@ -69,13 +81,14 @@ record to the partition of the event that wrote it: :mod:`streams.worker.detect.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from streams.contract import Alert, SearchEvent
 from streams.contract.keys import user_key
-from streams.detectors.state import AgencyState, UserState
+from streams.detectors.state import AGENCY_DUE_CAP, AgencyState, UserState
 from streams.judge.progress_marks import Marks, join, split, split_journal
 
 if TYPE_CHECKING:
@@ -257,6 +270,7 @@ class Judge:
         user_token: dict[str, T] = {}
         agency_token: dict[str, T] = {}
         requests: list[tuple[ScoreRequest, BatchItem[T]]] = []
+        agency_item: dict[str, BatchItem[T]] = {}  # each agency's last event judged
         accepted = result.accepted
         process = self.engine.process
 
@@ -287,7 +301,16 @@ class Judge:
                         # agency as it is now: the best there is.
                         agency_too = False
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
+                if agency is not None and agency_too and agency.next_due < event.ts:
+                    agency.clock = max(agency.clock, event.ts)
+                    self._close_due(akey, agency, item, states, user_cache, user_token, result,
+                                    warm)  # fmt: skip
+                    user = user_cache[ukey]
                 outcome = process(user, agency, event)
+                grown = outcome.agency_state
+                if agency_too and len(grown.due) + len(grown.due_behavior) > AGENCY_DUE_CAP:
+                    self._make_room(akey, grown, item, states, user_cache,
+                                    user_token, result, warm)  # fmt: skip
             except Exception as exc:
                 log.exception("detection failed for event %r", event.event_id)
                 result.failures.append((item, exc))
@@ -305,6 +328,7 @@ class Judge:
             user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
             if agency_too:
                 agency_cache[akey], agency_token[akey] = outcome.agency_state, item.token
+                agency_item[akey] = item
             if warm:
                 continue
             result.alerts.extend(outcome.alerts)
@@ -312,11 +336,12 @@ class Judge:
                 requests.append((outcome.score_request, item))
 
         if requests and self.model is not None:
-            self._score(requests, user_cache, user_token, result)
-        for key in user_token:  # every user the batch changed: see Engine.settle_folds
-            settled = user_cache[key]
-            if settled is not None:
-                self.engine.settle_folds(settled)
+            self._score(requests, user_cache, agency_cache, user_token, result)
+        for akey, last in agency_item.items():  # see Engine.close_behavior
+            agency = agency_cache[akey]
+            if agency is not None and akey in agency_token:
+                self._close_behavior(akey, agency, last, states, user_cache, user_token, result,
+                                     warm)  # fmt: skip
         result.users = {
             key: (state, user_token[key])
             for key, state in user_cache.items()
@@ -328,6 +353,100 @@ class Judge:
             if state is not None and key in agency_token
         }
         return result
+
+    def _close_due(
+        self,
+        akey: str,
+        agency: AgencyState,
+        item: BatchItem[T],
+        states: States,
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        result: BatchResult[T],
+        warm: bool,
+    ) -> None:
+        """Close the rule alerts of the agency's members that its clock has passed, before
+        ``item`` is judged: members without events in the batch too (the close index)."""
+        for name in agency.due_users(agency.clock):
+            user = self._closing_user(akey, name, item, states, user_cache, user_token, result)
+            if user is None:
+                agency.set_due(name, math.inf, agency.due_behavior.get(name, math.inf))
+                continue
+            closed = self.engine.close_due(user, agency, item.event.agency, name)
+            if not warm:
+                result.alerts.extend(closed)
+
+    def _close_behavior(
+        self,
+        akey: str,
+        agency: AgencyState,
+        item: BatchItem[T],
+        states: States,
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        result: BatchResult[T],
+        warm: bool,
+    ) -> None:
+        """After the batch's scores: close the behaviour alerts the agency's clock passed."""
+        for name in agency.due_behavior_users(agency.clock):
+            user = self._closing_user(akey, name, item, states, user_cache, user_token, result)
+            if user is None:
+                agency.set_due(name, agency.due.get(name, math.inf), math.inf)
+                continue
+            closed = self.engine.close_behavior(user, agency, item.event.agency, name)
+            if not warm:
+                result.alerts.extend(closed)
+
+    def _make_room(
+        self,
+        akey: str,
+        agency: AgencyState,
+        item: BatchItem[T],
+        states: States,
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        result: BatchResult[T],
+        warm: bool,
+    ) -> None:
+        """The agency's close index is over its cap: close every alert of the members whose
+        alerts would close first, until it is not."""
+        while agency.indexed > AGENCY_DUE_CAP:
+            inf = math.inf
+            name = min(
+                agency.due.keys() | agency.due_behavior.keys(),
+                key=lambda u: (min(agency.due.get(u, inf), agency.due_behavior.get(u, inf)), u),
+            )
+            user = self._closing_user(akey, name, item, states, user_cache, user_token, result)
+            if user is None:
+                agency.set_due(name, inf, inf)
+                continue
+            closed = self.engine.close_all(user, agency, item.event.agency, name)
+            if not warm:
+                result.alerts.extend(closed)
+
+    @staticmethod
+    def _closing_user(
+        akey: str,
+        name: str,
+        item: BatchItem[T],
+        states: States,
+        user_cache: dict[str, UserState | None],
+        user_token: dict[str, T],
+        result: BatchResult[T],
+    ) -> UserState | None:
+        """The state of a member whose alerts ``item``'s time closes, marked as changed by
+        ``item`` (its marks move to ``item``'s position: the closes are part of what the
+        state has absorbed up to there, and a journal holding it must win)."""
+        ukey = user_key(item.event.agency, name)  # the close index names members
+        if ukey not in user_cache:
+            user_cache[ukey], result.marks[ukey] = states.load_user(ukey)
+            result.agency_of[ukey] = akey
+        user = user_cache[ukey]
+        if user is not None:
+            user_token[ukey] = item.token
+            if item.position is not None:
+                result.marks[ukey].advance(item.position)
+        return user
 
     @staticmethod
     def _adopt(
@@ -369,6 +488,7 @@ class Judge:
         self,
         requests: list[tuple[ScoreRequest, BatchItem[T]]],
         user_cache: dict[str, UserState | None],
+        agency_cache: dict[str, AgencyState | None],
         user_token: dict[str, T],
         result: BatchResult[T],
     ) -> None:
@@ -395,7 +515,8 @@ class Judge:
                 reasons = model.explain(request.features)
                 current = user_cache[ukey]
                 assert current is not None
-                state, alerts = apply(current, request, value, threshold, reasons)
+                state, alerts = apply(current, request, value, threshold, reasons,
+                                      agency_cache.get(request.agency))  # fmt: skip
             except Exception as exc:
                 log.exception("behaviour scoring failed for event %r", request.event_id)
                 result.failures.append((item, exc))

@@ -17,6 +17,7 @@ import yaml
 from streams.contract.alert import SEVERITIES
 from streams.errors import ConfigError
 from streams.policy.model import (
+    DEFAULT_SESSION_GAP_S,
     AgencyPolicy,
     AuthorisedEndpoint,
     BehaviorSettings,
@@ -178,7 +179,7 @@ def _severity(value: Any) -> str:
     return str(value)
 
 
-_COMMON = {"enabled", "severity"}
+_COMMON = {"enabled", "severity", "session_gap"}
 _DETECTOR_KEYS = {
     "prohibited_endpoint": _COMMON,
     "unknown_endpoint": _COMMON,
@@ -211,6 +212,10 @@ def _detector(ctx: _Ctx, name: str, node: yaml.Node | None, base_dir: Path) -> D
     if "severity" in fields:
         common["severity"] = ctx.convert(
             fields["severity"][1], f"{where}.severity", _severity, _DEFAULT_SEVERITY[name]
+        )
+    if "session_gap" in fields:
+        common["session_gap_s"] = ctx.convert(
+            fields["session_gap"][1], f"{where}.session_gap", _positive_duration, None
         )
     if name == "missing_case_number":
         exempt = (
@@ -373,15 +378,26 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
             cert_topic = ctx.string(certs["topic"][1], "certifications.topic") or cert_topic
 
     detectors: dict[str, DetectorSettings] = {}
-    suppression = 3600.0
+    session_gap = DEFAULT_SESSION_GAP_S
     det_fields = (
-        ctx.mapping(top["detectors"][1], "detectors", {"suppression", *_DETECTOR_KEYS})
+        ctx.mapping(
+            top["detectors"][1], "detectors", {"session_gap", "suppression", *_DETECTOR_KEYS}
+        )
         if "detectors" in top
         else {}
     )
     if "suppression" in det_fields:
-        suppression = ctx.convert(
-            det_fields["suppression"][1], "detectors.suppression", _positive_duration, suppression
+        # Not an alias: a fixed period and a quiet gap fold evidence differently, and a
+        # 1 h gap read from an old "suppression: 1h" would keep the old flood of alerts.
+        ctx.error(
+            det_fields["suppression"][0],
+            "detectors.suppression is no longer read: alerts now stay open while evidence "
+            "keeps coming; write detectors.session_gap (the quiet event-time gap that "
+            "closes an alert, e.g. 24h) instead",
+        )
+    if "session_gap" in det_fields:
+        session_gap = ctx.convert(
+            det_fields["session_gap"][1], "detectors.session_gap", _positive_duration, session_gap
         )
     for name in _DETECTOR_KEYS:
         detector_node = det_fields[name][1] if name in det_fields else None
@@ -410,7 +426,7 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         prohibited_suffixes=tuple(prohibited),
         certifications_csv=csv_path,
         certifications_topic=cert_topic,
-        suppression_s=suppression,
+        session_gap_s=session_gap,
         **detectors,  # type: ignore[arg-type]
         catalogue=catalogue,
         prohibited_kinds=kinds,

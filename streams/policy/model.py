@@ -26,10 +26,17 @@ class AuthorisedEndpoint:
         return self.agencies is None or agency in self.agencies
 
 
+DEFAULT_SESSION_GAP_S = 86400.0
+"""The quiet event-time gap that closes an alert unless the policy says otherwise (24 h)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorSettings:
     enabled: bool = True
     severity: str = "medium"
+    session_gap_s: float | None = None
+    """This detector's own session gap (``detectors.<name>.session_gap``); None: the
+    policy's ``detectors.session_gap``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,9 @@ class Policy:
     prohibited_suffixes: tuple[str, ...]
     certifications_csv: Path | None
     certifications_topic: str
-    suppression_s: float
+    session_gap_s: float = DEFAULT_SESSION_GAP_S
+    """``detectors.session_gap``: an alert closes once its agency's event time is this
+    far past the alert's latest evidence (see :mod:`streams.detectors.folding`)."""
     prohibited_endpoint: DetectorSettings = field(default_factory=DetectorSettings)
     unknown_endpoint: DetectorSettings = field(default_factory=DetectorSettings)
     outside_agency: DetectorSettings = field(default_factory=DetectorSettings)
@@ -81,6 +90,11 @@ class Policy:
         value = getattr(self, name)
         assert isinstance(value, DetectorSettings)
         return value
+
+    def session_gap(self, name: str) -> float:
+        """The session gap of one detector: its own, or the policy's."""
+        own = self.detector(name).session_gap_s
+        return own if own is not None else self.session_gap_s
 
     def is_prohibited(self, host: str) -> str | None:
         """The prohibited suffix ``host`` falls under, if any."""

@@ -1,8 +1,9 @@
 """Alerts of a run: the latest message per ``alert_id``, and their files.
 
-The detectors emit an alert when it opens and again (same ``alert_id``) as
-its evidence grows; a consumer keeps the latest, i.e. the one with the
-largest ``event_count``. A replay does the same, and writes one line per
+The detectors emit an alert when it opens, again (same ``alert_id``) as its
+evidence grows, and once more when it closes; a consumer keeps the latest, i.e.
+the one with the largest ``event_count``, closed over open
+(:func:`streams.contract.alert.supersedes`). A replay does the same, and writes one line per
 alert to ``alerts.jsonl`` (the ``frt.alert.v1`` JSON, sorted by first
 evidence then id, so two runs over the same data give identical files) and
 the same rows to ``alerts.parquet`` for pandas and other tools.
@@ -15,6 +16,11 @@ the same rows to ``alerts.parquet`` for pandas and other tools.
 >>> store.put(a)  # a late repeat of an older message does not win
 >>> store["id1"].event_count, len(store)
 (2, 1)
+>>> store.put(Alert("id1", "burst", "high", "MPD", "u1", 10.0, 90.0, 2, ["e1", "e2"], "s",
+...                 status="closed"))
+>>> store.put(Alert("id1", "burst", "high", "MPD", "u1", 10.0, 90.0, 2, ["e1", "e2"], "s"))
+>>> store["id1"].status  # closed wins over open with the same count, in any order
+'closed'
 """
 
 from __future__ import annotations
@@ -27,11 +33,15 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from streams.contract.alert import Alert
+from streams.contract.alert import Alert, version_rank
 from streams.errors import FrtwatchError
 
 ALERTS_JSONL = "alerts.jsonl"
 ALERTS_PARQUET = "alerts.parquet"
+
+
+def _rank(alert: Alert) -> tuple[int, int]:
+    return alert.event_count, alert.status == "closed"
 
 
 class AlertStore:
@@ -54,7 +64,7 @@ class AlertStore:
 
     def put(self, alert: Alert) -> None:
         known = self._alerts.get(alert.alert_id)
-        if known is None or alert.event_count >= known.event_count:
+        if known is None or _rank(alert) >= _rank(known):
             self._alerts[alert.alert_id] = alert
 
     def ids(self) -> set[str]:
@@ -81,12 +91,13 @@ def alerts_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Alert dicts as a table: times as UTC timestamps, ``details`` as JSON text."""
     columns = [
         "alert_id", "detector", "severity", "agency", "user", "first_seen", "last_seen",
-        "event_count", "event_ids", "summary", "details",
+        "event_count", "event_ids", "summary", "details", "status",
     ]  # fmt: skip
     frame = pd.DataFrame(
         [
             {
-                **{k: r[k] for k in columns if k != "details"},
+                **{k: r[k] for k in columns if k not in ("details", "status")},
+                "status": r.get("status") or "open",
                 "details": orjson.dumps(r.get("details", {}), option=orjson.OPT_SORT_KEYS).decode(),
             }
             for r in records
@@ -118,10 +129,10 @@ def read_alert_records(path: Path) -> list[dict[str, Any]]:
         try:
             record = orjson.loads(line)
             alert_id = record["alert_id"]
-            count = int(record.get("event_count", 0))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            rank = version_rank(record)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise FrtwatchError(f"{path}:{number}: not an frt.alert.v1 alert") from None
         known = latest.get(alert_id)
-        if known is None or count >= int(known.get("event_count", 0)):
+        if known is None or rank >= version_rank(known):
             latest[alert_id] = record
     return sorted(latest.values(), key=lambda r: (str(r.get("first_seen")), r["alert_id"]))

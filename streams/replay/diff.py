@@ -1,10 +1,12 @@
 """What a change of policy or model does: alerts that appear or disappear between two runs.
 
-Alert ids are deterministic (detector, agency, user, subject and the
-suppression period of the first evidence), so the same alert has the same id
-in both runs and a set difference answers "what would the new policy have
-flagged that the old one did not, and what would it have stopped flagging".
-An id present in both whose evidence count or severity differs is "changed".
+Alert ids are deterministic (detector, agency, user, subject and the alert's
+opening evidence), so the same alert has the same id in both runs and a set
+difference answers "what would the new policy have flagged that the old one did
+not, and what would it have stopped flagging". An id present in both whose
+evidence count, severity or status (open or closed) differs is "changed". Each
+side keeps one version per id: the largest count, closed over open
+(:func:`streams.contract.alert.supersedes`), whatever order the records come in.
 
 >>> base = [{"alert_id": "a", "detector": "burst", "event_count": 3, "severity": "high"},
 ...         {"alert_id": "b", "detector": "burst", "event_count": 1, "severity": "high"}]
@@ -15,6 +17,9 @@ An id present in both whose evidence count or severity differs is "changed".
 (['c'], ['b'], ['a'])
 >>> d.by_detector()
 {'burst': {'appeared': 0, 'disappeared': 1, 'changed': 1, 'unchanged': 0}, 'unknown_endpoint': {'appeared': 1, 'disappeared': 0, 'changed': 0, 'unchanged': 0}}
+>>> closed = {"alert_id": "a", "event_count": 3, "severity": "high", "status": "closed"}
+>>> diff_alerts([closed, base[0]], base).changed_ids  # the closed version is kept
+['a']
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from streams.contract.alert import supersedes
 
 DIFF_JSON = "diff.json"
 
@@ -62,7 +69,7 @@ class AlertDiff:
     def to_dict(self, new_label: str, baseline_label: str) -> dict[str, Any]:
         def brief(record: dict[str, Any]) -> dict[str, Any]:
             keys = ("alert_id", "detector", "severity", "agency", "user", "first_seen",
-                    "event_count", "summary")  # fmt: skip
+                    "last_seen", "event_count", "status", "summary")  # fmt: skip
             return {k: record.get(k) for k in keys}
 
         return {
@@ -83,6 +90,7 @@ class AlertDiff:
                     **brief(self.new[i]),
                     "baseline_event_count": self.baseline[i].get("event_count"),
                     "baseline_severity": self.baseline[i].get("severity"),
+                    "baseline_status": self.baseline[i].get("status"),
                 }
                 for i in self.changed_ids
             ],
@@ -113,16 +121,11 @@ def _order(records: dict[str, dict[str, Any]], ids: set[str]) -> list[str]:
 
 
 def diff_alerts(new: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> AlertDiff:
-    """Compare two runs' alerts (latest message per id each)."""
-    new_by_id = {r["alert_id"]: r for r in new}
-    base_by_id = {r["alert_id"]: r for r in baseline}
+    """Compare two runs' alerts (any versions of each; the one a consumer keeps counts)."""
+    new_by_id = _kept(new)
+    base_by_id = _kept(baseline)
     both = new_by_id.keys() & base_by_id.keys()
-    changed = {
-        i
-        for i in both
-        if (new_by_id[i].get("event_count"), new_by_id[i].get("severity"))
-        != (base_by_id[i].get("event_count"), base_by_id[i].get("severity"))
-    }
+    changed = {i for i in both if _compared(new_by_id[i]) != _compared(base_by_id[i])}
     return AlertDiff(
         new=new_by_id,
         baseline=base_by_id,
@@ -131,3 +134,15 @@ def diff_alerts(new: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> Al
         changed_ids=_order(new_by_id, changed),
         unchanged_ids=_order(new_by_id, both - changed),
     )
+
+
+def _kept(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kept: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if supersedes(record, kept.get(record["alert_id"])):
+            kept[record["alert_id"]] = record
+    return kept
+
+
+def _compared(record: dict[str, Any]) -> tuple[Any, Any, str]:
+    return record.get("event_count"), record.get("severity"), record.get("status") or "open"

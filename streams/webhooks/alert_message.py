@@ -10,8 +10,8 @@ that is safe inside an HTTP header); unknown extra fields are kept, and the
 ...     b'"severity":"high","agency":"MPD","user":"u1","first_seen":"2026-03-01T09:00:00Z",'
 ...     b'"last_seen":"2026-03-01T09:05:00Z","event_count":7,"event_ids":["e1"],'
 ...     b'"summary":"u1 ran 7 searches","details":{}}')
->>> msg.webhook_id
-'frt_a1_7'
+>>> msg.webhook_id, msg.status
+('frt_a1_7', 'open')
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from streams.contract.alert import ALERT_SCHEMA, SEVERITIES
+from streams.contract.alert import ALERT_SCHEMA, CLOSED, OPEN, SEVERITIES, STATUSES
 from streams.errors import FrtwatchError
 
 MAX_ALERT_BYTES = 1024 * 1024
@@ -38,18 +38,19 @@ class InvalidAlertError(FrtwatchError):
     """A message on the alert topic that is not a deliverable ``frt.alert.v1`` alert."""
 
 
-def webhook_id_for(alert_id: str, event_count: int) -> str:
-    """The Standard Webhooks ``webhook-id`` of one alert message.
+def webhook_id_for(alert_id: str, event_count: int, status: str = OPEN) -> str:
+    """The Standard Webhooks ``webhook-id`` of one published version of an alert.
 
-    Derived from the alert id and its evidence count, so a retry or a
+    Derived from the alert id, its evidence count and its status, so a retry or a
     redelivery after a crash of the same message carries the same id (the
-    receiver can deduplicate), while an update of the alert (more evidence)
+    receiver can deduplicate), while every other version of the alert (more
+    evidence, or its close, which may have the count of the last open version)
     is a new message with a new id.
 
-    >>> webhook_id_for("0f3a", 1), webhook_id_for("0f3a", 2)
-    ('frt_0f3a_1', 'frt_0f3a_2')
+    >>> webhook_id_for("0f3a", 1), webhook_id_for("0f3a", 2), webhook_id_for("0f3a", 2, "closed")
+    ('frt_0f3a_1', 'frt_0f3a_2', 'frt_0f3a_2_closed')
     """
-    return f"frt_{alert_id}_{event_count}"
+    return f"frt_{alert_id}_{event_count}" + ("_closed" if status == CLOSED else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,16 @@ class AlertMessage:
     first_seen: datetime
     last_seen: datetime
     summary: str
+    status: str = OPEN
+    """``open`` or ``closed`` (an alert's final version); absent on the topic means open."""
 
     @property
     def webhook_id(self) -> str:
-        return webhook_id_for(self.alert_id, self.event_count)
+        return webhook_id_for(self.alert_id, self.event_count, self.status)
+
+    @property
+    def closed(self) -> bool:
+        return self.status == CLOSED
 
     @property
     def severity_rank(self) -> int:
@@ -141,6 +148,9 @@ def parse_alert_message(raw: bytes | None) -> AlertMessage:
     summary = obj.get("summary")
     if not isinstance(summary, str):
         raise InvalidAlertError("field 'summary' must be a string")
+    status = obj.get("status", OPEN)
+    if status not in STATUSES:
+        raise InvalidAlertError(f"field 'status' must be open or closed, got {status!r}")
     return AlertMessage(
         raw=bytes(raw),
         body=obj,
@@ -153,4 +163,5 @@ def parse_alert_message(raw: bytes | None) -> AlertMessage:
         first_seen=_time(obj, "first_seen"),
         last_seen=_time(obj, "last_seen"),
         summary=summary,
+        status=str(status),
     )

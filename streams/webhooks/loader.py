@@ -24,6 +24,7 @@ from streams.errors import ConfigError
 from streams.policy.loader import parse_duration
 from streams.webhooks.routes import (
     FORMATS,
+    PHASES,
     SIGNED_FORMATS,
     UPDATE_MODES,
     DeliverySettings,
@@ -284,15 +285,9 @@ class _RouteFile:
         if "agencies" in fields:
             agencies = frozenset(reader.strings(fields["agencies"][1], f"{where}.agencies"))
 
-        updates = ""  # the format's default
+        updates = None  # the format's default
         if "updates" in fields:
-            value = reader.string(fields["updates"][1], f"{where}.updates")
-            if value is not None and value not in UPDATE_MODES:
-                reader.error(
-                    fields["updates"][1], f"{where}.updates must be all or first, got {value!r}"
-                )
-            elif value is not None:
-                updates = value
+            updates = self.updates(fields["updates"][1], f"{where}.updates")
 
         headers = self.headers(fields, where)
         delivery = base
@@ -315,6 +310,30 @@ class _RouteFile:
             routing_key=routing_key,
             delivery=delivery,
         )
+
+    def updates(self, node: yaml.Node, where: str) -> frozenset[str] | None:
+        """``updates``: ``all``, ``first``, one phase, or a list of phases."""
+        reader = self.reader
+        words = (
+            reader.strings(node, where)
+            if isinstance(node, yaml.SequenceNode)
+            else [w for w in [reader.string(node, where)] if w is not None]
+        )
+        expected = f"all, first, or some of {', '.join(PHASES)}"
+        if not words:
+            if isinstance(node, yaml.SequenceNode):
+                reader.error(node, f"{where} must name at least one of {', '.join(PHASES)}")
+            return None
+        phases: set[str] = set()
+        for word in words:
+            if word in UPDATE_MODES and not isinstance(node, yaml.SequenceNode):
+                phases |= UPDATE_MODES[word]
+            elif word in PHASES:
+                phases.add(word)
+            else:
+                reader.error(node, f"{where} must be {expected}, got {word!r}")
+                return None
+        return frozenset(phases)
 
     def parse(self, root: yaml.Node) -> tuple[Route, ...]:
         reader = self.reader

@@ -17,19 +17,44 @@ FORMATS = ("native", "ocsf", "slack", "pagerduty")
 # Formats whose receivers authenticate us by the Standard Webhooks signature;
 # Slack and PagerDuty authenticate by the secret URL / routing key instead.
 SIGNED_FORMATS = frozenset({"native", "ocsf"})
-UPDATE_MODES = ("all", "first")
+PHASES = ("open", "update", "close")
+"""The versions of an alert a route can ask for: its opening message, every update while
+it is open, its close (the final version, ``status: "closed"``)."""
+UPDATE_MODES = {"all": frozenset(PHASES), "first": frozenset({"open"})}
+"""Words the ``updates`` option also takes: ``all`` (every version), ``first`` (= ``open``)."""
 
 
-def default_update_mode(fmt: str) -> str:
-    """Slack posts a chat message per delivery, so it gets each alert once by default.
+def default_update_mode(fmt: str) -> frozenset[str]:
+    """Slack posts a chat message per delivery, so it gets each alert when it opens and
+    when it closes, not on every update.
 
     A SIEM wants every update (the evidence count grows), and PagerDuty folds
-    updates into one incident by ``dedup_key``, so both get every message.
+    updates into one incident by ``dedup_key`` and resolves it on the close, so both
+    get every message.
 
-    >>> default_update_mode("slack"), default_update_mode("ocsf")
-    ('first', 'all')
+    >>> sorted(default_update_mode("slack")), sorted(default_update_mode("ocsf"))
+    (['close', 'open'], ['close', 'open', 'update'])
     """
-    return "first" if fmt == "slack" else "all"
+    return frozenset({"open", "close"}) if fmt == "slack" else frozenset(PHASES)
+
+
+def phase_of(alert: AlertMessage, *, first: bool) -> str:
+    """Which version of its alert a message is: ``close``, else ``open`` for the first
+    message the dispatcher sees of the alert, else ``update``."""
+    if alert.closed:
+        return "close"
+    return "open" if first else "update"
+
+
+def describe_updates(phases: frozenset[str]) -> str:
+    """``all``, or the phases in lifecycle order joined by commas.
+
+    >>> describe_updates(frozenset(PHASES)), describe_updates(frozenset({"close", "open"}))
+    ('all', 'open,close')
+    """
+    if phases == frozenset(PHASES):
+        return "all"
+    return ",".join(p for p in PHASES if p in phases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +81,9 @@ class Route:
     min_severity: str = "low"
     detectors: frozenset[str] | None = None
     agencies: frozenset[str] | None = None
-    updates: str = ""  # "" = the format's default (see default_update_mode)
+    updates: frozenset[str] | None = None
+    """The phases this route receives (:data:`PHASES`); None: the format's default
+    (:func:`default_update_mode`)."""
     allow_private: bool = False
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     routing_key: str | None = field(default=None, repr=False)
@@ -65,10 +92,10 @@ class Route:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"unknown webhook format {self.format!r}")
-        if not self.updates:
+        if self.updates is None:
             object.__setattr__(self, "updates", default_update_mode(self.format))
-        if self.updates not in UPDATE_MODES:
-            raise ValueError(f"updates must be all or first, got {self.updates!r}")
+        elif not self.updates or not self.updates <= frozenset(PHASES):
+            raise ValueError(f"updates must be some of {', '.join(PHASES)}, got {self.updates!r}")
 
     @property
     def target(self) -> str:
@@ -76,14 +103,14 @@ class Route:
         return redacted_target(self.url)
 
     def wants(self, alert: AlertMessage, *, first: bool) -> bool:
-        """Whether this route takes this alert message (filters, then the update mode)."""
+        """Whether this route takes this alert message (filters, then its phase)."""
         if alert.severity_rank < SEVERITIES.index(self.min_severity):
             return False
         if self.detectors is not None and alert.detector not in self.detectors:
             return False
         if self.agencies is not None and alert.agency not in self.agencies:
             return False
-        return first or self.updates == "all"
+        return phase_of(alert, first=first) in (self.updates or ())
 
 
 @dataclass(frozen=True, slots=True)

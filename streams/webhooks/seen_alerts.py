@@ -1,8 +1,9 @@
 """Which alert ids the dispatcher has already seen: the first message versus updates.
 
-A message whose ``alert_id`` appeared before is an update of that alert.
-Routes with ``updates: first`` (Slack by default) get only the first
-message, and OCSF marks the first as *Create* and the rest as *Update*.
+A message whose ``alert_id`` appeared before is an update of that alert (or its
+close, which its ``status`` says). Routes with ``updates: open`` get only the
+first message, and OCSF marks the first as *Create* and later open ones as
+*Update* (:func:`streams.webhooks.routes.phase_of`).
 The set is bounded (least recently seen ids fall out first); the
 dispatcher refills it after a restart by re-reading the part of each
 partition it had already committed, within a look-back period.

@@ -26,17 +26,19 @@ worker's burst verdicts depend on the order colleagues' searches arrive in.
 
 from __future__ import annotations
 
+import bisect
 import os
 import subprocess
 import sys
-from collections import Counter
-from datetime import date, datetime, timedelta
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from streams.policy import load_policy
 from streams.settings import TopicNames
 from streams.simulate import SimulationConfig, simulate
 from tests.conftest import ROOT
@@ -149,20 +151,37 @@ def test_rule_alerts_of_a_replay_are_exactly_the_live_workers(
     assert set(replayed) == set(live)
 
     # A later sub-range, with a warm-up from the world's start: the alerts the worker
-    # emitted while judging that sub-range's events (an alert message's last_seen is the
-    # time of the event that made it) are exactly the sub-range replay's alerts.
+    # emitted while judging that sub-range's events are exactly the sub-range replay's
+    # alerts. An open version is made by its latest evidence (its last_seen); a closed
+    # one by the agency's first event past last_seen + the session gap.
     truth = orjson.loads((world / "truth.json").read_bytes())
     start = datetime.fromisoformat(truth["start"])
-    middle = start + timedelta(days=5)  # inside the second half, where incidents are
+    middle = (start + timedelta(days=5)).timestamp()  # the second half, where incidents are
+    gap = load_policy(policy).session_gap_s
+    clocks: dict[str, list[float]] = defaultdict(list)
+    for line in (world / "events.jsonl").read_bytes().splitlines():
+        event = orjson.loads(line)
+        clocks[event["agency"]].append(datetime.fromisoformat(event["ts"]).timestamp())
+    for times in clocks.values():
+        times.sort()
+
+    def made_at(alert: dict[str, Any]) -> float:
+        last_seen = datetime.fromisoformat(alert["last_seen"]).timestamp()
+        if alert.get("status") != "closed":
+            return last_seen
+        times = clocks[alert["agency"]]
+        return times[bisect.bisect_right(times, last_seen + gap)]
+
     messages = read_topic(kafka_bootstrap, topic_names.alerts)
     emitted_later = {
         alert["alert_id"]
         for alert in map(orjson.loads, (m.value for m in messages))
-        if datetime.fromisoformat(alert["last_seen"]) >= middle
+        if made_at(alert) >= middle
     }
+    middle_text = datetime.fromtimestamp(middle, tz=UTC).isoformat()
     done = _frtwatch(
         "replay", "--topic", topic_names.events,
-        "--from", middle.isoformat(), "--to", truth["end"], "--warmup", "5d",
+        "--from", middle_text, "--to", truth["end"], "--warmup", "5d",
         "--bootstrap", kafka_bootstrap, "--policy", str(policy),
         "--certifications-topic", topic_names.certifications,
         "--out", str(tmp_path / "later"), "--quiet", "--no-report",

@@ -28,8 +28,9 @@ The live workers run with ``FRTWATCH_WATERMARK_IDLE=6``: the skew of run 3 (the
 time to send partitions 1 to 3 plus a second) must stay below the time the
 watermark waits for a silent partition, which is the documented condition
 under which arrival cannot matter (docs/ARCHITECTURE.md). Every live run also
-checks that no two messages of one alert carry the same ``event_count`` with
-different content (an alert re-opened under its id).
+checks that no two messages of one alert carry the same ``event_count`` and
+``status`` with different content, and that none is open after its closed one (an
+alert re-opened under its id).
 
 ``pytest -s`` prints the mode x alerts x differences table.
 """
@@ -112,14 +113,23 @@ def _topics(base: TopicNames, mode: str) -> TopicNames:
 
 
 def _collisions(bootstrap: str, topic: str) -> list[str]:
-    """Alert ids with two different messages for one ``event_count``."""
-    seen: dict[tuple[str, int], set[bytes]] = defaultdict(set)
+    """Alert ids with two different messages for one ``event_count`` and status, or an
+    open message after the closed one (an alert re-opened under its id)."""
+    seen: dict[tuple[str, int, str], set[bytes]] = defaultdict(set)
+    closed: set[str] = set()
+    reopened: list[str] = []
     for record in read_topic(bootstrap, topic):
         alert = orjson.loads(record.value)
-        seen[(alert["alert_id"], alert["event_count"])].add(
+        status = alert.get("status", "open")
+        if alert["alert_id"] in closed and status == "open":
+            reopened.append(f"{alert['alert_id']} reopened x{alert['event_count']}")
+        if status == "closed":
+            closed.add(alert["alert_id"])
+        seen[(alert["alert_id"], alert["event_count"], status)].add(
             orjson.dumps(alert, option=orjson.OPT_SORT_KEYS)
         )
-    return sorted(f"{i} x{n}" for (i, n), bodies in seen.items() if len(bodies) > 1)
+    collided = [f"{i} x{n} {s}" for (i, n, s), bodies in seen.items() if len(bodies) > 1]
+    return sorted(collided + reopened)
 
 
 def _differences(got: dict[str, dict[str, Any]], expected: Outcome) -> tuple[int, int, int]:

@@ -38,7 +38,9 @@ T0 = 1_772_355_600.0
 def make_alerts(n: int) -> list[Alert]:
     return [
         Alert(
-            alert_id=make_alert_id("prohibited_endpoint", "MPD", f"u{i}", "clearview.ai", int(T0)),
+            alert_id=make_alert_id(
+                "prohibited_endpoint", "MPD", f"u{i}", "clearview.ai", T0, f"e{i}"
+            ),
             detector="prohibited_endpoint",
             severity="critical",
             agency="MPD",

@@ -49,10 +49,11 @@ def alert(
     detector: str = "prohibited_endpoint",
     severity: str = "critical",
     agency: str = "MPD",
+    status: str = "open",
 ) -> Alert:
     """An alert; the same user/detector/agency always gives the same alert_id."""
     return Alert(
-        alert_id=make_alert_id(detector, agency, user, "app.clearview.ai", int(T0)),
+        alert_id=make_alert_id(detector, agency, user, "app.clearview.ai", T0, "e1"),
         detector=detector,
         severity=severity,
         agency=agency,
@@ -63,11 +64,12 @@ def alert(
         event_ids=[f"{user}-e{i}" for i in range(count)],
         summary=f"{user} searched app.clearview.ai, a prohibited FRT service ({count}x)",
         details={"endpoint": "https://app.clearview.ai/search", "host": "app.clearview.ai"},
+        status=status,
     )
 
 
 def wid(a: Alert) -> str:
-    return f"frt_{a.alert_id}_{a.event_count}"
+    return f"frt_{a.alert_id}_{a.event_count}" + ("_closed" if a.status == "closed" else "")
 
 
 async def produce(bootstrap: str, topic: str, messages: Iterable[Alert | bytes]) -> None:
@@ -489,6 +491,38 @@ async def test_ocsf_slack_and_pagerduty_on_the_wire(settings, unique_name):
     for e in events:
         assert e["routing_key"] == "R0UT1NG" and e["event_action"] == "trigger"
         assert e["payload"]["severity"] == "critical" and e["payload"]["source"] == "frtwatch/MPD"
+
+
+async def test_routes_get_the_phases_they_ask_for_and_pagerduty_resolves(settings, unique_name):
+    """One alert's life on the topic: opened, two updates, closed at the last count."""
+    life = [alert("u1", 1), alert("u1", 2), alert("u1", 4), alert("u1", 4, status="closed")]
+    secret = new_secret()
+    receivers = ("opens", "updates", "closes", "siem", "slack", "pd")
+    async with contextlib.AsyncExitStack() as stack:
+        rx = {name: await stack.enter_async_context(receiving()) for name in receivers}
+        await produce(settings.bootstrap, settings.topics.alerts, life)
+        routes = [
+            route("opens", rx["opens"].url(), secret=secret, updates=frozenset({"open"})),
+            route("updates", rx["updates"].url(), secret=secret, updates=frozenset({"update"})),
+            route("closes", rx["closes"].url(), secret=secret, updates=frozenset({"close"})),
+            route("siem", rx["siem"].url(), format="ocsf", secret=secret),  # every version
+            route("slack", rx["slack"].url(), format="slack"),  # default: open and close
+            route("pd", rx["pd"].url(), format="pagerduty", routing_key="R0UT1NG"),
+        ]
+        group = f"g{unique_name}"
+        async with dispatching(settings, routes, group):
+            await wait_committed(settings.bootstrap, group, settings.topics.alerts, len(life))
+    got = {name: [s.webhook_id for s in rx[name].seen] for name in receivers}
+    assert got["opens"] == [wid(life[0])]
+    assert got["updates"] == [wid(life[1]), wid(life[2])]
+    assert got["closes"] == [wid(life[3])]
+    assert got["siem"] == [wid(a) for a in life] and len(set(got["siem"])) == 4
+    assert got["slack"] == [wid(life[0]), wid(life[3])]
+    assert [orjson.loads(s.body)["activity_id"] for s in rx["siem"].seen] == [1, 2, 2, 3]
+    assert rx["slack"].seen[1].json()["blocks"][0]["text"]["text"].startswith("Closed (4 events)")
+    events = [s.json() for s in rx["pd"].seen]
+    assert [e["event_action"] for e in events] == ["trigger", "trigger", "trigger", "resolve"]
+    assert {e["dedup_key"] for e in events} == {life[0].alert_id}
 
 
 async def test_first_message_is_remembered_across_a_restart(settings, unique_name):

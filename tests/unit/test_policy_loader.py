@@ -40,7 +40,8 @@ def test_minimal_policy_gets_defaults(tmp_path):
     assert policy.agencies["B"].may_search_for == frozenset()
     assert policy.is_authorised("frt.example.gov", "B")  # no agency list: all agencies
     assert policy.prohibited_endpoint.severity == "critical"
-    assert policy.suppression_s == 3600
+    assert policy.session_gap_s == 86400
+    assert policy.session_gap("burst") == 86400
     assert policy.certifications_csv is None
 
 
@@ -123,3 +124,38 @@ def test_burst_extreme_factor_below_one_is_an_error_at_its_line(tmp_path, value,
     assert len(errors) == 1
     assert errors[0].startswith(f"{path}:{line}: detectors.burst.extreme_factor: "), errors
     assert fragment in errors[0]
+
+
+def _detectors(tmp_path, body: str):
+    text = (POLICIES / "valid_minimal.yaml").read_text()
+    path = tmp_path / "p.yaml"
+    path.write_text(text + "detectors:\n" + body)
+    return path, len(text.splitlines()) + 2
+
+
+def test_session_gap_for_the_policy_and_per_detector(tmp_path):
+    path, _ = _detectors(tmp_path, "  session_gap: 12h\n  burst:\n    session_gap: 2h\n")
+    policy = load_policy(path)
+    assert policy.session_gap_s == 12 * 3600
+    assert policy.session_gap("burst") == 2 * 3600
+    assert policy.session_gap("prohibited_endpoint") == 12 * 3600
+
+
+def test_shipped_policy_closes_alerts_after_a_quiet_day():
+    policy = load_policy(DEFAULT_POLICY)
+    assert {policy.session_gap(name) for name in ("burst", "uncertified_user")} == {86400}
+    assert policy.session_gap("behavior_anomaly") == 3 * 86400  # intermittent scores
+
+
+def test_the_old_suppression_key_is_a_clear_error_at_its_line(tmp_path):
+    path, line = _detectors(tmp_path, "  suppression: 1h\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:{line}: detectors.suppression is no longer read"), error
+    assert "detectors.session_gap" in error
+
+
+@pytest.mark.parametrize("value", ["0", "-1h", "soon"])
+def test_a_bad_session_gap_is_an_error_at_its_line(tmp_path, value):
+    path, line = _detectors(tmp_path, f"  uncertified_user:\n    session_gap: {value}\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:{line + 1}: detectors.uncertified_user.session_gap: "), error

@@ -6,7 +6,8 @@ Targets OCSF 1.3.0. Every attribute the class requires is set: ``activity_id``,
 and ``type_uid``; recommended ones (``message``, ``status_id``,
 ``is_alert``, ``evidences``, ``finding_info.title``/``analytic``) too.
 The alert's first message is a *Create*, later messages of the same
-``alert_id`` are *Update*s of the same finding (``finding_info.uid``).
+``alert_id`` are *Update*s of the same finding (``finding_info.uid``), and its
+closing version (``status: "closed"``, the final count) is a *Close*.
 Times are epoch milliseconds, as OCSF timestamps are. The untouched
 ``frt.alert.v1`` fields ride along in ``unmapped``.
 """
@@ -24,7 +25,7 @@ OCSF_VERSION = "1.3.0"
 CLASS_UID = 2004
 CATEGORY_UID = 2
 SEVERITY_IDS = {"low": 2, "medium": 3, "high": 4, "critical": 5}
-_ACTIVITIES = {1: "Create", 2: "Update"}
+_ACTIVITIES = {1: "Create", 2: "Update", 3: "Close"}
 # OCSF analytic.type_id: 1 Rule, 3 Statistical, 4 Learning (ML/DL).
 _ANALYTIC_TYPES = {"burst": (3, "Statistical"), "behavior_anomaly": (4, "Learning (ML/DL)")}
 MAX_RELATED_EVENTS = 100
@@ -58,7 +59,7 @@ def _evidence(alert: AlertMessage) -> dict[str, Any]:
 
 def ocsf_detection_finding(alert: AlertMessage, *, first: bool) -> dict[str, Any]:
     """The alert message as one OCSF Detection Finding event."""
-    activity_id = 1 if first else 2
+    activity_id = 3 if alert.closed else 1 if first else 2
     activity = _ACTIVITIES[activity_id]
     analytic_type_id, analytic_type = _ANALYTIC_TYPES.get(alert.detector, (1, "Rule"))
     title = detector_title(alert.detector)

@@ -1,7 +1,8 @@
-"""A PagerDuty Events API v2 ``trigger`` event.
+"""A PagerDuty Events API v2 ``trigger`` event, or ``resolve`` when the alert closes.
 
 ``dedup_key`` is the alert id, so every update of an alert lands on the same
-PagerDuty incident instead of paging again. The routing (integration) key
+PagerDuty incident instead of paging again, and the alert's closing version
+(``status: "closed"``) resolves that incident. The routing (integration) key
 goes in the body, as the Events API requires; it comes from the route's
 ``routing_key_env``.
 """
@@ -21,6 +22,14 @@ MAX_EVENT_IDS = 20
 
 def pagerduty_event(alert: AlertMessage, *, routing_key: str) -> dict[str, Any]:
     """The alert message as a PagerDuty Events API v2 enqueue body."""
+    if alert.closed:
+        # A resolve needs no payload: it closes the incident with this dedup_key.
+        return {
+            "routing_key": routing_key,
+            "event_action": "resolve",
+            "dedup_key": alert.alert_id,
+            "client": "frtwatch",
+        }
     summary = f"{detector_title(alert.detector)} ({alert.agency}/{alert.user}): {alert.summary}"
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[: _SUMMARY_LIMIT - 1] + "…"

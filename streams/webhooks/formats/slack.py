@@ -39,7 +39,9 @@ def slack_message(alert: AlertMessage, *, first: bool) -> dict[str, Any]:
     """The alert message as a Slack incoming-webhook payload."""
     severity = alert.severity.upper()
     headline = f"{severity}: {detector_title(alert.detector)}"
-    if not first:
+    if alert.closed:
+        headline = f"Closed ({alert.event_count} events) {headline}"
+    elif not first:
         headline = f"Update ({alert.event_count} events) {headline}"
     who = f"{alert.agency}/{alert.user}"
     fallback = f"[{severity}] {detector_title(alert.detector)} for {who}: {alert.summary}"

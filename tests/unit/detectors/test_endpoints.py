@@ -64,8 +64,9 @@ def test_first_use_of_a_host_in_the_agency_is_marked(run):
     host = "https://faces.example.net/api"
     r.feed([make_event(at(0, 9), user="mpd-0001", endpoint=host)])
     r.feed([make_event(at(0, 11), user="mpd-0002", endpoint=host)])
-    r.feed([make_event(at(0, 11, 30), user="mpd-0001", agency="MPD", endpoint=host)])
-    first, second, again = r.of("unknown_endpoint")
+    r.feed([make_event(at(2, 11, 30), user="mpd-0001", agency="MPD", endpoint=host)])
+    first, second, closed, again = r.of("unknown_endpoint")
+    assert (closed.alert_id, closed.status) == (first.alert_id, "closed")
     assert first.details["first_time_for_agency"] is True
     assert "the first use of it in MPD" in first.summary
     assert first.details["approved_for"] == []
@@ -73,7 +74,7 @@ def test_first_use_of_a_host_in_the_agency_is_marked(run):
     assert second.details["first_time_for_agency"] is False
     assert second.details["agency_first_used"] == "2026-03-02T09:00:00Z"
     assert "first use" not in second.summary
-    # mpd-0001 again, two hours later: a new period, still MPD's first user of the host.
+    # mpd-0001 again, two days later: a new alert (the first closed), no longer a first use.
     assert again.user == "mpd-0001" and again.details["first_time_for_agency"] is False
 
 

@@ -14,7 +14,8 @@ def verdicts(run, registry, times):
     r.engine.certificates = registry
     out = []
     for ts in times:
-        out.append(bool([a for a in r.feed([make_event(ts)]) if a.detector == "uncertified_user"]))
+        new = [a for a in r.feed([make_event(ts)]) if a.detector == "uncertified_user"]
+        out.append(any(a.status == "open" for a in new))
     return out, r
 
 
@@ -22,11 +23,12 @@ def test_first_and_last_valid_second(run):
     registry = certify(CertificateRegistry(), USER, since="2026-03-02", until="2026-03-05")
     start = parse_date_start("2026-03-02")
     end = parse_date_start("2026-03-05") + DAY  # exclusive
-    # Events far apart so each opens its own alert (a new suppression period).
+    # Events days apart, so each verdict is an alert of its own (beyond the session gap).
     times = [start - 1, start, end - 1, end]
     fired, r = verdicts(run, registry, times)
     assert fired == [True, False, False, True]
-    before, after = r.of("uncertified_user")
+    before, closed, after = r.of("uncertified_user")
+    assert (closed.alert_id, closed.status, closed.event_count) == (before.alert_id, "closed", 1)
     assert before.details == {
         "reason": "not_yet_valid",
         "certified_on": "2026-03-02",
@@ -44,8 +46,12 @@ def test_expiry_in_the_middle_of_a_stream(run):
     registry = certify(CertificateRegistry(), USER, since="2026-01-01", until="2026-03-02")
     times = [at(0, 20) + i * HOUR for i in range(8)]  # 20:00 on the 2nd to 03:00 on the 3rd
     fired, r = verdicts(run, registry, times)
-    assert fired == [False] * 4 + [True] * 4
-    assert {a.details["reason"] for a in r.of("uncertified_user")} == {"expired"}
+    # One alert from the expiry on, published at 1, 2 and 4 searches.
+    assert fired == [False] * 4 + [True, True, False, True]
+    alerts = r.of("uncertified_user")
+    assert len({a.alert_id for a in alerts}) == 1 and alerts[-1].event_count == 4
+    assert alerts[0].first_seen == times[4]
+    assert {a.details["reason"] for a in alerts} == {"expired"}
 
 
 def test_revocation_and_recertification_take_effect_live(run):

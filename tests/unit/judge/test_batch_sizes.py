@@ -1,5 +1,6 @@
 """Batch boundaries decide nothing: a simulated world judged in batches of 1 to 10,000
-events gives the same alerts, ids and final counts, behaviour alerts included."""
+events gives the same alerts, ids and final counts, behaviour alerts included, and
+closes the same alerts with the same final counts (silent users' too)."""
 
 from __future__ import annotations
 
@@ -48,18 +49,18 @@ def _alerts(world: tuple[Path, list[SearchEvent], BehaviorModel], size: int, byt
     policy = load_policy(DEFAULT_POLICY)
     judge = Judge(Engine(policy, load_certificates_csv(out / "certifications.csv")), model)
     states = ByteStates({}, {}) if byte_states else ObjectStates()
-    published: list[tuple[str, str, int, float, float]] = []
+    published: list[tuple[str, str, int, float, float, str]] = []
     for start in range(0, len(events), size):
         items = [BatchItem(e, None) for e in events[start : start + size]]
         result = judge.run(items, states)
         assert not result.failures
-        published += [(a.alert_id, a.detector, a.event_count, a.first_seen, a.last_seen)
-                      for a in result.alerts]  # fmt: skip
+        published += [(a.alert_id, a.detector, a.event_count, a.first_seen, a.last_seen,
+                       a.status) for a in result.alerts]  # fmt: skip
     return sorted(published)  # every version published; the order within a batch may differ
 
 
 @pytest.fixture(scope="module")
-def one_at_a_time(world) -> list[tuple[str, str, int, float, float]]:
+def one_at_a_time(world) -> list[tuple[str, str, int, float, float, str]]:
     return _alerts(world, 1, byte_states=False)
 
 
@@ -69,6 +70,8 @@ def test_every_batch_size_gives_the_alerts_of_one_event_at_a_time(
 ) -> None:
     detectors = {detector for _, detector, *_ in one_at_a_time}
     assert {"behavior_anomaly", "burst", "prohibited_endpoint"} <= detectors
+    closed = {detector for _, detector, *_, status in one_at_a_time if status == "closed"}
+    assert {"behavior_anomaly", "prohibited_endpoint", "uncertified_user"} <= closed
     assert _alerts(world, size, byte_states=False) == one_at_a_time
 
 
@@ -86,7 +89,7 @@ def test_many_open_alerts_close_alike_in_any_batch_size() -> None:
         for i in range(120)
     ]  # fmt: skip
 
-    def alerts(batch: int) -> list[tuple[str, int, float, float]]:
+    def alerts(batch: int) -> list[tuple[str, int, float, float, str]]:
         """Every version published, in any order (a closed alert reopened would publish
         its count from 1 again)."""
         engine = Engine(load_policy(DEFAULT_POLICY), CertificateRegistry())
@@ -95,7 +98,7 @@ def test_many_open_alerts_close_alike_in_any_batch_size() -> None:
         published = []
         for start in range(0, len(events), batch):
             items = [BatchItem(e, None) for e in events[start : start + batch]]
-            published += [(a.alert_id, a.event_count, a.first_seen, a.last_seen)
+            published += [(a.alert_id, a.event_count, a.first_seen, a.last_seen, a.status)
                           for a in judge.run(items, states).alerts]  # fmt: skip
         return sorted(published)
 

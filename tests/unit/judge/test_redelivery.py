@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from streams.detectors import Engine
-from streams.judge.batch import BatchItem, ByteStates, Judge, store_agencies
+from streams.judge.batch import BatchItem, ByteStates, Judge, ObjectStates, store_agencies
 from streams.judge.progress_marks import split
 from streams.policy import CertificateRegistry, load_policy
 from streams.settings import DEFAULT_POLICY
-from tests.unit.detectors.factories import HOUR, at, make_event
+from tests.unit.detectors.factories import HOUR, at, certify, make_event
 
 PROHIBITED = "https://app.clearview.ai/search"
 
@@ -188,3 +188,74 @@ def test_behaviour_alerts_do_not_depend_on_where_batches_end() -> None:
     assert one_at_a_time and max(one_at_a_time.values()) >= 2
     assert alerts(40) == one_at_a_time
     assert alerts(11) == one_at_a_time  # a batch spans 3.3 h: past a fold's horizon
+
+
+def _days_world() -> list[Any]:
+    """Four users over five days: prohibited searches with quiet days between, so alerts
+    close on the agency's clock, some of them while their user is silent."""
+    events = []
+    for day in range(5):
+        for i in range(12):
+            user = f"mpd-000{1 + i % 4}"
+            fields = {"endpoint": PROHIBITED} if (i % 4 == day % 3 and i < 8) else {}
+            events.append(make_event(at(day, 8) + i * 0.4 * HOUR, user=user, **fields))
+    return events
+
+
+def _closed(alerts: list[Any]) -> set[tuple[str, int]]:
+    return {(a.alert_id, a.event_count) for a in alerts if a.status == "closed"}
+
+
+def test_alerts_closed_by_another_users_event_survive_a_crash_between_writes() -> None:
+    """Closing a silent user's alert changes that user's state as of a colleague's event:
+    the agency's journal carries it, so a crash between the agency and the user writes
+    neither loses the close nor closes the alert twice."""
+    items = _items(_days_world())
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    reference = detector.run(items, ByteStates({}, {}))
+    assert _closed(reference.alerts), "the world closes no alert"
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    published = []
+    for start in range(0, len(items), 9):
+        batch = items[start : start + 9]
+        result = detector.judge(batch, ByteStates(users, agencies))
+        published += result.alerts
+        store_agencies(result, agencies)  # ... and the worker dies here, every batch
+        again = detector.run(batch, ByteStates(users, agencies))
+        assert not again.alerts, "the batch was judged again"
+    assert _closed(published) == _closed(reference.alerts)
+    once = _run([items])
+    assert _states(users) == _states(once[0]) and _states(agencies) == _states(once[1])
+
+
+def test_a_stretch_read_again_closes_nothing_twice() -> None:
+    items = _items(_days_world())
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    published = []
+    for batch in (items[:30], items[30:], items[10:50], items[50:]):
+        published += detector.run(batch, ByteStates(users, agencies)).alerts
+    reference = detector.run(items, ByteStates({}, {}))
+    assert sorted((a.alert_id, a.event_count, a.status) for a in published) == sorted(
+        (a.alert_id, a.event_count, a.status) for a in reference.alerts
+    )
+    assert _closed(published)
+
+
+def test_a_full_close_index_closes_the_alerts_due_first(monkeypatch) -> None:
+    """More members with open alerts than the agency's index holds: the member whose
+    alerts would close first has them closed (published closed) at once."""
+    import streams.judge.batch as batch
+
+    monkeypatch.setattr(batch, "AGENCY_DUE_CAP", 3)
+    events = [make_event(at(0, 8) + i * 600.0, user=f"mpd-000{1 + i}", endpoint=PROHIBITED)
+              for i in range(5)]  # fmt: skip
+    certified = certify(CertificateRegistry(), *(f"MPD/{e.user}" for e in events))
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), certified))
+    states = ObjectStates()
+    result = detector.run([BatchItem(e, None) for e in events], states)
+    closed = [(a.user, a.event_count) for a in result.alerts if a.status == "closed"]
+    assert closed == [("mpd-0001", 1), ("mpd-0002", 1)]
+    assert sorted(states.agencies["MPD"].due) == ["mpd-0003", "mpd-0004", "mpd-0005"]

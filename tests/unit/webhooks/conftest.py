@@ -29,7 +29,7 @@ def build_alert(**overrides: Any) -> Alert:
     fields.update(overrides)
     if "alert_id" not in fields:
         fields["alert_id"] = make_alert_id(
-            fields["detector"], fields["agency"], fields["user"], "subject", int(T0)
+            fields["detector"], fields["agency"], fields["user"], "subject", T0, "e1"
         )
     return Alert(**fields)
 

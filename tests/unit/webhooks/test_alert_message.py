@@ -26,6 +26,21 @@ def test_update_of_an_alert_has_a_new_webhook_id_but_a_redelivery_does_not():
     assert update.alert_id == first.alert_id and update.webhook_id != first.webhook_id
 
 
+def test_every_published_version_has_its_own_webhook_id():
+    """The close may carry the count of the last open version: still a new id, so a
+    receiver that de-duplicates by webhook-id never drops it."""
+    versions = [build_alert(event_count=n) for n in (1, 2, 4)]
+    versions.append(build_alert(event_count=4, status="closed"))
+    ids = [parse_alert_message(v.to_json()).webhook_id for v in versions]
+    assert len(set(ids)) == len(ids)
+    assert ids[-1] == f"frt_{versions[0].alert_id}_4_closed"
+    closed = parse_alert_message(versions[-1].to_json())
+    assert closed.closed and closed.status == "closed"
+    legacy = build_alert(event_count=4).to_dict()
+    del legacy["status"]  # a message from before the field is open
+    assert parse_alert_message(orjson.dumps(legacy)).status == "open"
+
+
 def _with(**changes):
     obj = build_alert().to_dict()
     obj.update(changes)
@@ -41,6 +56,7 @@ def _with(**changes):
         (_with(schema="frt.alert.v2"), "'schema'"),
         (_with(alert_id="a\r\nX-Evil: 1"), "alert_id"),
         (_with(alert_id=""), "alert_id"),
+        (_with(status="resolved"), "'status' must be open or closed"),
         (_with(severity="urgent"), "severity"),
         (_with(event_count=0), "event_count"),
         (_with(event_count=True), "event_count"),

@@ -20,7 +20,7 @@ def test_check_lists_routes_without_secrets(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "4 route(s)" in out
     assert "siem: ocsf -> https://siem.example.org (signed, updates=all" in out
-    assert "slack: slack -> https://hooks.slack.com (unsigned, updates=first" in out
+    assert "slack: slack -> https://hooks.slack.com (unsigned, updates=open,close" in out
     for secret in ENV.values():
         assert secret not in out
 

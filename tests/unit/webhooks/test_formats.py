@@ -122,3 +122,26 @@ def test_render_is_deterministic_for_redelivery(make_message):
     for fmt in ("ocsf", "slack", "pagerduty"):
         route = Route(name="r", url="https://x.example/", format=fmt, routing_key="k")
         assert render(route, msg, first=True) == render(route, msg, first=True)
+
+
+def test_ocsf_close_is_activity_3_of_the_same_finding(make_message):
+    update = ocsf_detection_finding(make_message(event_count=4), first=False)
+    close = ocsf_detection_finding(make_message(event_count=4, status="closed"), first=False)
+    assert (close["activity_id"], close["activity_name"], close["type_uid"]) == (3, "Close", 200403)
+    assert close["type_name"] == "Detection Finding: Close"
+    assert close["finding_info"]["uid"] == update["finding_info"]["uid"]
+    assert close["metadata"]["uid"] != update["metadata"]["uid"]  # the webhook-ids differ
+    assert close["count"] == 4 and close["unmapped"]["frt_alert"]["status"] == "closed"
+
+
+def test_pagerduty_resolves_the_incident_on_close(make_message):
+    opened = pagerduty_event(make_message(event_count=3), routing_key="k")
+    closed = pagerduty_event(make_message(event_count=5, status="closed"), routing_key="k")
+    assert closed == {"routing_key": "k", "event_action": "resolve",
+                      "dedup_key": opened["dedup_key"], "client": "frtwatch"}  # fmt: skip
+    assert opened["event_action"] == "trigger"
+
+
+def test_slack_close_is_marked_with_the_final_count(make_message):
+    payload = slack_message(make_message(event_count=12, status="closed"), first=False)
+    assert payload["blocks"][0]["text"]["text"].startswith("Closed (12 events) ")

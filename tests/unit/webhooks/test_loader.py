@@ -36,13 +36,16 @@ def test_valid_file_loads_with_defaults_and_overrides():
     assert siem.detectors == frozenset({"burst", "prohibited_endpoint"})
     assert siem.agencies == frozenset({"MPD", "CSO"})
     assert dict(siem.headers) == {"X-Source": "frtwatch", "Authorization": "Bearer siem-token"}
-    assert siem.updates == "all"
+    assert siem.updates == {"open", "update", "close"}
     assert siem.delivery.timeout_s == 2.0 and siem.delivery.max_attempts == 4
     assert siem.delivery.backoff_initial_s == 0.05 and siem.delivery.backoff_max_s == 1.0
     assert routes["pd"].routing_key == "R0UT1NG" and routes["pd"].secret is None
-    assert routes["slack"].url == ENV["T_SLACK_URL"] and routes["slack"].updates == "first"
+    assert routes["slack"].url == ENV["T_SLACK_URL"] and routes["slack"].updates == {
+        "open",
+        "close",
+    }
     internal = routes["internal"]
-    assert internal.allow_private and internal.updates == "first"
+    assert internal.allow_private and internal.updates == {"open"}
     assert internal.delivery.max_attempts == 9 and internal.delivery.concurrency == 1
     assert internal.delivery.timeout_s == 2.0  # inherited from the file's defaults
 
@@ -59,7 +62,7 @@ def test_every_error_is_reported_at_once_with_its_line():
         (10, "routes[1] (b): format native needs a signing secret"),
         (16, "routes[2] (a).min_severity must be one of low, medium, high, critical"),
         (17, "routes[2] (a).detectors: unknown detector 'brust'"),
-        (18, "routes[2] (a).updates must be all or first"),
+        (18, "routes[2] (a).updates must be all, first, or some of open, update, close"),
         (22, "routes[3]: unknown key 'colour'"),
         (13, "routes[2].name: 'a' already used on line 6"),
         (24, "routes[3] (c).headers.Content-Type: frtwatch sets this header itself"),
@@ -129,3 +132,35 @@ def test_shipped_example_loads_when_its_variables_are_set():
     assert [r.format for r in config.routes] == ["ocsf", "pagerduty", "slack", "native"]
     errors = errors_of(PROJECT_ROOT / "config" / "webhooks.example.yaml", env={})
     assert len(errors) == 5 and all("is not set" in e for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("value", "phases"),
+    [
+        ("all", {"open", "update", "close"}),
+        ("first", {"open"}),
+        ("open", {"open"}),
+        ("close", {"close"}),
+        ("[open, close]", {"open", "close"}),
+        ("[update]", {"update"}),
+    ],
+)
+def test_updates_takes_a_phase_or_a_list(tmp_path, value, phases):
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "version: 1\nroutes:\n  - name: t\n    url: https://example.org/h\n"
+        f"    format: slack\n    updates: {value}\n"
+    )
+    (route,) = load_routes(path, env={}).routes
+    assert route.updates == phases
+
+
+@pytest.mark.parametrize("value", ["[open, sometimes]", "[]", "[all]", "closed"])
+def test_updates_rejects_other_words_at_their_line(tmp_path, value):
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "version: 1\nroutes:\n  - name: t\n    url: https://example.org/h\n"
+        f"    format: slack\n    updates: {value}\n"
+    )
+    (error,) = errors_of(path, env={})
+    assert error.startswith(f"{path}:6: routes[0] (t).updates must "), error

@@ -1,10 +1,13 @@
-"""Route filters: minimum severity, detectors, agencies, and first-only routes."""
+"""Route filters: minimum severity, detectors, agencies, and the phases a route asks for."""
 
 from __future__ import annotations
 
 import pytest
 
 from streams.webhooks.routes import Route
+
+OPEN, UPDATE, CLOSE = frozenset({"open"}), frozenset({"update"}), frozenset({"close"})
+ALL = OPEN | UPDATE | CLOSE
 
 
 @pytest.mark.parametrize(
@@ -18,9 +21,20 @@ from streams.webhooks.routes import Route
         ({"detectors": frozenset({"burst"})}, {"detector": "burst"}, True, True),
         ({"agencies": frozenset({"CSO"})}, {"agency": "MPD"}, True, False),
         ({"agencies": frozenset({"CSO", "MPD"})}, {"agency": "MPD"}, True, True),
-        ({"updates": "first"}, {}, False, False),
-        ({"updates": "first"}, {}, True, True),
-        ({"updates": "all"}, {}, False, True),
+        ({"updates": OPEN}, {}, False, False),
+        ({"updates": OPEN}, {}, True, True),
+        ({"updates": OPEN}, {"status": "closed"}, False, False),
+        ({"updates": ALL}, {}, False, True),
+        ({"updates": ALL}, {"status": "closed"}, False, True),
+        ({"updates": CLOSE}, {}, True, False),
+        ({"updates": CLOSE}, {}, False, False),
+        ({"updates": CLOSE}, {"status": "closed"}, False, True),
+        ({"updates": CLOSE}, {"status": "closed"}, True, True),  # the close is never an open
+        ({"updates": UPDATE}, {}, False, True),
+        ({"updates": UPDATE}, {}, True, False),
+        ({"updates": UPDATE}, {"status": "closed"}, False, False),
+        ({"format": "slack"}, {}, False, False),  # slack: the opening and the close
+        ({"format": "slack"}, {"status": "closed"}, False, True),
     ],
 )
 def test_route_wants(make_message, route_kwargs, alert_kwargs, first, wanted):
