@@ -117,6 +117,7 @@ WEBHOOK_INVALID_ALERTS = Counter(
 # Reason classes for rejected input: a small closed set, so a flood of odd
 # input cannot blow up the number of time series. First match wins.
 _REJECT_CLASSES: tuple[tuple[str, str], ...] = (
+    ("ahead of its kafka record timestamp", "future_time"),  # streams.contract.event_time
     ("no value", "empty"),
     ("is empty", "empty"),
     ("bytes, more than", "too_large"),
@@ -140,6 +141,9 @@ def reject_reason_class(reason: str) -> str:
     'too_large'
     >>> reject_reason_class("'ts' is not an RFC 3339 timestamp with offset: 'x'")
     'bad_timestamp'
+    >>> from streams.contract.event_time import ahead_of_record
+    >>> reject_reason_class(ahead_of_record(4_070_908_800.0, 1_799_999_990_000, 300.0))
+    'future_time'
     >>> reject_reason_class("something new")
     'other'
     """

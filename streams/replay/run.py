@@ -105,7 +105,7 @@ def _read_range(options: ReplayOptions) -> TimeRange:
 def _source(options: ReplayOptions) -> EventSource:
     read_range = _read_range(options)
     if options.from_file is not None:
-        return FileSource(options.from_file, read_range)
+        return FileSource(options.from_file, read_range, options.max_clock_skew_s)
     if not options.topic:
         raise UsageError("say which topic to replay (--topic) or give --from-file")
     return KafkaSource(

@@ -10,6 +10,7 @@ seek slack was wide enough).
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from streams.contract import SearchEvent, parse_event
+from streams.contract.alert import format_ts
 from streams.contract.event_time import ahead_of_record
 from streams.errors import ContractError, FrtwatchError
 from streams.judge.watermark import Watermark
@@ -27,6 +29,7 @@ PAUSE_ABOVE = 200_000
 """A partition this far ahead (buffered events) stops fetching until the others catch up."""
 MAX_REASONS = 20
 AHEAD_OF_RECORD = "event time more than the allowed clock skew ahead of its Kafka record timestamp"
+AHEAD_OF_START = "event time more than the allowed clock skew ahead of the replay's start (a file has no record timestamps)"
 
 
 def _event_id(event: SearchEvent) -> str:
@@ -223,9 +226,19 @@ class FileSource:
     unit = "B"
     CHUNK_BYTES = 8 * 1024 * 1024
 
-    def __init__(self, path: Path, time_range: TimeRange) -> None:
+    def __init__(
+        self,
+        path: Path,
+        time_range: TimeRange,
+        max_clock_skew_s: float = math.inf,
+        clock_reference: float | None = None,
+    ) -> None:
         self.path = path
         self.time_range = time_range
+        # A file has no record timestamps; nothing in it can be from after the replay
+        # started, so that is the reference (recorded in the manifest).
+        self.clock_reference = time.time() if clock_reference is None else clock_reference
+        self._latest_allowed = self.clock_reference + max_clock_skew_s
         self.stats = ReadStats()
         self._size = 0
         self._done = 0
@@ -238,7 +251,12 @@ class FileSource:
             self._size = self.path.stat().st_size
         except OSError as exc:
             raise FrtwatchError(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        return {"kind": "file", "path": str(self.path), "bytes": self._size}
+        return {
+            "kind": "file",
+            "path": str(self.path),
+            "bytes": self._size,
+            "clock_reference": format_ts(self.clock_reference),
+        }
 
     @property
     def total(self) -> int:
@@ -284,6 +302,9 @@ class FileSource:
                         stats.reject(exc.reason)
                         continue
                     ts = event.ts
+                    if ts > self._latest_allowed:
+                        stats.reject(AHEAD_OF_START)
+                        continue
                     if ts > newest:
                         newest = ts
                     if lo <= ts < hi:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime
 from pathlib import Path
@@ -231,3 +232,35 @@ def test_a_warm_up_judges_the_range_as_a_worker_with_history_did(tmp_path: Path)
     # An alert opened in the warm-up and still open in the range is the worker's alert:
     # same id, same opening.
     assert uncertified("warm") and uncertified("warm").items() <= uncertified("all").items()
+
+
+def _burst_world(with_2099: bool) -> list[dict]:
+    """The hand-made world, then 60 searches in 40 minutes by one user (a burst from day
+    one), optionally after one search of theirs dated 2099."""
+    events = list(EVENTS)
+    if with_2099:
+        events.append(make_event("f2099", "2099-01-01T00:00:00Z", "MPD", "u9", COUNTY))
+    events += [
+        make_event(f"b{i:02d}", f"2026-03-03T14:{i * 40 // 60:02d}:{i * 40 % 60:02d}Z",
+                   "MPD", "u9", COUNTY)
+        for i in range(60)
+    ]  # fmt: skip
+    return events
+
+
+def test_an_event_dated_2099_in_a_file_does_not_blind_the_burst(tmp_path: Path) -> None:
+    from streams.replay.sources import AHEAD_OF_START
+
+    def bursts(run: Path) -> list[str]:
+        alerts = [orjson.loads(line) for line in (run / "alerts.jsonl").read_bytes().splitlines()]
+        return sorted({a["alert_id"] for a in alerts if a["detector"] == "burst"})
+
+    clean = run_replay(_options(tmp_path / "clean", _burst_world(False)))
+    assert bursts(tmp_path / "clean" / "run"), "the burst alone must fire"
+    poisoned = run_replay(_options(tmp_path / "poisoned", _burst_world(True)))
+    assert bursts(tmp_path / "poisoned" / "run") == bursts(tmp_path / "clean" / "run")
+    assert poisoned.manifest["read"]["invalid_reasons"] == {AHEAD_OF_START: 1}
+    assert clean.manifest["alerts"] == poisoned.manifest["alerts"]
+    # Control: without the bound the one event blinds the user's burst.
+    run_replay(_options(tmp_path / "unbounded", _burst_world(True), max_clock_skew_s=math.inf))
+    assert bursts(tmp_path / "unbounded" / "run") == []

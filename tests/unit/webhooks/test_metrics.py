@@ -57,3 +57,11 @@ def test_metrics_server_is_off_by_default_and_on_loopback_when_asked():
         "frtwatch_events_in_total",
     ):
         assert line in text, line
+
+
+def test_an_event_from_the_future_is_counted_as_such():
+    from streams.contract.event_time import ahead_of_record
+
+    reason = ahead_of_record(4_070_908_800.0, 1_799_999_990_000, 300.0)  # 2099 vs 2027
+    assert reason is not None
+    assert metrics.reject_reason_class(reason) == "future_time"
