@@ -6,21 +6,24 @@
 set -eu
 : "${BOOTSTRAP:?set BOOTSTRAP to host:port of a SASL_SSL listener}"
 
-# frtwatch-worker: frtwatch worker: reads input and certificates, writes alerts and dead letters, owns its internal topics and its two consumer groups
+# frtwatch-worker: frtwatch worker: reads input, certificates and exceptions, writes alerts and dead letters, owns its internal topics and its two consumer groups
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-worker --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-worker.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.certifications'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.exceptions'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Write --topic 'frt.alerts'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Write --topic 'frt.search-events.dlq'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation All --topic 'frtwatch-' --resource-pattern-type prefixed
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --group 'frtwatch'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --group 'frtwatch-ingest'
 
-# frtwatch-console: frtwatch console: reads alerts, events and certificates, writes triage
+# frtwatch-console: frtwatch console: reads alerts, events and certificates, writes triage; frtwatch exceptions runs as it (reads and writes exceptions)
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-console --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-console.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Read --topic 'frt.alerts'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Read --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Read --topic 'frt.certifications'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Read --topic 'frt.exceptions'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Write --topic 'frt.exceptions'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Read --topic 'frt.triage'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Write --topic 'frt.triage'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-console --operation Create --topic 'frt.triage'
@@ -35,10 +38,11 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties 
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-dispatcher --operation Write --topic 'frt.alerts.webhook-dlq'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-dispatcher --operation Read --group 'frtwatch-webhooks'
 
-# frtwatch-replay: frtwatch replay and frtwatch model train from a topic: reads events only
+# frtwatch-replay: frtwatch replay and frtwatch model train from a topic: reads events, certificates and exceptions
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-replay --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-replay.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.certifications'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.exceptions'
 
 # frtwatch-shipper: an agency's shipper (frtwatch produce, frtwatch ingest): writes events and certificates
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-shipper --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-shipper.password)]"

@@ -30,12 +30,24 @@ COMMAND_MODULES = (
     "streams.commands.policy",
     "streams.commands.ingest",
     "streams.commands.catalogue",
+    "streams.commands.exceptions",
 )
 
 # Sub-commands that talk to Kafka: with TLS or SASL configured, their connection is checked
 # once before they start, so a refused password or an untrusted certificate is one line.
 KAFKA_COMMANDS = frozenset(
-    {"produce", "worker", "alerts", "model", "webhooks", "console", "replay", "ingest", "simulate"}
+    {
+        "produce",
+        "worker",
+        "alerts",
+        "model",
+        "webhooks",
+        "console",
+        "replay",
+        "ingest",
+        "simulate",
+        "exceptions",
+    }
 )
 
 

@@ -28,11 +28,14 @@ SHIPPER = "frtwatch-shipper"
 PRINCIPALS = (WORKER, CONSOLE, DISPATCHER, REPLAY, SHIPPER)
 
 ROLES = {
-    WORKER: "frtwatch worker: reads input and certificates, writes alerts and dead letters, "
+    WORKER: "frtwatch worker: reads input, certificates and exceptions, writes alerts and "
+    "dead letters, "
     "owns its internal topics and its two consumer groups",
-    CONSOLE: "frtwatch console: reads alerts, events and certificates, writes triage",
+    CONSOLE: "frtwatch console: reads alerts, events and certificates, writes triage; "
+    "frtwatch exceptions runs as it (reads and writes exceptions)",
     DISPATCHER: "frtwatch webhooks: reads alerts, writes its dead-letter topic",
-    REPLAY: "frtwatch replay and frtwatch model train from a topic: reads events only",
+    REPLAY: "frtwatch replay and frtwatch model train from a topic: reads events, "
+    "certificates and exceptions",
     SHIPPER: "an agency's shipper (frtwatch produce, frtwatch ingest): writes events and "
     "certificates",
 }
@@ -63,6 +66,7 @@ def grants(settings: Settings) -> list[Grant]:
     out = [
         Grant(WORKER, "Read", "topic", t.events),
         Grant(WORKER, "Read", "topic", t.certifications),
+        Grant(WORKER, "Read", "topic", t.exceptions),
         Grant(WORKER, "Write", "topic", t.alerts),
         Grant(WORKER, "Write", "topic", t.dlq),
         Grant(WORKER, "All", "topic", f"{app}-", prefixed=True),  # internal topics, changelogs
@@ -71,6 +75,8 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(CONSOLE, "Read", "topic", t.alerts),
         Grant(CONSOLE, "Read", "topic", t.events),
         Grant(CONSOLE, "Read", "topic", t.certifications),  # the user page's certificate status
+        Grant(CONSOLE, "Read", "topic", t.exceptions),  # frtwatch exceptions list
+        Grant(CONSOLE, "Write", "topic", t.exceptions),  # frtwatch exceptions add|withdraw|load
     ]
     for topic in (t.triage, history):
         out += [Grant(CONSOLE, op, "topic", topic) for op in ("Read", "Write", "Create")]
@@ -81,6 +87,7 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(DISPATCHER, "Read", "group", f"{app}-webhooks"),
         Grant(REPLAY, "Read", "topic", t.events),
         Grant(REPLAY, "Read", "topic", t.certifications),
+        Grant(REPLAY, "Read", "topic", t.exceptions),
         Grant(SHIPPER, "Write", "topic", t.events),
         Grant(SHIPPER, "Write", "topic", t.certifications),
     ]
@@ -90,7 +97,7 @@ def grants(settings: Settings) -> list[Grant]:
 def shared_topics(settings: Settings) -> list[str]:
     """The topics the operator creates before the components start."""
     t = settings.topics
-    return [t.events, t.dlq, t.certifications, t.alerts, t.webhook_dlq]
+    return [t.events, t.dlq, t.certifications, t.alerts, t.webhook_dlq, t.exceptions]
 
 
 def script(settings: Settings) -> str:

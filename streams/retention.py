@@ -73,6 +73,7 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         t.webhook_dlq: delete(r.dlq_ms),
         f"{settings.app_id}-events-by-agency": delete(r.internal_ms),
         t.certifications: {"cleanup.policy": "compact"},
+        t.exceptions: {"cleanup.policy": "compact"},
         t.triage: {"cleanup.policy": "compact"},
         f"{t.triage}.history": delete(FOREVER),
     }

@@ -29,6 +29,7 @@ class TopicNames:
     alerts: str = "frt.alerts"
     webhook_dlq: str = "frt.alerts.webhook-dlq"
     triage: str = "frt.triage"
+    exceptions: str = "frt.exceptions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alerts=env.get("FRTWATCH_TOPIC_ALERTS", base.topics.alerts),
         webhook_dlq=env.get("FRTWATCH_TOPIC_WEBHOOK_DLQ", base.topics.webhook_dlq),
         triage=env.get("FRTWATCH_TOPIC_TRIAGE", base.topics.triage),
+        exceptions=env.get("FRTWATCH_TOPIC_EXCEPTIONS", base.topics.exceptions),
     )
-    for name in (topics.events, topics.dlq, topics.certifications, topics.alerts):
+    for name in (topics.events, topics.dlq, topics.certifications, topics.alerts,
+                 topics.exceptions):  # fmt: skip
         if not name:
             raise ConfigError("topic names must not be empty")
     return Settings(

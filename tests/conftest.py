@@ -52,6 +52,7 @@ def topic_names(unique_name: str) -> TopicNames:
         alerts=f"{p}.frt.alerts",
         webhook_dlq=f"{p}.frt.alerts.webhook-dlq",
         triage=f"{p}.frt.triage",
+        exceptions=f"{p}.frt.exceptions",
     )
 
 

@@ -148,6 +148,7 @@ def worker_env(
         FRTWATCH_TOPIC_ALERTS=topics.alerts,
         FRTWATCH_TOPIC_WEBHOOK_DLQ=topics.webhook_dlq,
         FRTWATCH_TOPIC_TRIAGE=topics.triage,
+        FRTWATCH_TOPIC_EXCEPTIONS=topics.exceptions,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra or {})

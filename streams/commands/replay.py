@@ -55,6 +55,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                             "CERTIFICATIONS, else the policy's topic; skipped if absent)")  # fmt: skip
     certs.add_argument("--no-certifications-topic", action="store_true",
                        help="judge certificates against the CSV alone")  # fmt: skip
+    excepted = parser.add_mutually_exclusive_group()
+    excepted.add_argument("--exceptions", type=Path, metavar="FILE",
+                          help="judge with this exceptions file's exceptions (and the policy's "
+                               "exceptions.file's) instead of the exceptions topic's")  # fmt: skip
+    excepted.add_argument("--exceptions-topic", metavar="TOPIC",
+                          help="read the exceptions from this compacted topic, as the worker "
+                               "does (default for Kafka replays: FRTWATCH_TOPIC_EXCEPTIONS; "
+                               "skipped if absent)")  # fmt: skip
+    excepted.add_argument("--no-exceptions-topic", action="store_true",
+                          help="judge with the policy's exceptions file alone")  # fmt: skip
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--model", type=Path,
                        help="behaviour model artifact (default: FRTWATCH_MODEL, else the "
@@ -127,6 +137,10 @@ def _replay(args: argparse.Namespace) -> int:
         cert_topic = settings.topics.certifications
         if cert_topic == default:
             cert_topic = policy.certifications_topic
+    exceptions_topic = args.exceptions_topic
+    if (exceptions_topic is None and args.from_file is None and args.exceptions is None
+            and not args.no_exceptions_topic):  # fmt: skip
+        exceptions_topic = settings.topics.exceptions
     model_path = None
     if not args.no_model:
         model_path = args.model or settings.model_path
@@ -143,6 +157,8 @@ def _replay(args: argparse.Namespace) -> int:
         from_file=args.from_file,
         certifications=args.certifications or settings.certifications_csv,
         certifications_topic=cert_topic,
+        exceptions_file=args.exceptions,
+        exceptions_topic=exceptions_topic,
         model_path=model_path,
         threshold=args.threshold,
         allowed_lateness_s=settings.allowed_lateness_s,

@@ -19,6 +19,7 @@ from aiohttp import web
 from streams.console.access import Access
 from streams.console.alert_store import STATUS_FILTERS, AlertFilter, StoredAlert
 from streams.console.audit import audit
+from streams.console.exception_writer import EXCEPTION_ROLES, alert_subject
 from streams.console.live import CLOSE
 from streams.console.risk import user_risks
 from streams.console.security import SESSION_KEY
@@ -26,7 +27,7 @@ from streams.console.state import CONSOLE_KEY
 from streams.console.stats import RANGES, build_stats
 from streams.console.triage import ACTIONS, MAX_NOTE, TriageError, new_action, refusal
 from streams.console.user_view import user_view
-from streams.contract.alert import DETECTORS, SEVERITIES
+from streams.contract.alert import DETECTORS, SEVERITIES, format_ts
 
 HEARTBEAT_S = 15.0
 DISCONNECT_CHECK_S = 0.5
@@ -193,6 +194,72 @@ async def triage(request: web.Request) -> web.StreamResponse:
         action_id=action.action_id,
     )
     return _json({"triage": state.to_dict(), "history": _history(console, alert_id)})
+
+
+async def create_exception(request: web.Request) -> web.StreamResponse:
+    """Make an exception from an alert: its agency, detector and subject (or any subject),
+    for its user or its whole agency, from its first evidence (or ``from``) until ``until``,
+    with a reason. Leads and admins only."""
+    from kafka.errors import KafkaError
+
+    from streams.exceptions import make_exception
+
+    console = request.app[CONSOLE_KEY]
+    session = request[SESSION_KEY]
+    alert_id = request.match_info["alert_id"]
+    access = _access(request)
+    held = _held(request, alert_id)
+    if held is None:
+        return _json({"error": "no such alert"}, status=404)
+    if access.role not in EXCEPTION_ROLES:
+        return _json({"error": f"the {access.role} role cannot make exceptions"}, status=403)
+    if request.content_type != "application/json":
+        return _bad_request("send JSON")
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return _bad_request("the body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object")
+    scope, subject = body.get("scope", "user"), body.get("subject", "alert")
+    if scope not in ("user", "agency"):
+        return _bad_request("scope must be user or agency")
+    if subject not in ("alert", "any"):
+        return _bad_request("subject must be alert (this alert's) or any")
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        return _bad_request("reason is required (text)")
+    alert = held.alert
+    own = alert_subject(alert.detector, alert.details)
+    try:
+        record = make_exception(
+            scope=scope,
+            agency=alert.agency,
+            user=alert.user if scope == "user" else None,
+            detector=alert.detector,
+            subject=own if subject == "alert" and own is not None else "*",
+            valid_from=body.get("from") or format_ts(alert.first_seen),
+            until=body.get("until"),
+            reason=reason,
+            author=session.user or "",
+        )
+    except (ValueError, TypeError) as exc:
+        return _bad_request(str(exc))
+    writer = console.exception_writer
+    if writer is None:
+        return _json({"error": "the exceptions topic is not connected"}, status=503)
+    try:
+        await writer.publish(record)
+    except (KafkaError, RuntimeError) as exc:
+        return _json({"error": f"the exception was not stored: {exc}"}, status=503)
+    audit(
+        "exception",
+        user=session.user,
+        remote=console.client_address(request),
+        alert_id=alert_id,
+        exception_id=record.id,
+    )
+    return _json({"exception": record.to_dict()})
 
 
 async def stats(request: web.Request) -> web.StreamResponse:

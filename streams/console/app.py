@@ -19,6 +19,7 @@ from aiohttp import web
 
 from streams.console import api, pages
 from streams.console.certificates import with_topic
+from streams.console.exception_writer import ExceptionWriter
 from streams.console.readers import AlertReader, EventReader
 from streams.console.security import (
     SESSION_COOKIE,
@@ -87,6 +88,9 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
     )
     await triage_log.start_producer()
     console.triage_log = triage_log
+    exception_writer = ExceptionWriter(config.bootstrap, config.topics.exceptions)
+    await exception_writer.start()
+    console.exception_writer = exception_writer
     console.readiness.update(alerts=alerts.ready, events=events.ready, triage=triage_log.ready)
     tasks = [
         asyncio.create_task(_certificates(console)),
@@ -104,6 +108,8 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
                 await task
         await triage_log.stop_producer()
         console.triage_log = None
+        await exception_writer.stop()
+        console.exception_writer = None
 
 
 async def _certificates(console: Console) -> None:
@@ -141,6 +147,7 @@ def create_app(console: Console, *, with_kafka: bool = True) -> web.Application:
     app.router.add_get("/api/alerts", api.list_alerts)
     app.router.add_get("/api/alerts/{alert_id}", api.get_alert)
     app.router.add_post("/api/alerts/{alert_id}/triage", api.triage)
+    app.router.add_post("/api/alerts/{alert_id}/exception", api.create_exception)
     app.router.add_get("/api/user", api.get_user)
     app.router.add_get("/api/stats", api.stats)
     app.router.add_get("/api/meta", api.meta)

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from streams.console.audit import audit
+from streams.console.exception_writer import EXCEPTION_ROLES
 from streams.console.passwords import DUMMY_HASH, verify_password
 from streams.console.ratelimit import Slot
 from streams.console.security import SESSION_COOKIE, SESSION_KEY, safe_next
@@ -168,6 +169,7 @@ async def alert_page(request: web.Request) -> web.StreamResponse:
         hide_notes=hide[access.may("acknowledge") or access.may("comment")],
         hide_resolve=hide[access.may("resolve_true_positive")],
         hide_assign=hide[access.may("assign")],
+        hide_exception=hide[held and access.role in EXCEPTION_ROLES],
     )  # fmt: skip
     if not held:
         # The page says the alert is not held (its script gets 404 too); it still

@@ -12,6 +12,7 @@ from streams.console.access import NO_ACCESS, Access
 from streams.console.activity import ActivityStore
 from streams.console.alert_store import AlertStore, StoredAlert
 from streams.console.config import ConsoleConfig
+from streams.console.exception_writer import ExceptionWriter
 from streams.console.live import LiveHub
 from streams.console.ratelimit import LoginRateLimiter
 from streams.console.security import IPNetwork, client_address, parse_networks
@@ -35,6 +36,8 @@ class Console:
     limiter: LoginRateLimiter
     hub: LiveHub = field(init=False)
     triage_log: TriageLog | None = None
+    exception_writer: ExceptionWriter | None = None
+    """Writes exceptions made on alert pages (None: not connected)."""
     certificates: CertificateRegistry | None = None
     """The certificate registry the user page judges (None: none loaded, status unknown)."""
     readiness: dict[str, asyncio.Event] = field(default_factory=dict)

@@ -53,6 +53,9 @@ def wanted_topics(config: ConsoleConfig) -> list[NewTopic]:
             1,
             topic_configs={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
         ),
+        # The pipeline's (the worker creates it too); made here when the console starts
+        # first, so an exception made on an alert page has somewhere to go.
+        NewTopic(topics.exceptions, 1, 1, topic_configs={"cleanup.policy": "compact"}),
     ]
 
 

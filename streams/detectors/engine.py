@@ -15,6 +15,9 @@ Per event the engine
    every enabled detector and folds its evidence into open alerts (:mod:`.folding`),
    publishing an alert when it opens, at 2, 4, 8, ... pieces of evidence and on each
    new day of evidence;
+   A finding an exception covers at the event's own time (:mod:`streams.exceptions`:
+   the event's agency and user, the detector and the alert's subject) is left out: it
+   opens and grows no alert, and its exception's id is in :attr:`Outcome.excepted`;
 4. updates the behaviour window and, when the behaviour detector is on and
    the user has enough history, asks for a model score (:class:`ScoreRequest`),
    which the driver scores in a batch and hands back to :meth:`Engine.apply_score`.
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streams.contract import DETECTORS, Alert, SearchEvent
@@ -46,6 +49,7 @@ from streams.detectors.rates import (
 )
 from streams.detectors.rules import EVENT_DETECTORS
 from streams.detectors.state import RECENT_CAP, AgencyState, Fold, FoldKey, UserState, event_hash
+from streams.exceptions import ExceptionRecord, Exceptions
 from streams.policy import CertificateRegistry, Policy
 from streams.policy.model import BurstSettings
 
@@ -76,6 +80,8 @@ class Outcome:
     duplicate: bool
     late: bool
     score_request: ScoreRequest | None
+    excepted: list[str] = field(default_factory=list)
+    """The ids of the exceptions that covered a finding of this event (one per finding)."""
 
 
 class Engine:
@@ -83,6 +89,8 @@ class Engine:
 
     ``certificates`` is public: drivers apply live registry updates to it
     (``engine.certificates.update(key, value)``) or replace it outright.
+    ``exceptions`` is public too, and immutable: drivers replace it when the exceptions
+    change (by default the policy's exceptions file's).
     """
 
     def __init__(
@@ -91,11 +99,15 @@ class Engine:
         certificates: CertificateRegistry,
         *,
         allowed_lateness_s: float = 3600.0,
+        exceptions: Exceptions | None = None,
     ) -> None:
         if allowed_lateness_s < 0:
             raise ValueError("allowed_lateness_s must be >= 0")
         self.policy = policy
         self.certificates = certificates
+        self.exceptions = (
+            exceptions if exceptions is not None else Exceptions(policy.file_exceptions)
+        )
         self.allowed_lateness_s = float(allowed_lateness_s)
         burst = policy.burst
         assert isinstance(burst, BurstSettings)
@@ -148,9 +160,16 @@ class Engine:
             self._count(user, agency, ts)
 
         folded = False
+        exceptions = self.exceptions
+        excepted: list[str] = []
         for detector, check in self._checks:
             subject = check(event, ctx)
             if subject is not None:
+                if exceptions:
+                    hit = exceptions.match(event.agency, event.user, detector.name, subject, ts)
+                    if hit is not None:
+                        excepted.append(hit.id)
+                        continue
                 self._fold(detector, subject, event, user, agency, alerts)
                 folded = True
         if folded:
@@ -168,7 +187,7 @@ class Engine:
                 request = ScoreRequest(
                     event.agency, event.user, event.event_id, ts, features, clock
                 )
-        return Outcome(user, agency, alerts, False, late, request)
+        return Outcome(user, agency, alerts, False, late, request, excepted)
 
     def _fold(
         self,
@@ -276,7 +295,7 @@ class Engine:
         index it updates), and call :meth:`close_behavior` for the agency's due users
         once the batch's scores are all applied.
         """
-        if not self.scoring or score < threshold:
+        if not self.scoring or score < threshold or self.score_exception(request) is not None:
             return user_state, []
         key: FoldKey = (BEHAVIOR_ANOMALY, "")
         existing = user_state.folds.get(key)
@@ -295,6 +314,13 @@ class Engine:
         if agency_state is not None:
             self._index(user_state, agency_state, request.user)
         return user_state, alerts
+
+    def score_exception(self, request: ScoreRequest) -> ExceptionRecord | None:
+        """The exception covering a behaviour score's finding at its event's time, if any."""
+        exceptions = self.exceptions
+        if not exceptions:
+            return None
+        return exceptions.match(request.agency, request.user, BEHAVIOR_ANOMALY, "", request.ts)
 
     def close_due(
         self, user_state: UserState, agency_state: AgencyState, agency: str, user: str

@@ -152,6 +152,8 @@ class BatchResult(Generic[T]):
     duplicates: int = 0
     late: int = 0
     scored: int = 0
+    excepted: int = 0
+    """Findings an exception covered (:mod:`streams.exceptions`): no alert opened or grew."""
 
 
 def _noop(token: Any) -> None:
@@ -332,6 +334,7 @@ class Judge:
             if warm:
                 continue
             result.alerts.extend(outcome.alerts)
+            result.excepted += len(outcome.excepted)
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
 
@@ -510,6 +513,9 @@ class Judge:
         for (request, item), value in zip(requests, values, strict=True):
             if value < threshold:
                 continue  # apply_score would change nothing
+            if self.engine.score_exception(request) is not None:
+                result.excepted += 1
+                continue
             ukey = user_key(request.agency, request.user)
             try:
                 reasons = model.explain(request.features)

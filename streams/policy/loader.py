@@ -254,7 +254,15 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
     top = ctx.mapping(
         root,
         "policy",
-        {"version", "agencies", "endpoints", "certifications", "detectors", "catalogue"},
+        {
+            "version",
+            "agencies",
+            "endpoints",
+            "certifications",
+            "detectors",
+            "catalogue",
+            "exceptions",
+        },
     )
     base_dir = ctx.path.resolve().parent
     if "version" in top:
@@ -377,6 +385,10 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         if "topic" in certs:
             cert_topic = ctx.string(certs["topic"][1], "certifications.topic") or cert_topic
 
+    exceptions_file, file_exceptions = (
+        _exceptions(ctx, top["exceptions"][1], base_dir) if "exceptions" in top else (None, ())
+    )
+
     detectors: dict[str, DetectorSettings] = {}
     session_gap = DEFAULT_SESSION_GAP_S
     det_fields = (
@@ -430,7 +442,31 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         **detectors,  # type: ignore[arg-type]
         catalogue=catalogue,
         prohibited_kinds=kinds,
+        exceptions_file=exceptions_file,
+        file_exceptions=file_exceptions,
     )
+
+
+def _exceptions(ctx: _Ctx, node: yaml.Node, base_dir: Path) -> tuple[Path | None, tuple[Any, ...]]:
+    """The ``exceptions`` section: the policy-side exceptions file, loaded (its own
+    ``file:line`` errors join the policy's)."""
+    from streams.exceptions.loader import load_exceptions_file
+
+    fields = ctx.mapping(node, "exceptions", {"file"})
+    if "file" not in fields:
+        return None, ()
+    text = ctx.string(fields["file"][1], "exceptions.file")
+    if not text:
+        return None, ()
+    path = (base_dir / text).resolve()
+    if not path.is_file():
+        ctx.error(fields["file"][1], f"exceptions.file: no such file {str(path)!r}")
+        return path, ()
+    try:
+        return path, load_exceptions_file(path)
+    except ConfigError as exc:
+        ctx.errors.extend(exc.errors)
+        return path, ()
 
 
 def _catalogue(ctx: _Ctx, node: yaml.Node, base_dir: Path) -> tuple[Any, frozenset[str]]:

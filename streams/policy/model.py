@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from streams.exceptions.record import ExceptionRecord
     from streams.sources.catalogue import Catalogue, Service
 
 
@@ -84,6 +85,10 @@ class Policy:
     """The FRT service catalogue (policy key ``catalogue``): names vendors in alerts."""
     prohibited_kinds: frozenset[str] = frozenset()
     """Catalogue kinds prohibited as a whole (``catalogue.prohibit_kinds``)."""
+    exceptions_file: Path | None = None
+    """``exceptions.file``: the policy-side exceptions file, if any."""
+    file_exceptions: tuple[ExceptionRecord, ...] = ()
+    """The exceptions that file states (the engine starts from them)."""
 
     def detector(self, name: str) -> DetectorSettings:
         """Settings of one detector by its ``frt.alert.v1`` name."""

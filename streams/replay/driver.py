@@ -55,6 +55,7 @@ class ReplayDriver:
         self.processed = 0
         self.duplicates = 0
         self.late = 0
+        self.excepted = 0
         self.scored = 0
         self.failed = 0
         self.alert_messages = 0
@@ -87,6 +88,7 @@ class ReplayDriver:
         self.processed += len(result.accepted)
         self.duplicates += result.duplicates
         self.late += result.late
+        self.excepted += result.excepted
         self.scored += result.scored
         if result.scores:
             self.scores.extend(result.scores)

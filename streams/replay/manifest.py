@@ -57,6 +57,11 @@ class RunInputs:
     warmup_s: float
     seek: str
     slack_s: float
+    exceptions_file: Path | None = None
+    """``--exceptions FILE`` (else the policy's ``exceptions.file``)."""
+    exceptions_topic: TopicLoad | None = None
+    exceptions: int = 0
+    """How many exceptions the run judged with."""
 
 
 def run_warnings(inputs: RunInputs, source: EventSource, judged: Judged) -> list[str]:
@@ -88,6 +93,12 @@ def run_warnings(inputs: RunInputs, source: EventSource, judged: Judged) -> list
         warnings.append(
             f"certifications topic {topic.topic!r} does not exist: certificates come "
             "from the CSV alone"
+        )
+    exceptions_topic = inputs.exceptions_topic
+    if exceptions_topic is not None and not exceptions_topic.found:
+        warnings.append(
+            f"exceptions topic {exceptions_topic.topic!r} does not exist: exceptions come "
+            "from the policy's file alone"
         )
     if stats.invalid:
         warnings.append(
@@ -142,6 +153,12 @@ def build_manifest(
                 else None
             ),
         },
+        "exceptions": {
+            "path": str(inputs.exceptions_file) if inputs.exceptions_file else None,
+            "sha256": sha256_of(inputs.exceptions_file),
+            "topic": _topic_dict(inputs.exceptions_topic),
+            "count": inputs.exceptions,
+        },
         "model": (
             {
                 "path": str(inputs.model_path),
@@ -162,6 +179,7 @@ def build_manifest(
             "events": driver.processed,
             "duplicates": driver.duplicates,
             "late": driver.late,
+            "excepted": driver.excepted,
             "scored": driver.scored,
             "failed": driver.failed,
         },
@@ -178,6 +196,18 @@ def build_manifest(
             "messages_per_s": round(stats.messages / elapsed, 1) if elapsed > 0 else None,
         },
         "warnings": run_warnings(inputs, source, judged),
+    }
+
+
+def _topic_dict(topic: TopicLoad | None) -> dict[str, Any] | None:
+    if topic is None:
+        return None
+    return {
+        "name": topic.topic,
+        "found": topic.found,
+        "records": topic.records,
+        "applied": topic.applied,
+        "rejected": topic.rejected,
     }
 
 

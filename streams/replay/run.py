@@ -31,11 +31,15 @@ from typing import Any
 from models.scoring import BehaviorModel, load_model
 from streams.detectors import Engine
 from streams.errors import FrtwatchError, UsageError
-from streams.policy import CertificateRegistry, load_certificates_csv, load_policy
+from streams.exceptions import Exceptions
+from streams.exceptions.loader import load_exceptions_file
+from streams.exceptions.records import ExceptionRecords
+from streams.policy import CertificateRegistry, Policy, load_certificates_csv, load_policy
 from streams.replay.alert_store import ALERTS_JSONL, read_alert_records
-from streams.replay.certificates import apply_certifications_topic
+from streams.replay.certificates import TopicLoad, apply_certifications_topic
 from streams.replay.diff import DIFF_JSON, AlertDiff, diff_alerts
 from streams.replay.driver import SCORE_BATCH, ReplayDriver
+from streams.replay.exceptions import apply_exceptions_topic
 from streams.replay.judging import judge_all
 from streams.replay.manifest import (
     RUN_JSON,
@@ -68,6 +72,9 @@ class ReplayOptions:
     from_file: Path | None = None
     certifications: Path | None = None
     certifications_topic: str | None = None
+    exceptions_file: Path | None = None
+    """Judge with this file's exceptions (and the policy's file's) instead of the topic's."""
+    exceptions_topic: str | None = None
     model_path: Path | None = None
     threshold: float | None = None
     allowed_lateness_s: float = 3600.0
@@ -129,6 +136,23 @@ def _check_dirs(options: ReplayOptions) -> None:
         raise UsageError(f"--out {options.out_dir} exists and is not a directory")
 
 
+def _exceptions(
+    options: ReplayOptions, policy: Policy
+) -> tuple[Exceptions, Path | None, TopicLoad | None]:
+    """The exceptions to judge with: the policy's file's, then ``--exceptions FILE``'s or the
+    exceptions topic's (as the worker has them: :mod:`streams.replay.exceptions`)."""
+    records = ExceptionRecords(policy.file_exceptions)
+    if options.exceptions_file is not None:
+        extra = load_exceptions_file(options.exceptions_file)
+        return Exceptions((*policy.file_exceptions, *extra)), options.exceptions_file, None
+    load = (
+        apply_exceptions_topic(records, options.bootstrap, options.exceptions_topic)
+        if options.exceptions_topic
+        else None
+    )
+    return records.exceptions(), policy.exceptions_file, load
+
+
 def run_replay(
     options: ReplayOptions,
     *,
@@ -150,7 +174,13 @@ def run_replay(
     model: BehaviorModel | None = (
         load_model(options.model_path) if options.model_path is not None else None
     )
-    engine = Engine(policy, certificates, allowed_lateness_s=options.allowed_lateness_s)
+    exceptions, exceptions_path, exceptions_load = _exceptions(options, policy)
+    engine = Engine(
+        policy,
+        certificates,
+        allowed_lateness_s=options.allowed_lateness_s,
+        exceptions=exceptions,
+    )
     tally = SearchTally(policy, certificates)
     driver = ReplayDriver(
         engine,
@@ -189,6 +219,9 @@ def run_replay(
         warmup_s=options.warmup_s,
         seek=options.seek,
         slack_s=options.slack_s,
+        exceptions_file=exceptions_path,
+        exceptions_topic=exceptions_load,
+        exceptions=len(exceptions),
     )
     manifest = build_manifest(inputs, source, source_info, driver, judged, started_at)
     result = ReplayResult(manifest, driver)

@@ -48,7 +48,7 @@ from faust.types import StreamT
 from mode import Service
 
 from streams.worker import gc_pauses, observability
-from streams.worker.certificates_feed import CertificateFeed
+from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
 from streams.worker.delivery import deliver
 from streams.worker.detect.stage import Detection
 from streams.worker.ingest.stage import Ingest
@@ -71,6 +71,7 @@ def install(
     topics: WorkerTopics,
     tables: WorkerTables,
     feed: CertificateFeed,
+    exceptions: CompactedFeed | None = None,
 ) -> None:
     """Register the agents, the certificate reader and the readiness line on ``app``."""
     settings = runtime.settings
@@ -118,8 +119,13 @@ def install(
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)
         await feed.loaded.wait()
+        if exceptions is not None:
+            await exceptions.loaded.wait()
         async for batch in stream.take_events(size, within=within):
-            await feed.catch_up()
+            if exceptions is None:
+                await feed.catch_up()
+            else:
+                await asyncio.gather(feed.catch_up(), exceptions.catch_up())
             consumer: Any = app.consumer
             fresh = await detection.in_order(consumer, batch)
             for judged in detection.batches(fresh.records, size):
@@ -134,6 +140,8 @@ def install(
     app.service(IngestService)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
     app.task(feed.run)
+    if exceptions is not None:
+        app.task(exceptions.run)
 
     stall_watch: StallWatch[Any] = StallWatch(checks=STALL_CHECKS)
     sources = (topics.events_by_agency.get_topic_name(),)
@@ -173,6 +181,8 @@ def install(
 
     async def announce(sender: faust.App) -> None:
         await feed.loaded.wait()
+        if exceptions is not None:
+            await exceptions.loaded.wait()
         # Everything loaded so far (policy, model, certificates, Faust) lives as long as
         # the worker: keep it out of the collector's full passes, which otherwise pause
         # the event loop for longer the more was loaded (latency tail).
@@ -182,7 +192,8 @@ def install(
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in sender.consumer.assignment())
         print(
             f"frtwatch worker ready: {len(assigned)} partition(s) assigned; "
-            f"{feed.applied} certificate update(s) applied",
+            f"{feed.applied} certificate update(s) applied; "
+            f"{len(runtime.engine.exceptions)} exception(s) known",
             file=sys.stdout,
             flush=True,
         )

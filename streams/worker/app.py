@@ -24,19 +24,24 @@ Choices that matter (see also :mod:`streams.worker.agents`):
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
 from faust.types import TransportT
 from mode import Service
 
+from streams.exceptions import Exceptions
+from streams.exceptions.records import ExceptionRecords
 from streams.settings import Settings, load_settings
 from streams.worker.agents import install
-from streams.worker.certificates_feed import CertificateFeed
+from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
 from streams.worker.runtime import WorkerRuntime, load_runtime
 from streams.worker.tables import declare_tables
 from streams.worker.topics import declare_topics, ensure_topics
 from streams.worker.workarounds.consumer_start import use_worker_consumer
+
+log = logging.getLogger("frtwatch.worker")
 
 COMMIT_INTERVAL_S = 0.5
 """How often Faust commits what the agents acked (its default is 2.8 s). Only
@@ -89,10 +94,28 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
         settings.bootstrap,
         client_id=f"{settings.app_id}-certificates",
     )
-    install(app, runtime, topics, tables, feed)
+    install(app, runtime, topics, tables, feed, exceptions_feed(runtime))
     if not settings.web_enabled:
         app.web_server(NoWebServer())
     return app
+
+
+def exceptions_feed(runtime: WorkerRuntime) -> CompactedFeed:
+    """The exceptions topic's reader: the policy's file's exceptions, the topic's on top,
+    each change put in the engine."""
+    engine, settings = runtime.engine, runtime.settings
+
+    def use(exceptions: Exceptions) -> None:
+        engine.exceptions = exceptions
+        log.info("exceptions: %d in force from now on", len(exceptions))
+
+    return CompactedFeed(
+        ExceptionRecords(runtime.policy.file_exceptions, on_change=use),
+        settings.topics.exceptions,
+        settings.bootstrap,
+        client_id=f"{settings.app_id}-exceptions",
+        label="exceptions",
+    )
 
 
 class WorkerApp(faust.App):

@@ -21,6 +21,11 @@ Semantics (also in the README):
   the topic before a batch starts is applied before that batch is judged; an
   update written while a batch is being judged applies from the next batch.
   Validity itself is judged at each event's own time.
+
+The exceptions topic (``frt.exceptions``: :mod:`streams.exceptions.records`) is read the
+same way by a :class:`CompactedFeed` of its own: the policy's exceptions file first, the
+whole topic on top before the first event is judged, caught up before each batch; each
+change replaces the engine's (immutable) ``exceptions``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -44,22 +50,36 @@ _POLL_MS = 200
 _RETRY_S = 1.0
 
 
-class CertificateFeed:
-    """Keeps ``registry`` in step with the certifications topic."""
+class TopicRecords(Protocol):
+    """What a feed hands its records to (:class:`CertificateRecords`, and the exceptions
+    topic's :class:`~streams.exceptions.records.ExceptionRecords`)."""
+
+    applied: int
+    rejected: int
+
+    def apply(self, key: bytes | None, value: bytes | None) -> bool: ...
+
+    def apply_all(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> None: ...
+
+
+class CompactedFeed:
+    """Reads a whole compacted topic into ``records``: at start-up to its end (``loaded``),
+    then following it; :meth:`catch_up` before each batch (see the module doc)."""
 
     def __init__(
         self,
-        registry: CertificateRegistry,
+        records: TopicRecords,
         topic: str,
         bootstrap: str,
         *,
-        client_id: str = "frtwatch-certificates",
+        client_id: str,
+        label: str,
     ) -> None:
-        self.registry = registry
         self.topic = topic
         self.bootstrap = bootstrap
         self.client_id = client_id
-        self.records = CertificateRecords(registry)
+        self.label = label
+        self.records = records
         self.loaded = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         # End offsets come from a client of their own: on the reader's connection a
@@ -92,13 +112,13 @@ class CertificateFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.error("certifications: reader failed, restarting: %r", exc)
+                log.error("%s: reader failed, restarting: %r", self.label, exc)
                 await asyncio.sleep(_RETRY_S)
 
     async def _run_once(self) -> None:
         consumer = groupless_consumer(self.bootstrap, self.client_id)
         offsets = groupless_consumer(self.bootstrap, f"{self.client_id}-offsets")
-        log.info("certifications: reading %r from %s", self.topic, self.bootstrap)
+        log.info("%s: reading %r from %s", self.label, self.topic, self.bootstrap)
         await consumer.start()
         try:
             await offsets.start()
@@ -128,15 +148,16 @@ class CertificateFeed:
             found = cluster.partitions_for_topic(self.topic)
             if found:
                 return [TopicPartition(self.topic, p) for p in sorted(found)]
-            log.warning("certifications: topic %r not found yet, waiting", self.topic)
+            log.warning("%s: topic %r not found yet, waiting", self.label, self.topic)
             await asyncio.sleep(_RETRY_S)
 
     async def _initial_load(self) -> None:
         while not await self.catch_up(timeout=30.0):
-            log.warning("certifications: still loading %r", self.topic)
+            log.warning("%s: still loading %r", self.label, self.topic)
         self.loaded.set()
         log.info(
-            "certifications: %d record(s) applied from %r (%d skipped)",
+            "%s: %d record(s) applied from %r (%d skipped)",
+            self.label,
             self.applied,
             self.topic,
             self.rejected,
@@ -174,8 +195,26 @@ class CertificateFeed:
                 except TimeoutError:
                     return False
         except (KafkaError, TimeoutError) as exc:
-            log.warning("certifications: could not catch up: %r", exc)
+            log.warning("%s: could not catch up: %r", self.label, exc)
             return False
         except Exception:  # e.g. the reader restarting under us; judge with what we have
-            log.exception("certifications: catching up failed")
+            log.exception("%s: catching up failed", self.label)
             return False
+
+
+class CertificateFeed(CompactedFeed):
+    """Keeps ``registry`` in step with the certifications topic."""
+
+    def __init__(
+        self,
+        registry: CertificateRegistry,
+        topic: str,
+        bootstrap: str,
+        *,
+        client_id: str = "frtwatch-certificates",
+    ) -> None:
+        super().__init__(
+            CertificateRecords(registry), topic, bootstrap, client_id=client_id,
+            label="certifications",
+        )  # fmt: skip
+        self.registry = registry

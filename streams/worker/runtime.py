@@ -65,6 +65,11 @@ class WorkerRuntime:
             ("dead letters", topics.dlq),
             ("alerts", topics.alerts),
             ("certificates", f"{csv} + live topic {topics.certifications}"),
+            (
+                "exceptions",
+                f"{self.policy.exceptions_file or 'no file'} "
+                f"({len(self.policy.file_exceptions)}) + live topic {topics.exceptions}",
+            ),
             ("policy", str(self.policy.source)),
             ("detectors", ", ".join(enabled) or "none"),
             ("model", model),

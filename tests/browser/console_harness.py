@@ -120,6 +120,7 @@ class ConsoleProcess:
             FRTWATCH_TOPIC_EVENTS=self.topics.events,
             FRTWATCH_TOPIC_TRIAGE=self.topics.triage,
             FRTWATCH_TOPIC_CERTIFICATIONS=self.topics.certifications,
+            FRTWATCH_TOPIC_EXCEPTIONS=self.topics.exceptions,
             PYTHONUNBUFFERED="1",
         )
         log = self.log_path.open("ab")

@@ -45,6 +45,7 @@ def test_replay_only_reads() -> None:
     assert allowed(Settings(), REPLAY) == {
         ("Read", "topic", t.events, False),
         ("Read", "topic", t.certifications, False),
+        ("Read", "topic", t.exceptions, False),
     }
 
 

@@ -20,6 +20,7 @@ def test_defaults_keep_the_audit_topics_long_and_the_internal_one_short() -> Non
     )
     assert configs["frtwatch-events-by-agency"]["retention.ms"] == str(7 * DAY_MS)
     assert configs[t.certifications] == configs[t.triage] == {"cleanup.policy": "compact"}
+    assert configs[t.exceptions] == {"cleanup.policy": "compact"}
     assert configs[f"{t.triage}.history"]["retention.ms"] == "-1"
 
 

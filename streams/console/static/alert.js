@@ -158,12 +158,38 @@
       byId('t-note').value = '';
       msg.className = 'form-msg ok';
       text(msg, 'Saved.');
+      if (action === 'resolve_false_positive' && !byId('exception-panel').hidden) {
+        byId('x-offer').hidden = false;  // offer an exception for what was expected
+        byId('x-reason').focus();
+      }
       await load();
     } catch (error) {
       msg.className = 'form-msg err';
       text(msg, error.message);
     } finally {
       busy = false;
+    }
+  }
+
+  async function makeException(event) {
+    event.preventDefault();
+    const msg = byId('x-msg');
+    const body = {
+      scope: byId('x-scope').value,
+      subject: byId('x-subject').value,
+      until: byId('x-until').value,
+      reason: byId('x-reason').value,
+    };
+    msg.className = 'form-msg';
+    text(msg, 'Saving…');
+    try {
+      const data = await FRT.postJSON('/api/alerts/' + encodeURIComponent(alertId) + '/exception', body);
+      msg.className = 'form-msg ok';
+      text(msg, 'Exception ' + data.exception.id + ' created: in force until ' + FRT.fmtTime(data.exception.until) + ' UTC.');
+      byId('x-reason').value = '';
+    } catch (error) {
+      msg.className = 'form-msg err';
+      text(msg, error.message);
     }
   }
 
@@ -181,6 +207,7 @@
     text(byId('crumb-id'), alertId);
     byId('triage-form').addEventListener('click', act);
     byId('triage-form').addEventListener('submit', (e) => e.preventDefault());
+    byId('exception-form').addEventListener('submit', makeException);
     await loadUsers();
     await load();
     FRT.liveStream('/api/stream?alert_id=' + encodeURIComponent(alertId), {

@@ -54,7 +54,7 @@ def test_a_run_writes_alerts_report_and_a_complete_manifest(tmp_path: Path) -> N
     assert manifest == result.manifest
     assert manifest["status"] == "complete"
     assert manifest["processed"] == {
-        "events": 9, "duplicates": 1, "late": 0, "scored": 0, "failed": 0,
+        "events": 9, "duplicates": 1, "late": 0, "excepted": 0, "scored": 0, "failed": 0,
     }  # fmt: skip
     assert manifest["alerts"]["by_detector"] == EXPECTED
     assert manifest["read"]["messages"] == 10 and manifest["read"]["invalid_messages"] == 0
