@@ -112,19 +112,15 @@ class KafkaSecurity:
 
     def kafka_python(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python's consumer, producer and admin client."""
-        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
-        if self.uses_sasl:
-            kwargs |= {
-                "sasl_mechanism": self.mechanism,
-                "sasl_plain_username": self.username,
-                "sasl_plain_password": self.password,
-            }
-        if self.uses_tls:
-            kwargs["ssl_context"] = self.ssl_context()
-        return kwargs
+        return self._client_kwargs()
 
     def aiokafka(self) -> dict[str, Any]:
-        """Keyword arguments for aiokafka's consumer, producer and admin client."""
+        """Keyword arguments for aiokafka's consumer, producer and admin client (aiokafka
+        took kafka-python's names, so they are the same today; two methods, so that each
+        call site says which library it configures)."""
+        return self._client_kwargs()
+
+    def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"security_protocol": self.protocol}
         if self.uses_sasl:
             kwargs |= {

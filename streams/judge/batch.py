@@ -305,7 +305,7 @@ class Judge:
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
                 if agency is not None and agency_too and agency.next_due < event.ts:
                     agency.clock = max(agency.clock, event.ts)
-                    self._close_due(akey, agency, item, states, user_cache, user_token, result,
+                    self._close(False, akey, agency, item, states, user_cache, user_token, result,
                                     warm)  # fmt: skip
                     user = user_cache[ukey]
                 outcome = process(user, agency, event)
@@ -343,7 +343,7 @@ class Judge:
         for akey, last in agency_item.items():  # see Engine.close_behavior
             agency = agency_cache[akey]
             if agency is not None and akey in agency_token:
-                self._close_behavior(akey, agency, last, states, user_cache, user_token, result,
+                self._close(True, akey, agency, last, states, user_cache, user_token, result,
                                      warm)  # fmt: skip
         result.users = {
             key: (state, user_token[key])
@@ -357,8 +357,9 @@ class Judge:
         }
         return result
 
-    def _close_due(
+    def _close(
         self,
+        behaviour: bool,
         akey: str,
         agency: AgencyState,
         item: BatchItem[T],
@@ -368,35 +369,24 @@ class Judge:
         result: BatchResult[T],
         warm: bool,
     ) -> None:
-        """Close the rule alerts of the agency's members that its clock has passed, before
-        ``item`` is judged: members without events in the batch too (the close index)."""
-        for name in agency.due_users(agency.clock):
+        """Close the alerts of the agency's members that its clock has passed: members
+        without events in the batch too (the close index). Rule alerts (``behaviour``
+        false) close before ``item`` is judged; behaviour alerts after the batch's scores,
+        ``item`` then being the agency's last event of the batch."""
+        inf = math.inf
+        if behaviour:
+            names, close = agency.due_behavior_users(agency.clock), self.engine.close_behavior
+        else:
+            names, close = agency.due_users(agency.clock), self.engine.close_due
+        for name in names:
             user = self._closing_user(akey, name, item, states, user_cache, user_token, result)
-            if user is None:
-                agency.set_due(name, math.inf, agency.due_behavior.get(name, math.inf))
+            if user is None:  # nothing stored: drop it from this half of the index
+                if behaviour:
+                    agency.set_due(name, agency.due.get(name, inf), inf)
+                else:
+                    agency.set_due(name, inf, agency.due_behavior.get(name, inf))
                 continue
-            closed = self.engine.close_due(user, agency, item.event.agency, name)
-            if not warm:
-                result.alerts.extend(closed)
-
-    def _close_behavior(
-        self,
-        akey: str,
-        agency: AgencyState,
-        item: BatchItem[T],
-        states: States,
-        user_cache: dict[str, UserState | None],
-        user_token: dict[str, T],
-        result: BatchResult[T],
-        warm: bool,
-    ) -> None:
-        """After the batch's scores: close the behaviour alerts the agency's clock passed."""
-        for name in agency.due_behavior_users(agency.clock):
-            user = self._closing_user(akey, name, item, states, user_cache, user_token, result)
-            if user is None:
-                agency.set_due(name, agency.due.get(name, math.inf), math.inf)
-                continue
-            closed = self.engine.close_behavior(user, agency, item.event.agency, name)
+            closed = close(user, agency, item.event.agency, name)
             if not warm:
                 result.alerts.extend(closed)
 
