@@ -305,8 +305,8 @@ class Judge:
                         agency = AgencyState.from_bytes(agency.to_bytes()) if agency else None
                 if agency is not None and agency_too and agency.next_due < event.ts:
                     agency.clock = max(agency.clock, event.ts)
-                    self._close(False, akey, agency, item, states, user_cache, user_token, result,
-                                    warm)  # fmt: skip
+                    self._close(False, akey, agency, item, states, user_cache, user_token,
+                                result, warm)  # fmt: skip
                     user = user_cache[ukey]
                 outcome = process(user, agency, event)
                 grown = outcome.agency_state
@@ -343,8 +343,8 @@ class Judge:
         for akey, last in agency_item.items():  # see Engine.close_behavior
             agency = agency_cache[akey]
             if agency is not None and akey in agency_token:
-                self._close(True, akey, agency, last, states, user_cache, user_token, result,
-                                     warm)  # fmt: skip
+                self._close(True, akey, agency, last, states, user_cache, user_token,
+                            result, warm)  # fmt: skip
         result.users = {
             key: (state, user_token[key])
             for key, state in user_cache.items()
