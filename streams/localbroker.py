@@ -168,21 +168,29 @@ def _properties(cfg: BrokerConfig) -> str:
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name=PLAINTEXT",
-            f"log.dirs={cfg.home / 'data'}",
-            f"num.partitions={cfg.partitions}",
-            "auto.create.topics.enable=true",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=8",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "log.retention.hours=-1",
-            "log.segment.bytes=268435456",
+            *single_node_properties(cfg, auto_create_topics=True),
             "",
         ]
     )
+
+
+def single_node_properties(cfg: BrokerConfig, *, auto_create_topics: bool) -> list[str]:
+    """What every local one-node broker sets, plaintext or secured: storage, one replica
+    for the internal topics, no rebalance delay, data kept until the broker is removed."""
+    return [
+        f"log.dirs={cfg.home / 'data'}",
+        f"num.partitions={cfg.partitions}",
+        f"auto.create.topics.enable={str(auto_create_topics).lower()}",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=8",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "log.retention.hours=-1",
+        "log.segment.bytes=268435456",
+    ]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -28,6 +28,7 @@ from streams import broker_tls
 from streams.errors import BrokerError
 from streams.kafka_acls import PRINCIPALS, apply, shared_topics
 from streams.kafka_client import KafkaSecurity
+from streams.localbroker import single_node_properties
 from streams.retention import topic_configs
 
 if TYPE_CHECKING:
@@ -125,18 +126,7 @@ def properties(cfg: BrokerConfig) -> str:
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found=false",
             f"super.users=User:{ADMIN}",
-            f"log.dirs={cfg.home / 'data'}",
-            f"num.partitions={cfg.partitions}",
-            "auto.create.topics.enable=false",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=8",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "log.retention.hours=-1",
-            "log.segment.bytes=268435456",
+            *single_node_properties(cfg, auto_create_topics=False),
             "",
         ]
     )

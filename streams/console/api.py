@@ -44,6 +44,19 @@ def _bad_request(message: str) -> web.Response:
     return _json({"error": message}, status=400)
 
 
+async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object body, or the 400 response that says what is wrong."""
+    if request.content_type != "application/json":
+        return _bad_request("send JSON")
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return _bad_request("the body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object")
+    return body
+
+
 def _access(request: web.Request) -> Access:
     return request.app[CONSOLE_KEY].access_of(request[SESSION_KEY])
 
@@ -147,14 +160,9 @@ async def triage(request: web.Request) -> web.StreamResponse:
         return _json({"error": "no such alert"}, status=404)
     if not access.actions:
         return _json({"error": f"the {access.role} role cannot change alerts"}, status=403)
-    if request.content_type != "application/json":
-        return _bad_request("send JSON")
-    try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
-        return _bad_request("the body is not valid JSON")
-    if not isinstance(body, dict):
-        return _bad_request("the body must be a JSON object")
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
     action_name, note, assignee = body.get("action"), body.get("note", ""), body.get("assignee")
     if not isinstance(action_name, str) or action_name not in ACTIONS:
         return _bad_request(f"action must be one of {', '.join(ACTIONS)}")
@@ -213,14 +221,9 @@ async def create_exception(request: web.Request) -> web.StreamResponse:
         return _json({"error": "no such alert"}, status=404)
     if access.role not in EXCEPTION_ROLES:
         return _json({"error": f"the {access.role} role cannot make exceptions"}, status=403)
-    if request.content_type != "application/json":
-        return _bad_request("send JSON")
-    try:
-        body = orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
-        return _bad_request("the body is not valid JSON")
-    if not isinstance(body, dict):
-        return _bad_request("the body must be a JSON object")
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
     scope, subject = body.get("scope", "user"), body.get("subject", "alert")
     if scope not in ("user", "agency"):
         return _bad_request("scope must be user or agency")

@@ -14,21 +14,16 @@ replays against the CSV alone.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-
-from streams.errors import BrokerError
 from streams.policy import CertificateRegistry
 from streams.policy.certificate_records import CertificateRecords
-from streams.replay.kafka_reader import consumer_config
+from streams.replay.compacted_topic import read_compacted_topic
 
 
 @dataclass(frozen=True, slots=True)
 class TopicLoad:
-    """What reading the certifications topic did."""
+    """What reading a compacted topic (certifications, exceptions) did."""
 
     topic: str
     found: bool
@@ -42,34 +37,14 @@ def apply_certifications_topic(
 ) -> TopicLoad:
     """Apply every record of ``topic`` (up to its end offsets now) to ``registry``."""
     feed = CertificateRecords(registry)
-    try:
-        consumer = KafkaConsumer(**consumer_config(bootstrap, "frtwatch-replay-certificates"))
-    except KafkaError:
-        raise BrokerError(f"no Kafka broker answers at {bootstrap}") from None
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            return TopicLoad(topic, found=False)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        ends = consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        records = 0
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            if time.monotonic() > deadline:
-                raise BrokerError(f"reading certifications topic {topic!r} timed out")
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                for record in batch:
-                    if record.offset < ends[tp]:
-                        feed.apply(record.key, record.value)
-                        records += 1
-            for tp in list(pending):
-                if consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-        return TopicLoad(topic, True, records, feed.applied, feed.rejected)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read certifications topic {topic!r}: {exc}") from None
-    finally:
-        consumer.close(autocommit=False)
+    found, records = read_compacted_topic(
+        feed.apply,
+        bootstrap,
+        topic,
+        client_id="frtwatch-replay-certificates",
+        timeout_s=timeout_s,
+        what="certifications topic",
+    )
+    if not found:
+        return TopicLoad(topic, found=False)
+    return TopicLoad(topic, True, records, feed.applied, feed.rejected)
