@@ -12,6 +12,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,15 @@ def test_a_running_worker_serves_metrics_that_move_and_health(
     # The world's normal history (users with a past: the model scores them), a prohibited
     # search, and a message that is no JSON.
     events = baseline.read_bytes().splitlines()
-    events += [dumps(search("u-metrics", "MPD", n, endpoint="https://app.clearview.ai/x"))
-               for n in range(1, 4)]  # fmt: skip
+    # Dated after the history, so they are in time order wherever they land: searches far
+    # behind their partition's clock would each be late evidence for a closed alert.
+    last = max(json.loads(line)["ts"] for line in events)
+    after_history = datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(hours=1)
+    events += [
+        dumps({**search("u-metrics", "MPD", n, endpoint="https://app.clearview.ai/x"),
+               "ts": (after_history + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        for n in range(1, 4)
+    ]  # fmt: skip
     records = [(None, e) for e in events] + [(None, b"{not json")]
     produce(kafka_bootstrap, topic_names.events, records)
 
