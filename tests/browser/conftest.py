@@ -173,6 +173,13 @@ def sign_in(page: Page, base_url: str, username: str = "analyst", password: str 
     expect(page.locator("#live-status")).to_have_class("live live-on")
 
 
+def sign_out(page: Page, base_url: str) -> None:
+    """Sign out through the header's form and wait until the login page has loaded."""
+    page.click("form.logout button")
+    expect(page).to_have_url(f"{base_url}/login?error=signed_out")
+    page.wait_for_load_state()
+
+
 def shot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -7,7 +7,7 @@ import urllib.request
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import Watch, shot, sign_in
+from tests.browser.conftest import Watch, shot, sign_in, sign_out
 from tests.browser.console_harness import ConsoleProcess
 
 
@@ -70,7 +70,25 @@ def test_login_is_required_and_wrong_passwords_are_refused(
     assert page.request.get(f"{console.url}/api/alerts").status == 200  # still signed in
 
     # signing out ends the session for good
-    page.click("form.logout button")
-    expect(page).to_have_url(f"{console.url}/login?error=signed_out")
+    sign_out(page, console.url)
     assert page.request.get(f"{console.url}/api/alerts").status == 401
     assert not watch.dialogs and not watch.page_errors and not watch.csp_violations
+
+
+def test_signing_out_in_one_tab_signs_out_the_others(
+    console: ConsoleProcess, page: Page, context: BrowserContext, watch: Watch
+) -> None:
+    sign_in(page, console.url)
+    other = watch.attach(context.new_page())  # the same session, in a second tab
+    other.goto(f"{console.url}/")
+    expect(other.locator("#live-status")).to_have_class("live live-on")
+
+    landed: list[str] = []
+    page.on("framenavigated", lambda frame: landed.append(frame.url) if frame == page.main_frame else None)
+    sign_out(page, console.url)
+    # the other tab hears it on its live stream and goes to the login page by itself
+    expect(other).to_have_url(f"{console.url}/login?error=signed_out", timeout=5_000)
+    # the tab that signed out navigated once: its own stream was closed before the form went
+    page.wait_for_timeout(500)
+    assert landed == [f"{console.url}/login?error=signed_out"]
+    assert not watch.page_errors and not watch.csp_violations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Feeder, Watch, shot, sign_in
+from tests.browser.conftest import Feeder, Watch, shot, sign_in, sign_out
 from tests.browser.console_harness import ConsoleProcess, make_alert
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def test_an_out_of_scope_alert_is_not_found(
 
     # The same alert exists for a regional account.
     page.goto(f"{console.url}/")
-    page.click("button.logout, form.logout button")
+    sign_out(page, console.url)
     sign_in(page, console.url, username="lead")
     response = page.goto(f"{console.url}/alerts/{spd['alert_id']}")
     assert response is not None and response.status == 200

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from streams.console.risk import user_risks
 from streams.contract.keys import user_key
 from streams.settings import TopicNames
-from tests.browser.conftest import Feeder, Watch, shot, sign_in
+from tests.browser.conftest import Feeder, Watch, shot, sign_in, sign_out
 from tests.browser.console_harness import ConsoleProcess, iso, make_alert, make_event
 
 AGENCY, USER = "MPD", "unit/7"
@@ -132,7 +132,7 @@ def test_user_page_shows_alerts_timeline_certificate_and_respects_scope(
 
     # mpd-analyst sees MPD only: SPD's user does not exist for it, exactly like a user
     # nobody knows.
-    page.click("form.logout button")
+    sign_out(page, console.url)
     sign_in(page, console.url, "mpd-analyst")
     for agency, user in (("SPD", "spd-9"), ("MPD", "nobody")):
         response = page.goto(f"{console.url}{_user_path(agency, user)}")

@@ -142,8 +142,20 @@ const FRT = (() => {
   }
 
   // A server-sent event stream that reports its state in the header badge.
+  // The streams this page has open. The tab that signs out closes them before its
+  // form is sent, so the server's signed_out notice cannot start a second navigation
+  // racing the form's own redirect; other tabs of the session still get the notice.
+  const streams = new Set();
+  document.addEventListener('submit', (event) => {
+    if (event.target instanceof HTMLFormElement && event.target.classList.contains('logout')) {
+      streams.forEach((source) => source.close());
+      streams.clear();
+    }
+  });
+
   function liveStream(url, handlers) {
     const source = new EventSource(url);
+    streams.add(source);
     source.addEventListener('open', () => { setLive('on', 'live'); if (handlers.open) handlers.open(); });
     source.addEventListener('error', () => setLive('off', 'reconnecting'));
     source.addEventListener('alert', (event) => {
