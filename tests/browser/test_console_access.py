@@ -84,7 +84,10 @@ def test_signing_out_in_one_tab_signs_out_the_others(
     expect(other.locator("#live-status")).to_have_class("live live-on")
 
     landed: list[str] = []
-    page.on("framenavigated", lambda frame: landed.append(frame.url) if frame == page.main_frame else None)
+    page.on(
+        "framenavigated",
+        lambda frame: landed.append(frame.url) if frame == page.main_frame else None,
+    )
     sign_out(page, console.url)
     # the other tab hears it on its live stream and goes to the login page by itself
     expect(other).to_have_url(f"{console.url}/login?error=signed_out", timeout=5_000)
