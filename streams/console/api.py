@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import time
 from typing import Any
 
@@ -31,6 +32,7 @@ from streams.contract.alert import DETECTORS, SEVERITIES, format_ts
 
 HEARTBEAT_S = 15.0
 DISCONNECT_CHECK_S = 0.5
+_TAB_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 """How soon a stream the browser closed gives its slot back (aiohttp does not cancel it)."""
 MAX_LIST = 1000
 ORDERS = ("newest", "risk")
@@ -323,13 +325,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     session = request[SESSION_KEY]
     flt = _filter(request)
+    tab = request.query.get("tab", "")
+    if tab and not _TAB_ID.fullmatch(tab):
+        return _json({"error": "tab must be 1 to 32 letters, digits, '-' or '_'"}, status=400)
     limit = console.config.max_streams_per_session
-    if console.hub.streams_of(session.sid) >= limit:
+    if console.hub.streams_of(session.sid, tab=tab) >= limit:
         return _json(
             {"error": f"at most {limit} live streams per session; close a tab"}, status=429
         )
     # Subscribed before the first await, so parallel requests cannot pass the limit.
-    subscriber = console.hub.subscribe(flt, session.sid)
+    subscriber = console.hub.subscribe(flt, session.sid, tab)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
     )

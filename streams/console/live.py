@@ -24,11 +24,13 @@ class Subscriber:
 
     flt: AlertFilter
     session_id: str = ""
+    tab: str = ""  # the page's own id: its next stream replaces this one
     queue: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=500)
     )
     overflowed: bool = False
     signed_out: bool = False
+    replaced: bool = False
 
     def offer(self, message: dict[str, Any] | None) -> None:
         if self.overflowed:
@@ -58,14 +60,31 @@ class LiveHub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, flt: AlertFilter, session_id: str = "") -> Subscriber:
-        subscriber = Subscriber(flt, session_id)
+    def subscribe(self, flt: AlertFilter, session_id: str = "", tab: str = "") -> Subscriber:
+        """A new stream; one the same page (``tab``) still has open is ended now.
+
+        A page that changes its filter opens a new stream at once, while the server
+        notices the old one's closed connection only within a moment. Without the
+        replacement, a few quick filter changes would reach the per-session limit.
+        """
+        if tab:
+            for old in self._subscribers:
+                if old.session_id == session_id and old.tab == tab and not old.replaced:
+                    old.replaced = True
+                    with contextlib.suppress(asyncio.QueueFull):
+                        old.queue.put_nowait(CLOSE)
+        subscriber = Subscriber(flt, session_id, tab)
         self._subscribers.add(subscriber)
         return subscriber
 
-    def streams_of(self, session_id: str) -> int:
-        """How many live streams a session has open."""
-        return sum(1 for s in self._subscribers if s.session_id == session_id)
+    def streams_of(self, session_id: str, *, tab: str = "") -> int:
+        """How many live streams a session has open, not counting the ones a new
+        stream of ``tab`` replaces."""
+        return sum(
+            1
+            for s in self._subscribers
+            if s.session_id == session_id and not s.replaced and not (tab and s.tab == tab)
+        )
 
     def close_session(self, session_id: str) -> None:
         """End every stream of one session (sign-out)."""

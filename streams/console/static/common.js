@@ -141,38 +141,65 @@ const FRT = (() => {
     text(node, label);
   }
 
-  // A server-sent event stream that reports its state in the header badge.
+  // This page's own id on its live streams: a stream it opens (a new filter) replaces
+  // the one it had, at once, so quick filter changes never hit the per-session limit.
+  const TAB = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const RETRY_MS = 2000;
+
   // The streams this page has open. The tab that signs out closes them before its
   // form is sent, so the server's signed_out notice cannot start a second navigation
   // racing the form's own redirect; other tabs of the session still get the notice.
   const streams = new Set();
   document.addEventListener('submit', (event) => {
     if (event.target instanceof HTMLFormElement && event.target.classList.contains('logout')) {
-      streams.forEach((source) => source.close());
+      streams.forEach((stream) => stream.close());
       streams.clear();
     }
   });
 
+  // A server-sent event stream that reports its state in the header badge. The browser
+  // retries a dropped connection by itself, but gives up on a refused one (a status
+  // other than 200): then the stream is opened again after a pause. close() ends it.
   function liveStream(url, handlers) {
-    const source = new EventSource(url);
-    streams.add(source);
-    source.addEventListener('open', () => { setLive('on', 'live'); if (handlers.open) handlers.open(); });
-    source.addEventListener('error', () => setLive('off', 'reconnecting'));
-    source.addEventListener('alert', (event) => {
-      let message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      if (handlers.alert) handlers.alert(message);
-    });
-    source.addEventListener('reset', () => { if (handlers.reset) handlers.reset(); });
-    source.addEventListener('expired', () => {
-      source.close();
-      window.location.assign('/login?error=expired');
-    });
-    source.addEventListener('signed_out', () => {
-      source.close();
-      window.location.assign('/login?error=signed_out');
-    });
-    return source;
+    const full = url + (url.includes('?') ? '&' : '?') + 'tab=' + TAB;
+    let source = null;
+    let retry = null;
+    let closed = false;
+    const stream = {
+      close() {
+        closed = true;
+        clearTimeout(retry);
+        if (source) source.close();
+        streams.delete(stream);
+      },
+    };
+    function open() {
+      source = new EventSource(full);
+      source.addEventListener('open', () => { setLive('on', 'live'); if (handlers.open) handlers.open(); });
+      source.addEventListener('error', () => {
+        setLive('off', 'reconnecting');
+        if (source.readyState === EventSource.CLOSED && !closed) {
+          retry = setTimeout(() => { if (!closed) open(); }, RETRY_MS);
+        }
+      });
+      source.addEventListener('alert', (event) => {
+        let message;
+        try { message = JSON.parse(event.data); } catch (e) { return; }
+        if (handlers.alert) handlers.alert(message);
+      });
+      source.addEventListener('reset', () => { if (handlers.reset) handlers.reset(); });
+      source.addEventListener('expired', () => {
+        stream.close();
+        window.location.assign('/login?error=expired');
+      });
+      source.addEventListener('signed_out', () => {
+        stream.close();
+        window.location.assign('/login?error=signed_out');
+      });
+    }
+    streams.add(stream);
+    open();
+    return stream;
   }
 
   function alertHref(alertId) { return '/alerts/' + encodeURIComponent(alertId); }

@@ -46,6 +46,30 @@ async def test_streams_per_session_are_limited() -> None:
         again.close()
 
 
+async def test_a_pages_new_stream_replaces_its_old_one_at_once() -> None:
+    """Quick filter changes: each new stream of a page ends its previous one, so they
+    never count against the limit, while another page's stream stays open."""
+    console = make_console(account("ana", "lead"), max_streams_per_session=2)
+    async with client_for(console) as client:
+        assert await login(client, "ana") == 303
+        other = await client.get("/api/stream?tab=page2")
+        assert (await next_event(other))[0] == "hello"
+        previous = None
+        for severity in ("high", "low", "critical", "medium", "high"):
+            response = await client.get(f"/api/stream?tab=page1&severity={severity}")
+            assert response.status == 200, await response.text()
+            assert (await next_event(response))[0] == "hello"
+            if previous is not None:  # ended by the server now, not when it notices the close
+                assert (await next_event(previous, timeout=2.0))[0] == "eof"
+            previous = response
+        assert len(console.hub) == 2  # page2 and page1's newest
+        third = await client.get("/api/stream?tab=page3")
+        assert third.status == 429  # a third page is still over the limit
+        assert (await client.get("/api/stream?tab=no%20spaces")).status == 400
+        for response in (other, previous, third):
+            response.close()
+
+
 async def test_signing_out_leaves_other_sessions_streams_open(make_alert) -> None:
     console = make_console(account("ana", "lead"), account("bo", "analyst"))
     async with client_for(console) as ana, client_for(console) as bo:
