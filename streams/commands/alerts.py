@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import orjson
 
 from streams.contract import SEVERITIES
-from streams.contract.alert import supersedes
+from streams.contract.alert import alert_users, supersedes
 from streams.errors import BrokerError, UsageError
 from streams.kafka_client import kafka_python_kwargs
 from streams.settings import load_settings
@@ -144,7 +144,7 @@ def summarise(alerts: Iterable[dict[str, Any]]) -> list[SummaryRow]:
         )
         alert_counts[key] += 1
         events[key] += _count(alert)
-        users[key].add(str(alert.get("user", "?")))
+        users[key].update(alert_users(alert))
     order = sorted(alert_counts, key=lambda k: (-SEVERITY_RANK.get(k[1], -1), k[0], k[2]))
     return [
         SummaryRow(d, s, a, alert_counts[(d, s, a)], len(users[(d, s, a)]), events[(d, s, a)])
@@ -165,7 +165,8 @@ class UserRow:
 
 def summarise_users(alerts: Iterable[dict[str, Any]]) -> list[UserRow]:
     """One row per (agency, user): risk, alerts, evidence, worst severity, detectors;
-    riskiest first.
+    riskiest first. An agency-wide alert is a row's alert for each of its members, with
+    that member's searches as its evidence.
 
     >>> rows = summarise_users([
     ...     {"detector": "burst", "severity": "high", "agency": "MPD", "user": "a",
@@ -178,7 +179,7 @@ def summarise_users(alerts: Iterable[dict[str, Any]]) -> list[UserRow]:
     >>> [(r.agency, r.user, r.alerts, r.events, r.worst, r.detectors) for r in rows]
     [('MPD', 'a', 2, 4, 'high', ('burst', 'uncertified_user')), ('SPD', 'b', 1, 1, 'low', ('burst',))]
     """
-    from streams.console.risk import user_risks
+    from streams.console.risk import members, user_risks
 
     alerts = list(alerts)
     risks = user_risks(alerts)
@@ -187,14 +188,16 @@ def summarise_users(alerts: Iterable[dict[str, Any]]) -> list[UserRow]:
     worst: dict[tuple[str, str], str] = {}
     detectors: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for alert in alerts:
-        key = (str(alert.get("agency", "?")), str(alert.get("user", "?")))
-        counts[key] += 1
-        events[key] += _count(alert)
-        severity = str(alert.get("severity", "?"))
-        if SEVERITY_RANK.get(severity, -1) > SEVERITY_RANK.get(worst.get(key, ""), -1):
-            worst[key] = severity
-        worst.setdefault(key, severity)
-        detectors[key].add(str(alert.get("detector", "?")))
+        agency = str(alert.get("agency", "?"))
+        for user, searched in members(alert):  # an agency-wide alert counts for each member
+            key = (agency, user)
+            counts[key] += 1
+            events[key] += searched
+            severity = str(alert.get("severity", "?"))
+            if SEVERITY_RANK.get(severity, -1) > SEVERITY_RANK.get(worst.get(key, ""), -1):
+                worst[key] = severity
+            worst.setdefault(key, severity)
+            detectors[key].add(str(alert.get("detector", "?")))
     order = sorted(counts, key=lambda k: (-risks.get(k, 0.0), -counts[k], k))
     return [
         UserRow(a, u, risks.get((a, u), 0.0), counts[(a, u)], events[(a, u)], worst[(a, u)],

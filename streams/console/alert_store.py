@@ -175,8 +175,10 @@ class AlertFilter:
             return False
         if self.agency is not None and alert.agency != self.agency:
             return False
-        if self.user is not None and self.user.casefold() not in alert.user.casefold():
-            return False
+        if self.user is not None:
+            wanted = self.user.casefold()
+            if not any(wanted in user.casefold() for user, _ in alert.members):
+                return False
         if self.status is not None:
             if self.status == "unresolved":
                 if status == "resolved":

@@ -22,7 +22,7 @@ from streams.console.alert_store import STATUS_FILTERS, AlertFilter, StoredAlert
 from streams.console.audit import audit
 from streams.console.exception_writer import EXCEPTION_ROLES, alert_subject
 from streams.console.live import CLOSE
-from streams.console.risk import user_risks
+from streams.console.risk import alert_user_risk, user_risks
 from streams.console.security import SESSION_KEY
 from streams.console.state import CONSOLE_KEY
 from streams.console.stats import RANGES, build_stats
@@ -105,13 +105,13 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
     if order == "risk":
 
         def rank(s: StoredAlert) -> float:
-            return risks.get((s.alert.agency, s.alert.user), 0.0)
+            return alert_user_risk(s.alert, risks)
 
     hits, total = console.alerts.query(flt, console.book.status, limit, rank=rank)
     views = []
     for stored in hits:
         view = console.alert_view(stored)
-        view["user_risk"] = risks.get((stored.alert.agency, stored.alert.user), 0.0)
+        view["user_risk"] = alert_user_risk(stored.alert, risks)
         views.append(view)
     return _json({"alerts": views, "total": total})
 

@@ -7,7 +7,8 @@ wall clock. The same alerts therefore always give the same figures, live or repl
 today or next year. Weights: low 1, medium 2, high 4, critical 8; the half-life is
 7 days. More evidence raises an alert's share slowly (1 search: x1, 8: x4, 64: x7), so
 one long-lived alert is not worth less than the flood of hourly ones it replaces, nor
-worth much more.
+worth much more. An agency-wide alert adds to each member's risk as if it were theirs
+alone with their own searches in it.
 
 >>> from streams.contract.alert import Alert
 >>> def alert(sev, last, count=1, user="u1"):
@@ -29,6 +30,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Any
+
+from streams.contract.alert import alert_members
 
 SEVERITY_WEIGHT: dict[str, float] = {"low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
 HALF_LIFE_S = 7 * 86400.0
@@ -57,10 +60,14 @@ def _time(value: Any, default: float) -> float:
     return default
 
 
-def alert_risk(alert: Any, reference: float, half_life_s: float = HALF_LIFE_S) -> float:
-    """One alert's share of its user's risk, ``reference`` seconds (event time) being now."""
+def alert_risk(
+    alert: Any, reference: float, half_life_s: float = HALF_LIFE_S, count: int | None = None
+) -> float:
+    """One alert's share of its user's risk, ``reference`` seconds (event time) being now;
+    ``count`` is the user's searches in it when not all of them (an agency-wide alert)."""
     weight = SEVERITY_WEIGHT.get(str(_field(alert, "severity", "")), 0.0)
-    count = _field(alert, "event_count", 1)
+    if count is None:
+        count = _field(alert, "event_count", 1)
     count = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1
     age = max(0.0, reference - _time(_field(alert, "last_seen", None), reference))
     return weight * (1.0 + math.log2(count)) * 0.5 ** (age / half_life_s)
@@ -85,6 +92,22 @@ def user_risks(
         return {}
     totals: dict[tuple[str, str], float] = {}
     for alert in alerts:
-        key = (str(_field(alert, "agency", "")), str(_field(alert, "user", "")))
-        totals[key] = totals.get(key, 0.0) + alert_risk(alert, reference, half_life_s)
+        agency = str(_field(alert, "agency", ""))
+        for user, count in members(alert):
+            key = (agency, user)
+            totals[key] = totals.get(key, 0.0) + alert_risk(alert, reference, half_life_s, count)
     return {key: round(value, 3) for key, value in totals.items()}
+
+
+def members(alert: Any) -> list[tuple[str, int]]:
+    """The users an alert (an :class:`~streams.contract.alert.Alert` or its JSON form) is
+    about, each with their searches in it: an agency-wide alert counts for each member."""
+    count = _field(alert, "event_count", 1)
+    return alert_members(str(_field(alert, "user", "")), count if isinstance(count, int) else 1,
+                         _field(alert, "details", None))  # fmt: skip
+
+
+def alert_user_risk(alert: Any, risks: dict[tuple[str, str], float]) -> float:
+    """The risk an alert is ranked by: its user's, or its riskiest member's."""
+    agency = str(_field(alert, "agency", ""))
+    return max((risks.get((agency, user), 0.0) for user, _ in members(alert)), default=0.0)

@@ -75,11 +75,12 @@ def build_stats(
             continue
         row = alert_series.setdefault(alert.agency, [0] * bins)
         row[int((alert.first_seen - start) // step)] += 1
-        key = (alert.agency, alert.user)
-        users[key] += 1
-        if SEVERITY_RANK[alert.severity] > SEVERITY_RANK.get(worst.get(key, "low"), 0):
-            worst[key] = alert.severity
-        worst.setdefault(key, alert.severity)
+        for user, _ in alert.members:  # an agency-wide alert counts for each member
+            key = (alert.agency, user)
+            users[key] += 1
+            if SEVERITY_RANK[alert.severity] > SEVERITY_RANK.get(worst.get(key, "low"), 0):
+                worst[key] = alert.severity
+            worst.setdefault(key, alert.severity)
 
     searches = activity.counts(start, end, step)
     if sees is not None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from streams.console.access import Access
 from streams.console.alert_store import StoredAlert
 from streams.console.risk import alert_risk, reference_time
-from streams.contract.alert import format_ts
+from streams.contract.alert import Alert, format_ts
 from streams.detectors.uncertified_user import why_uncertified
 from streams.policy import CertificateRegistry
 
@@ -67,13 +67,19 @@ def _newest(stored: list[StoredAlert], detector: str) -> StoredAlert | None:
     return max(of_kind, key=lambda s: s.alert.last_seen, default=None)
 
 
+def _about(alert: Alert, user: str) -> int:
+    """How many of ``alert``'s searches are ``user``'s (0: it is not about them; an
+    agency-wide alert is about each of its members)."""
+    return sum(count or 1 for member, count in alert.members if member == user)
+
+
 def user_view(console: Console, access: Access, agency: str, user: str) -> dict[str, Any] | None:
     """Everything the user page shows; None when the viewer may not see the user or the
     console holds nothing about them."""
     if not access.sees(agency):
         return None
     in_scope = [s for s in console.alerts.all() if access.sees(s.alert.agency)]
-    mine = [s for s in in_scope if s.alert.agency == agency and s.alert.user == user]
+    mine = [s for s in in_scope if s.alert.agency == agency and _about(s.alert, user)]
     activity = console.activity.recent(agency, user)
     if not mine and not activity:
         return None
@@ -84,7 +90,8 @@ def user_view(console: Console, access: Access, agency: str, user: str) -> dict[
     alerts = []
     risk = 0.0
     for stored in mine:
-        share = alert_risk(stored.alert, reference) if reference is not None else 0.0
+        count = _about(stored.alert, user)
+        share = alert_risk(stored.alert, reference, count=count) if reference is not None else 0.0
         risk += share
         view = console.alert_view(stored)
         view["risk"] = round(share, 3)

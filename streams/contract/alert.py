@@ -88,6 +88,45 @@ def supersedes(new: dict[str, Any], kept: dict[str, Any] | None) -> bool:
     return kept is None or version_rank(new) >= version_rank(kept)
 
 
+def alert_members(user: str, event_count: int, details: Any) -> list[tuple[str, int]]:
+    """The members an alert is about and how many of its searches are each one's: an
+    agency-wide alert's ``details.users`` with their ``user_counts`` (a member past the
+    cap of 50 is not named), else its ``user`` with all of them.
+
+    >>> alert_members("u1", 3, {"alert_per": "agency", "users": ["u1", "u2"],
+    ...                         "user_counts": {"u1": 1, "u2": 2}})
+    [('u1', 1), ('u2', 2)]
+    >>> alert_members("u1", 3, {})
+    [('u1', 3)]
+    """
+    if isinstance(details, dict) and details.get("alert_per") == "agency":
+        users = details.get("users")
+        counts = details.get("user_counts")
+        counts = counts if isinstance(counts, dict) else {}
+        if isinstance(users, list) and users:
+            return [(str(u), _count(counts.get(u))) for u in users]
+    return [(user, event_count)]
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def alert_users(alert: dict[str, Any]) -> list[str]:
+    """The members an alert's JSON form is about (:func:`alert_members`)."""
+    return [u for u, _ in _members_of_dict(alert)]
+
+
+def user_evidence(alert: dict[str, Any], user: str) -> int:
+    """How many of an alert's (JSON form) searches are ``user``'s."""
+    return sum(n for u, n in _members_of_dict(alert) if u == user)
+
+
+def _members_of_dict(alert: dict[str, Any]) -> list[tuple[str, int]]:
+    count = alert.get("event_count", 0)
+    return alert_members(str(alert.get("user", "")), _count(count), alert.get("details"))
+
+
 def format_ts(epoch: float) -> str:
     """Epoch seconds as RFC 3339 UTC with ``Z``; whole seconds stay whole.
 
@@ -137,6 +176,11 @@ class Alert:
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        """The members this alert is about, each with their searches (:func:`alert_members`)."""
+        return alert_members(self.user, self.event_count, self.details)
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Alert:

@@ -116,6 +116,11 @@ class Burst(Detector):
         since = max(since, event.ts - self.burst.window_s)
         return [(ts, eid) for ts, eid in ctx.user_state.recent if since <= ts <= event.ts]
 
+    def opening_count(self, ctx: EventContext, prior: Sequence[tuple[float, str]]) -> int:
+        """Every search in the window: a burst alert counts the whole burst, though it
+        keeps the ids of only the last few searches before it opened."""
+        return max(len(prior) + 1, ctx.window_count)
+
     def describe(
         self, event: SearchEvent, ctx: EventContext, fold: Fold
     ) -> tuple[str, dict[str, Any]]:

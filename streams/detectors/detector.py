@@ -78,3 +78,8 @@ class Detector:
     ) -> Sequence[tuple[float, str]]:
         """Earlier ``(ts, event_id)`` evidence (at or after ``since``) for a newly opened alert."""
         return ()
+
+    def opening_count(self, ctx: EventContext, prior: Sequence[tuple[float, str]]) -> int:
+        """How many searches a newly opened alert counts: the event and its prior evidence,
+        unless the detector knows of more than it keeps ids for (a burst's window)."""
+        return len(prior) + 1

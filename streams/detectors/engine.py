@@ -48,7 +48,15 @@ from streams.detectors.rates import (
     window_count,
 )
 from streams.detectors.rules import EVENT_DETECTORS
-from streams.detectors.state import RECENT_CAP, AgencyState, Fold, FoldKey, UserState, event_hash
+from streams.detectors.state import (
+    AGENCY_FOLD_CAP,
+    RECENT_CAP,
+    AgencyState,
+    Fold,
+    FoldKey,
+    UserState,
+    event_hash,
+)
 from streams.exceptions import ExceptionRecord, Exceptions
 from streams.policy import CertificateRegistry, Policy
 from streams.policy.model import BurstSettings
@@ -117,6 +125,9 @@ class Engine:
         self.recent_from = max(1, burst.min_count // 2)
         self.gaps = {name: policy.session_gap(name) for name in DETECTORS}
         self.severities = {name: policy.detector(name).severity for name in DETECTORS}
+        self.agency_wide = frozenset(
+            name for name in DETECTORS if policy.detector(name).alert_per == "agency"
+        )
         self.detectors: tuple[Detector, ...] = tuple(
             detector for detector in (cls(policy) for cls in EVENT_DETECTORS) if detector.enabled
         )
@@ -144,6 +155,8 @@ class Engine:
             agency.clock = ts
         clock = agency.clock
         alerts: list[Alert] = []
+        if agency.folds and clock > agency.folds_due:
+            alerts += self._close_agency(agency, event.agency, clock)
         if user.folds:  # the judge closes them first; this is for drivers without an index
             closed = self._close(user, event.agency, event.user, clock, False)
             if closed:
@@ -202,17 +215,28 @@ class Engine:
         ctx = self._ctx
         name = detector.name
         key = (name, subject)
-        prior = detector.prior_evidence(event, ctx, -math.inf) if key not in user.folds else ()
+        if name in self.agency_wide:
+            folds, cap, member = agency.folds, AGENCY_FOLD_CAP, event.user
+        else:
+            folds, cap, member = user.folds, None, None
+        prior: Sequence[tuple[float, str]] = ()
+        opening = 0
+        if key not in folds:
+            prior = detector.prior_evidence(event, ctx, -math.inf)
+            opening = detector.opening_count(ctx, prior)
 
         def describe(fold: Fold) -> tuple[str, dict[str, Any]]:
             return detector.describe(event, ctx, fold)
 
-        self._add(user, key, event.ts, event.event_id, agency.clock, prior, describe,
-                  event.agency, event.user, alerts)  # fmt: skip
+        self._add(folds, key, event.ts, event.event_id, agency.clock, prior, describe,
+                  event.agency, event.user, alerts, cap=cap, member=member,
+                  opening_count=opening)  # fmt: skip
+        if member is not None:
+            agency.folds_due = min(agency.folds_due, event.ts + self.gaps[name])
 
     def _add(
         self,
-        user: UserState,
+        folds: dict[FoldKey, Fold],
         key: FoldKey,
         ts: float,
         event_id: str,
@@ -222,14 +246,21 @@ class Engine:
         agency_name: str,
         user_name: str,
         alerts: list[Alert],
+        *,
+        cap: int | None = None,
+        member: str | None = None,
+        opening_count: int = 0,
     ) -> None:
-        """Fold evidence into an alert and publish what is due (see :func:`.add_evidence`)."""
+        """Fold evidence into an alert of ``folds`` (a user's, or with ``member``, the
+        agency's) and publish what is due (see :func:`.add_evidence`)."""
         detector = key[0]
         severity = self.severities[detector]
         fold, emit, evicted = add_evidence(
-            user.folds, key, ts, event_id, since_clock=clock, gap_s=self.gaps[detector],
-            prior=prior,
+            folds, key, ts, event_id, since_clock=clock, gap_s=self.gaps[detector],
+            prior=prior, cap=cap, opening_count=opening_count,
         )  # fmt: skip
+        if member is not None:
+            fold.add_user(member)
         if evicted is not None:
             alerts.append(self._closing(*evicted, agency_name, user_name))
         if emit:
@@ -238,7 +269,7 @@ class Engine:
                 build_alert(key, fold, severity=severity, agency=agency_name, user=user_name,
                             summary=summary, details=details)
             )  # fmt: skip
-        if user.folds.get(key) is not fold:  # an alert of its own, behind the clock
+        if folds.get(key) is not fold:  # an alert of its own, behind the clock
             alerts.append(self._closing(key, fold, agency_name, user_name))
 
     def _count(self, user: UserState, agency: AgencyState, ts: float) -> None:
@@ -309,8 +340,8 @@ class Engine:
                 request.agency, request.user, score, threshold, reasons, request.features
             )
 
-        self._add(user_state, key, request.ts, request.event_id, request.clock, (), describe,
-                  request.agency, request.user, alerts)  # fmt: skip
+        self._add(user_state.folds, key, request.ts, request.event_id, request.clock, (),
+                  describe, request.agency, request.user, alerts)  # fmt: skip
         if agency_state is not None:
             self._index(user_state, agency_state, request.user)
         return user_state, alerts
@@ -367,6 +398,18 @@ class Engine:
             if (key[0] == BEHAVIOR) == behaviour and is_due(fold, gaps[key[0]], clock)
         ]
         return [self._closing(key, folds.pop(key), agency, user_name) for key in sorted(due)]
+
+    def _close_agency(self, agency: AgencyState, name: str, clock: float) -> list[Alert]:
+        """Close the agency-wide alerts ``clock`` has passed; keep ``folds_due`` a lower
+        bound of the rest's close times."""
+        folds = agency.folds
+        gaps = self.gaps
+        due = sorted(key for key, fold in folds.items() if is_due(fold, gaps[key[0]], clock))
+        alerts = [self._closing(key, folds.pop(key), name, "") for key in due]
+        agency.folds_due = min(
+            (fold.last_ts + gaps[key[0]] for key, fold in folds.items()), default=math.inf
+        )
+        return alerts
 
     def _closing(self, key: FoldKey, fold: Fold, agency: str, user: str) -> Alert:
         return closing_alert(key, fold, severity=self.severities[key[0]], agency=agency, user=user)

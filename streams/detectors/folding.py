@@ -45,10 +45,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.contract.alert import CLOSED, OPEN, Alert, make_alert_id
-from streams.detectors.phrasing import restate_count
+from streams.detectors.phrasing import members, restate_count
 from streams.detectors.state import BEHAVIOR_FOLD_CAP, FOLD_CAP, FOLD_EVIDENCE_CAP, Fold, FoldKey
 
 BEHAVIOR = "behavior_anomaly"
+AGENCY_WIDE = "*"
+"""The user an agency-wide alert's id hashes in place of a member (a detector's alerts are
+either all per user or all per agency, so the ids of the two kinds never meet)."""
 DAY_S = 86400
 
 
@@ -76,6 +79,8 @@ def add_evidence(
     since_clock: float,
     gap_s: float,
     prior: Sequence[tuple[float, str]] = (),
+    cap: int | None = None,
+    opening_count: int = 0,
 ) -> tuple[Fold, bool, tuple[FoldKey, Fold] | None]:
     """Fold one piece of evidence into the user's open alert ``key``.
 
@@ -84,7 +89,10 @@ def add_evidence(
     fold that is not in ``folds`` afterwards is an alert of its own for evidence
     behind the clock (opened and closed at once): the caller publishes it twice.
     ``prior`` is earlier evidence that only counts when an alert opens (a burst's
-    leading searches). Due folds must be closed before (see :func:`is_due`).
+    leading searches); ``opening_count`` is what an alert that opens counts, when more
+    than its evidence (a burst's whole window). Due folds must be closed before (see
+    :func:`is_due`). ``cap``
+    replaces the per-family caps with one for all of ``folds`` (an agency's alerts).
     """
     fold = folds.get(key)
     if fold is not None and reaches(fold, ts, gap_s):
@@ -100,17 +108,21 @@ def add_evidence(
     evidence = sorted([*prior, (ts, event_id)])
     first_ts, opened_by = evidence[0]
     fold = Fold(
-        len(evidence), first_ts, ts, [i for _, i in evidence][:FOLD_EVIDENCE_CAP],
+        max(len(evidence), opening_count), first_ts, ts,
+        [i for _, i in evidence][:FOLD_EVIDENCE_CAP],
         first_ts, opened_by,
     )  # fmt: skip
     fold.day = utc_day(ts)  # published now
     if ts + gap_s < since_clock or key in folds:
         return fold, True, None  # behind the clock, out of reach: an alert of its own
-    # Rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP.
-    behaviour = key[0] == BEHAVIOR
-    family = [k for k in folds if (k[0] == BEHAVIOR) == behaviour]
+    if cap is not None:
+        family = list(folds)
+    else:  # rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP
+        behaviour = key[0] == BEHAVIOR
+        family = [k for k in folds if (k[0] == BEHAVIOR) == behaviour]
+        cap = BEHAVIOR_FOLD_CAP if behaviour else FOLD_CAP
     evicted = None
-    if len(family) >= (BEHAVIOR_FOLD_CAP if behaviour else FOLD_CAP):
+    if len(family) >= cap:
         oldest = min(family, key=lambda k: (folds[k].last_ts, k))
         evicted = (oldest, folds.pop(oldest))
     folds[key] = fold
@@ -132,14 +144,26 @@ def build_alert(
     fold.day = utc_day(fold.last_ts)
     fold.emitted = fold.count
     fold.summary = summary
-    fold.details = details
+    fold.details = details = _with_members(fold, details)
     return _alert(key, fold, severity, agency, user, summary, details, OPEN)
 
 
 def closing_alert(key: FoldKey, fold: Fold, *, severity: str, agency: str, user: str) -> Alert:
     """The final ``status: "closed"`` version of ``fold``: its last wording, final count."""
     summary = restate_count(fold.summary, fold.emitted, fold.count)
+    said = fold.details.get("users")
+    if fold.users is not None and isinstance(said, list):  # restate the members too
+        before = members(agency, said, bool(fold.details.get("more_users")))
+        summary = summary.replace(before, members(agency, list(fold.users), fold.more_users), 1)
     return _alert(key, fold, severity, agency, user, summary, fold.details, CLOSED)
+
+
+def _with_members(fold: Fold, details: dict[str, Any]) -> dict[str, Any]:
+    """An agency-wide alert's details with its members as they are now."""
+    if fold.users is None:
+        return details
+    return {**details, "alert_per": "agency", "users": list(fold.users),
+            "user_counts": dict(fold.users), "more_users": fold.more_users}  # fmt: skip
 
 
 def _alert(
@@ -153,8 +177,12 @@ def _alert(
     status: str,
 ) -> Alert:
     detector, subject = key
+    identity = user
+    if fold.users is not None:  # agency-wide: named for its opening member, about them all
+        identity, user = AGENCY_WIDE, next(iter(fold.users))
+        details = _with_members(fold, details)
     return Alert(
-        alert_id=make_alert_id(detector, agency, user, subject, fold.opened_ts, fold.opened_by),
+        alert_id=make_alert_id(detector, agency, identity, subject, fold.opened_ts, fold.opened_by),
         detector=detector,
         severity=severity,
         agency=agency,

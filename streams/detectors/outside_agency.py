@@ -30,7 +30,7 @@ class OutsideAgency(Detector):
         known = self.policy.agencies.get(event.agency)
         allowed = sorted(known.may_search_for) if known is not None else []
         summary = (
-            f"{who(event)} searched on behalf of {event.on_behalf_of}, an agency "
+            f"{who(event, fold)} searched on behalf of {event.on_behalf_of}, an agency "
             f"{event.agency} may not search for ({searches(fold.count)})."
         )
         return summary, {

@@ -13,11 +13,36 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from streams.contract import SearchEvent
+from streams.detectors.state import Fold
+
+NAMED_USERS = 3
+"""Members an agency-wide alert's summary names before saying how many more."""
 
 
-def who(event: SearchEvent) -> str:
-    """How a summary names the person: ``MPD user mpd-0012``."""
+def who(event: SearchEvent, fold: Fold | None = None) -> str:
+    """How a summary names the person, ``MPD user mpd-0012``; for an agency-wide alert
+    (``fold.users``), its members (:func:`members`)."""
+    if fold is not None and fold.users:
+        return members(event.agency, list(fold.users), fold.more_users)
     return f"{event.agency} user {event.user}"
+
+
+def members(agency: str, users: list[str], more: bool) -> str:
+    """An agency-wide alert's members as a summary names them.
+
+    >>> members("MPD", ["mpd-0012"], False), members("MPD", ["a", "b"], False)
+    ('MPD user mpd-0012', '2 MPD users (a and b)')
+    >>> members("MPD", ["a", "b", "c", "d"], False), members("MPD", ["a"], True)
+    ('4 MPD users (a, b, c and others)', '1+ MPD users (a and others)')
+    """
+    if len(users) == 1 and not more:
+        return f"{agency} user {users[0]}"
+    shown = users[:NAMED_USERS]
+    if len(shown) < len(users) or more:
+        names = f"{', '.join(shown)} and others"
+    else:
+        names = f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"{len(users)}{'+' if more else ''} {agency} users ({names})"
 
 
 def searches(count: int) -> str:

@@ -52,7 +52,7 @@ class ProhibitedEndpoint(Detector):
         service = self.policy.service_of(host)
         named = f" ({service.name})" if service is not None else ""
         summary = (
-            f"{who(event)} searched {host}{named}, a prohibited commercial FRT service "
+            f"{who(event, fold)} searched {host}{named}, a prohibited commercial FRT service "
             f"({searches(fold.count)})."
         )
         return summary, {

@@ -23,7 +23,7 @@ What a user's record holds, and why:
 * ``behavior`` - the behaviour model's feature window.
 
 An agency's record holds its members' peer rates, the unapproved hosts it used, its
-event-time ``clock`` (the newest event time judged for it) and the index of its members'
+agency-wide open alerts, its event-time ``clock`` (the newest event time judged for it) and the index of its members'
 open alerts by close time (``due``, ``due_behavior``: user -> the earliest
 ``last_seen + session gap`` of their open rule and behaviour alerts), so the alerts of a
 user who goes silent still close when the agency's clock passes them. The index holds
@@ -70,6 +70,11 @@ BEHAVIOR_FOLD_CAP = 4
 after their batch, so sharing one cap would make what is closed depend on batch size)."""
 FOLD_EVIDENCE_CAP = 10
 """Evidence ids kept per open alert (the alert itself caps at 100)."""
+AGENCY_FOLD_CAP = 64
+"""Open agency-wide alerts per agency (``alert_per: agency``); the least recent is closed
+first when more open."""
+FOLD_USER_CAP = 50
+"""Members an agency-wide alert names; beyond it the alert says there are more."""
 AGENCY_DUE_CAP = 4096
 """Users of one agency with open alerts the agency's close index holds (about 30 bytes
 each); beyond it, the user whose alerts would close first has them closed at once."""
@@ -109,9 +114,11 @@ class Fold:
         "event_ids",
         "first_ts",
         "last_ts",
+        "more_users",
         "opened_by",
         "opened_ts",
         "summary",
+        "users",
     )
 
     def __init__(
@@ -133,6 +140,23 @@ class Fold:
         self.emitted = 0
         self.summary = ""
         self.details: dict[str, Any] = {}
+        # An agency-wide alert's members and their searches, in order of their first
+        # evidence (at most FOLD_USER_CAP); None for a user's own alert.
+        self.users: dict[str, int] | None = None
+        self.more_users = False
+
+    def add_user(self, user: str) -> None:
+        """Count a search of ``user`` in an agency-wide alert (members past the cap are
+        not named: the alert only says there are more)."""
+        users = self.users
+        if users is None:
+            self.users = {user: 1}
+        elif user in users:
+            users[user] += 1
+        elif len(users) < FOLD_USER_CAP:
+            users[user] = 1
+        else:
+            self.more_users = True
 
     def __repr__(self) -> str:
         return f"Fold(count={self.count}, first_ts={self.first_ts}, last_ts={self.last_ts})"
@@ -219,11 +243,7 @@ class UserState:
     def to_bytes(self) -> bytes:
         # Sorted: the order folds were opened in may depend on when a batch's scores
         # were applied; the stored record must not.
-        folds = [
-            [_DETECTOR_INDEX[d], s, f.count, f.first_ts, f.last_ts, f.event_ids, f.opened_ts,
-             f.opened_by, f.day, f.emitted, f.summary, f.details]
-            for (d, s), f in sorted(self.folds.items())
-        ]  # fmt: skip
+        folds = _fold_rows(self.folds)
         recent: list[Any] = []
         for ts, event_id in self.recent:
             recent += (ts, event_id)
@@ -293,14 +313,32 @@ class UserState:
         return state
 
 
-def _folds(rows: list[Any]) -> dict[FoldKey, Fold]:
+def _fold_rows(folds: dict[FoldKey, Fold]) -> list[list[Any]]:
+    """Folds as positional rows, sorted by key; an agency-wide alert's row also holds
+    its members and whether there were more."""
+    rows = []
+    for (d, s), f in sorted(folds.items()):
+        row = [_DETECTOR_INDEX[d], s, f.count, f.first_ts, f.last_ts, f.event_ids, f.opened_ts,
+               f.opened_by, f.day, f.emitted, f.summary, f.details]  # fmt: skip
+        if f.users is not None:
+            row += ([x for pair in f.users.items() for x in pair], f.more_users)
+        rows.append(row)
+    return rows
+
+
+def _folds(rows: list[Any], cap: int = FOLD_CAP + BEHAVIOR_FOLD_CAP) -> dict[FoldKey, Fold]:
     folds: dict[FoldKey, Fold] = {}
-    for (d, s, count, first_ts, last_ts, ids, opened_ts, opened_by, day, emitted, summary,
-         details) in rows[-(FOLD_CAP + BEHAVIOR_FOLD_CAP) :]:  # fmt: skip
+    for row in rows[-cap:]:
+        (d, s, count, first_ts, last_ts, ids, opened_ts, opened_by, day, emitted, summary,
+         details) = row[:12]  # fmt: skip
         fold = Fold(int(count), float(first_ts), float(last_ts), [str(i) for i in ids],
                     float(opened_ts), str(opened_by))  # fmt: skip
         fold.day, fold.emitted, fold.summary = int(day), int(emitted), str(summary)
         fold.details = details if isinstance(details, dict) else {}
+        if len(row) >= 14:
+            pairs = row[12]
+            fold.users = {str(pairs[i]): int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
+            fold.more_users = bool(row[13])
         folds[(DETECTORS[d], str(s))] = fold
     return folds
 
@@ -332,7 +370,9 @@ class AgencyState:
     ``clock`` is the newest event time judged for the agency; ``due`` and
     ``due_behavior`` map members with open rule or behaviour alerts to the earliest
     time one of them closes (``last_seen + session gap``; it closes once ``clock``
-    is past it). ``next_due`` is a lower bound of ``due`` (not stored).
+    is past it). ``next_due`` is a lower bound of ``due`` (not stored). ``folds`` holds
+    the agency-wide open alerts (detectors with ``alert_per: agency``), at most
+    :data:`AGENCY_FOLD_CAP`; a version 2 record without them reads as none open.
     """
 
     __slots__ = (
@@ -341,6 +381,8 @@ class AgencyState:
         "counts",
         "due",
         "due_behavior",
+        "folds",
+        "folds_due",
         "hosts",
         "members",
         "next_due",
@@ -359,6 +401,8 @@ class AgencyState:
         self.due: dict[str, float] = {}
         self.due_behavior: dict[str, float] = {}
         self.next_due = math.inf
+        self.folds: dict[FoldKey, Fold] = {}
+        self.folds_due = -math.inf  # a lower bound of when one of them closes (not stored)
 
     def set_due(self, user: str, rule_due: float, behavior_due: float) -> None:
         """Index ``user``'s earliest close times (``inf``: no open alert of that kind)."""
@@ -430,7 +474,7 @@ class AgencyState:
             due_behavior += (user, self.due_behavior[user])
         return orjson.dumps(
             [STATE_VERSION, self.width, since, self.base, self.counts, members, hosts, clock,
-             due, due_behavior]
+             due, due_behavior, _fold_rows(self.folds)]
         )  # fmt: skip
 
     @classmethod
@@ -441,7 +485,8 @@ class AgencyState:
                 version = row[0] if isinstance(row, list) and row else None
                 raise StateFormatError(f"unsupported agency state version {version!r}")
             _, width, since, base, counts, members, hosts = row[:7]
-            clock, due, due_behavior = row[7:] if row[0] == STATE_VERSION else (None, [], [])
+            clock, due, due_behavior = row[7:10] if row[0] == STATE_VERSION else (None, [], [])
+            folds = row[10] if len(row) > 10 else []
             if len(counts) != FINE_BUCKETS:
                 raise StateFormatError("agency state has rate lists of the wrong length")
             state = cls()
@@ -460,6 +505,7 @@ class AgencyState:
                 for i in range(0, len(due_behavior) - 1, 2)
             }
             state.next_due = min(state.due.values(), default=math.inf)
+            state.folds = _folds(folds, AGENCY_FOLD_CAP)
         except StateFormatError:
             raise
         except (ValueError, TypeError, IndexError, KeyError) as exc:

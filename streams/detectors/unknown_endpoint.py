@@ -70,7 +70,9 @@ class UnknownEndpoint(Detector):
         news = f", the first use of it in {agency}" if first_time else ""
         service = self.policy.service_of(host)
         named = f" ({service.name})" if service is not None else ""
-        summary = f"{who(event)} searched {host}{named}, {what} ({searches(fold.count)}{news})."
+        summary = (
+            f"{who(event, fold)} searched {host}{named}, {what} ({searches(fold.count)}{news})."
+        )
         return summary, {
             "host": host,
             "endpoint": event.endpoint,

@@ -17,6 +17,7 @@ import yaml
 from streams.contract.alert import SEVERITIES
 from streams.errors import ConfigError
 from streams.policy.model import (
+    ALERT_PER,
     DEFAULT_SESSION_GAP_S,
     AgencyPolicy,
     AuthorisedEndpoint,
@@ -179,11 +180,17 @@ def _severity(value: Any) -> str:
     return str(value)
 
 
+def _alert_per(value: Any) -> str:
+    if value not in ALERT_PER:
+        raise ValueError(f"must be one of {', '.join(ALERT_PER)}, got {value!r}")
+    return str(value)
+
+
 _COMMON = {"enabled", "severity", "session_gap"}
 _DETECTOR_KEYS = {
-    "prohibited_endpoint": _COMMON,
-    "unknown_endpoint": _COMMON,
-    "outside_agency": _COMMON,
+    "prohibited_endpoint": _COMMON | {"alert_per"},
+    "unknown_endpoint": _COMMON | {"alert_per"},
+    "outside_agency": _COMMON | {"alert_per"},
     "uncertified_user": _COMMON,
     "missing_case_number": _COMMON | {"exempt_purposes"},
     "burst": _COMMON
@@ -216,6 +223,10 @@ def _detector(ctx: _Ctx, name: str, node: yaml.Node | None, base_dir: Path) -> D
     if "session_gap" in fields:
         common["session_gap_s"] = ctx.convert(
             fields["session_gap"][1], f"{where}.session_gap", _positive_duration, None
+        )
+    if "alert_per" in fields:
+        common["alert_per"] = ctx.convert(
+            fields["alert_per"][1], f"{where}.alert_per", _alert_per, "user"
         )
     if name == "missing_case_number":
         exempt = (

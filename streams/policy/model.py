@@ -38,6 +38,17 @@ class DetectorSettings:
     session_gap_s: float | None = None
     """This detector's own session gap (``detectors.<name>.session_gap``); None: the
     policy's ``detectors.session_gap``."""
+    alert_per: str = "user"
+    """``detectors.<name>.alert_per``: ``user`` (one alert per user, subject and session)
+    or ``agency`` (one per agency, subject and session, naming every member whose search
+    is evidence). Only the subject detectors (:data:`AGENCY_WIDE_DETECTORS`) take
+    ``agency``."""
+
+
+ALERT_PER = ("user", "agency")
+AGENCY_WIDE_DETECTORS = ("prohibited_endpoint", "unknown_endpoint", "outside_agency")
+"""Detectors whose alerts may be per agency: their subject (a host, a requesting agency)
+is shared by the agency's members; the others are about one person."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from streams.contract.alert import DETECTORS, SEVERITIES
+from streams.contract.alert import DETECTORS, SEVERITIES, alert_users
 from streams.report import charts
 from streams.report.compliance import COUNT_COLUMNS, compliance_rollup, scope, write_compliance_csv
 from streams.report.page import document, facts, image, paragraph, section, table
@@ -193,8 +193,9 @@ def _users_section(tally: pd.DataFrame, alerts: Sequence[dict[str, Any]]) -> str
     )
     alert_counts: dict[tuple[str, str], int] = {}
     for alert in alerts:
-        key = (str(alert.get("agency")), str(alert.get("user")))
-        alert_counts[key] = alert_counts.get(key, 0) + 1
+        for user in alert_users(alert):  # an agency-wide alert is each member's
+            key = (str(alert.get("agency")), user)
+            alert_counts[key] = alert_counts.get(key, 0) + 1
     users["alerts"] = [
         alert_counts.get((a, u), 0) for a, u in zip(users["agency"], users["user"], strict=True)
     ]

@@ -4,7 +4,7 @@
 world written by ``frtwatch simulate`` (its ``events.jsonl``, ``certifications.csv``
 and ``truth.json``) through the judge, per agency in event-time order as every driver
 does, keeps one version per alert id (the largest count, closed over open), and
-matches each alert to the labelled incidents of its detector, agency, user and
+matches each alert to the labelled incidents of its detector, agency, users and
 subject. It prints, per incident and per (incident, user): distinct alert ids (mean
 and max), and how many incident users' alerts are closed with a final count equal to
 the incident's evidence for that user (``exact``).
@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from streams.contract.alert import alert_users, user_evidence
 from streams.contract.event import parse_timestamp
 
 BATCH = 2000
@@ -117,7 +118,7 @@ def figures(truth: dict[str, Any], published: Sequence[dict[str, Any]]) -> Incid
             for a in kept.values()
             if a["detector"] == incident["detector"]
             and a["agency"] == incident["agency"]
-            and a["user"] in incident["users"]
+            and set(alert_users(a)) & set(incident["users"])
             and (not incident.get("subject") or _subject(a) == incident["subject"])
             and (
                 incident["detector"] != "behavior_anomaly"
@@ -129,16 +130,16 @@ def figures(truth: dict[str, Any], published: Sequence[dict[str, Any]]) -> Incid
         ]
         per_incident.append(len(mine))
         for user in incident["users"]:
-            ids = [a for a in mine if a["user"] == user]
+            ids = [a for a in mine if user in alert_users(a)]
             per_user.append(len(ids))
             user_incidents += 1
             if ids and all(a.get("status") == "closed" for a in ids):
                 closed += 1
             evidence = incident.get("events_per_user", {}).get(user, 0)
-            if ids and sum(a["event_count"] for a in ids) == evidence:
+            if ids and sum(user_evidence(a, user) for a in ids) == evidence:
                 exact += 1
             versions = " ".join(
-                f"{a['event_count']}{'c' if a.get('status') == 'closed' else 'o'}"
+                f"{user_evidence(a, user)}{'c' if a.get('status') == 'closed' else 'o'}"
                 for a in sorted(ids, key=lambda a: a["first_seen"])
             )
             rows.append(f"{incident['id']:<8} {incident['kind']:<22} {incident['agency']}/{user:<12}"

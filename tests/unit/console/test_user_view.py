@@ -132,3 +132,27 @@ async def test_the_feed_can_be_ordered_by_user_risk(client: TestClient) -> None:
     assert {a["alert_id"] for a in risky["alerts"]} == {a["alert_id"] for a in newest["alerts"]}
     bad = await client.get("/api/alerts?order=worst")
     assert bad.status == 400 and "order must be one of" in (await bad.json())["error"]
+
+
+async def test_an_agency_wide_alert_is_on_every_members_page(
+    client: TestClient, console: Console, make_alert: Callable[..., Alert]
+) -> None:
+    ring = make_alert(alert_id="ring", detector="prohibited_endpoint", severity="critical",
+                      user="u7", event_ids=["r1", "r2", "r3"], event_count=3,
+                      details={"alert_per": "agency", "users": ["u7", "u8"],
+                               "user_counts": {"u7": 1, "u8": 2}, "more_users": False})  # fmt: skip
+    console.alerts.upsert(ring, received_at=0)
+    await login(client, "mpd-analyst")
+    for member in ("u7", "u8"):
+        data = await (await client.get(user_url("MPD", member))).json()
+        assert [a["alert_id"] for a in data["alerts"]] == ["ring"]
+        # Each member's risk counts their own searches in it, not the ring's.
+        in_scope = [s.alert for s in console.alerts.all() if s.alert.agency == "MPD"]
+        assert data["risk"] == user_risks(in_scope)[("MPD", member)]
+        assert data["risk"] == pytest.approx(data["alerts"][0]["risk"], abs=1e-3)
+    u7, u8 = (user_risks(in_scope)[("MPD", u)] for u in ("u7", "u8"))
+    assert u8 > u7 > 0
+    # The feed's user filter finds it by any member, and ranks it by its riskiest.
+    found = await (await client.get("/api/alerts?user=u8")).json()
+    assert [a["alert_id"] for a in found["alerts"]] == ["ring"]
+    assert found["alerts"][0]["user_risk"] == u8

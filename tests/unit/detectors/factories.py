@@ -14,6 +14,7 @@ from streams.contract.event import event_from_dict
 from streams.detectors import AgencyState, Engine, Outcome, UserState
 from streams.policy import CertificateRegistry, Policy
 from streams.policy.certifications import parse_date_start
+from streams.policy.model import AGENCY_WIDE_DETECTORS
 
 T0 = parse_date_start("2026-03-02")  # a Monday, 00:00 UTC
 HOUR = 3600.0
@@ -58,6 +59,14 @@ def with_detector(policy: Policy, name: str, **changes: Any) -> Policy:
     settings = dataclasses.replace(policy.detector(name), **changes)
     replaced: dict[str, Any] = {name: settings}
     return dataclasses.replace(policy, **replaced)
+
+
+def per_user(policy: Policy) -> Policy:
+    """The policy with every detector's alerts per user (the shipped policy makes the
+    endpoint detectors' alerts agency-wide)."""
+    for name in AGENCY_WIDE_DETECTORS:
+        policy = with_detector(policy, name, alert_per="user")
+    return policy
 
 
 class Run:

@@ -15,6 +15,7 @@ import pytest
 from streams.contract import DETECTORS, SEVERITIES, Alert, make_alert_id
 from streams.contract.alert import ALERT_SCHEMA
 from streams.detectors import Engine, ScoreRequest
+from streams.detectors.folding import AGENCY_WIDE
 from streams.detectors.rules import EVENT_DETECTORS
 from streams.policy import CertificateRegistry, Policy
 from tests.unit.detectors.factories import Run, at, certify, make_event, with_detector
@@ -137,8 +138,9 @@ def test_ids_are_deterministic(policy, detector):
     }.get(detector, "")
     for alert in first:  # an alert is named by its opening evidence, the first of its ids
         opened_by = alert.event_ids[0]
+        member = AGENCY_WIDE if alert.details.get("alert_per") == "agency" else alert.user
         assert alert.alert_id == make_alert_id(
-            detector, "MPD", alert.user, subject, alert.first_seen, opened_by
+            detector, "MPD", member, subject, alert.first_seen, opened_by
         )
 
 

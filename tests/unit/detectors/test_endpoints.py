@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.detectors.factories import at, make_event
+from tests.unit.detectors.factories import at, make_event, per_user
 
 
 def test_prohibited_suffix_fires_with_host_as_subject(run):
@@ -59,8 +59,8 @@ def test_host_approved_for_another_agency_is_unknown_here(run):
     assert "approved only for MPD, SPD" in alert.summary
 
 
-def test_first_use_of_a_host_in_the_agency_is_marked(run):
-    r = run()
+def test_first_use_of_a_host_in_the_agency_is_marked(run, policy):
+    r = run(per_user(policy))
     host = "https://faces.example.net/api"
     r.feed([make_event(at(0, 9), user="mpd-0001", endpoint=host)])
     r.feed([make_event(at(0, 11), user="mpd-0002", endpoint=host)])

@@ -19,7 +19,15 @@ from streams.detectors import Engine
 from streams.detectors.state import FOLD_CAP, FOLD_EVIDENCE_CAP, AgencyState, UserState
 from streams.judge.batch import BatchItem, Judge, ObjectStates
 from streams.policy import CertificateRegistry, Policy
-from tests.unit.detectors.factories import DAY, HOUR, at, certify, make_event, with_detector
+from tests.unit.detectors.factories import (
+    DAY,
+    HOUR,
+    at,
+    certify,
+    make_event,
+    per_user,
+    with_detector,
+)
 
 USER = "mpd-0012"
 HOST = "app.clearview.ai"
@@ -57,6 +65,12 @@ def kept(alerts: list[Alert], detector: str = "prohibited_endpoint") -> dict[str
 def later(ts):
     """An ordinary search by a colleague: moves the agency's clock, raises nothing."""
     return make_event(ts, user="mpd-0001")
+
+
+@pytest.fixture
+def policy(policy: Policy) -> Policy:
+    """Alerts per user here (agency-wide alerts: test_agency_wide.py)."""
+    return per_user(policy)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from streams.exceptions import Exceptions, make_exception
 from streams.judge.batch import BatchItem, Judge, ObjectStates
 from streams.policy import CertificateRegistry, load_policy
 from streams.settings import DEFAULT_POLICY
-from tests.unit.detectors.factories import at, certify, make_event
+from tests.unit.detectors.factories import at, certify, make_event, per_user
 from tests.unit.judge.test_redelivery import _AlwaysAnomalous
 
 CLEARVIEW = "https://app.clearview.ai/search"
@@ -25,7 +25,7 @@ def exception(**changes):
 
 
 def judge(events, *records, model=None):
-    policy = load_policy(DEFAULT_POLICY)
+    policy = per_user(load_policy(DEFAULT_POLICY))  # agency-wide: tests/unit/detectors
     registry = certify(CertificateRegistry(), *(f"MPD/mpd-{i:04d}" for i in range(1, 5)))
     engine = Engine(policy, registry, exceptions=Exceptions(records))
     return Judge(engine, model).run([BatchItem(e, i) for i, e in enumerate(events)],

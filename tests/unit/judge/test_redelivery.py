@@ -12,9 +12,9 @@ from typing import Any
 from streams.detectors import Engine
 from streams.judge.batch import BatchItem, ByteStates, Judge, ObjectStates, store_agencies
 from streams.judge.progress_marks import split
-from streams.policy import CertificateRegistry, load_policy
+from streams.policy import CertificateRegistry, Policy, load_policy
 from streams.settings import DEFAULT_POLICY
-from tests.unit.detectors.factories import HOUR, at, certify, make_event
+from tests.unit.detectors.factories import HOUR, at, certify, make_event, per_user
 
 PROHIBITED = "https://app.clearview.ai/search"
 
@@ -33,8 +33,10 @@ def _items(events: list[Any], start: int = 0) -> list[BatchItem[None]]:
     return [BatchItem(e, None, start + n, (0, 1000 + start + n)) for n, e in enumerate(events)]
 
 
-def _run(batches: list[list[BatchItem[None]]]) -> tuple[dict[str, bytes], dict[str, bytes], dict]:
-    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+def _run(
+    batches: list[list[BatchItem[None]]], policy: Policy | None = None
+) -> tuple[dict[str, bytes], dict[str, bytes], dict]:
+    detector = Judge(Engine(policy or load_policy(DEFAULT_POLICY), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
     alerts: dict[str, int] = {}
@@ -211,7 +213,8 @@ def test_alerts_closed_by_another_users_event_survive_a_crash_between_writes() -
     the agency's journal carries it, so a crash between the agency and the user writes
     neither loses the close nor closes the alert twice."""
     items = _items(_days_world())
-    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    policy = per_user(load_policy(DEFAULT_POLICY))
+    detector = Judge(Engine(policy, CertificateRegistry()))
     reference = detector.run(items, ByteStates({}, {}))
     assert _closed(reference.alerts), "the world closes no alert"
     users: dict[str, bytes] = {}
@@ -225,13 +228,13 @@ def test_alerts_closed_by_another_users_event_survive_a_crash_between_writes() -
         again = detector.run(batch, ByteStates(users, agencies))
         assert not again.alerts, "the batch was judged again"
     assert _closed(published) == _closed(reference.alerts)
-    once = _run([items])
+    once = _run([items], policy)
     assert _states(users) == _states(once[0]) and _states(agencies) == _states(once[1])
 
 
 def test_a_stretch_read_again_closes_nothing_twice() -> None:
     items = _items(_days_world())
-    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    detector = Judge(Engine(per_user(load_policy(DEFAULT_POLICY)), CertificateRegistry()))
     users: dict[str, bytes] = {}
     agencies: dict[str, bytes] = {}
     published = []
@@ -253,9 +256,46 @@ def test_a_full_close_index_closes_the_alerts_due_first(monkeypatch) -> None:
     events = [make_event(at(0, 8) + i * 600.0, user=f"mpd-000{1 + i}", endpoint=PROHIBITED)
               for i in range(5)]  # fmt: skip
     certified = certify(CertificateRegistry(), *(f"MPD/{e.user}" for e in events))
-    detector = Judge(Engine(load_policy(DEFAULT_POLICY), certified))
+    detector = Judge(Engine(per_user(load_policy(DEFAULT_POLICY)), certified))
     states = ObjectStates()
     result = detector.run([BatchItem(e, None) for e in events], states)
     closed = [(a.user, a.event_count) for a in result.alerts if a.status == "closed"]
     assert closed == [("mpd-0001", 1), ("mpd-0002", 1)]
     assert sorted(states.agencies["MPD"].due) == ["mpd-0003", "mpd-0004", "mpd-0005"]
+
+
+def _ring_world() -> list[Any]:
+    """Three users on one prohibited host on days 0, 1 and 4, 5: two agency-wide alerts
+    (the quiet days close the first), among ordinary searches that move the clock."""
+    events = []
+    for day in (0, 1, 2, 3, 4, 5):
+        for i in range(9):
+            user = f"mpd-000{1 + i % 3}"
+            fields = {"endpoint": PROHIBITED} if day in (0, 1, 4, 5) and i < 6 else {}
+            events.append(make_event(at(day, 8) + i * 0.5 * HOUR, user=user, **fields))
+    return events
+
+
+def test_agency_wide_alerts_survive_a_crash_between_writes() -> None:
+    """Agency-wide alerts live in the agency's state, the batch's commit point: a crash
+    after it is written judges nothing again, and the alerts' final counts and members
+    are those of one uninterrupted run."""
+    items = _items(_ring_world())
+    detector = Judge(Engine(load_policy(DEFAULT_POLICY), CertificateRegistry()))
+    reference = detector.run(items, ByteStates({}, {}))
+    final = {(a.alert_id, a.event_count, tuple(a.details["users"]))
+             for a in reference.alerts if a.status == "closed"}  # fmt: skip
+    assert {count for _, count, _ in final} == {12}, final
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    published = []
+    for start in range(0, len(items), 7):
+        batch = items[start : start + 7]
+        result = detector.judge(batch, ByteStates(users, agencies))
+        published += result.alerts
+        store_agencies(result, agencies)  # ... and the worker dies here, every batch
+        assert not detector.run(batch, ByteStates(users, agencies)).alerts
+    assert {(a.alert_id, a.event_count, tuple(a.details["users"]))
+            for a in published if a.status == "closed"} == final  # fmt: skip
+    once = _run([items])
+    assert _states(users) == _states(once[0]) and _states(agencies) == _states(once[1])
