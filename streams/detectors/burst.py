@@ -50,6 +50,8 @@ from streams.detectors.rates import PeerRate, RateGeometry, own_rate, peer_rate
 from streams.detectors.state import Fold
 from streams.policy import BurstSettings, Policy
 
+BURST_KEY = ("burst", "")
+"""A user's open burst alert (the burst detector has no subject)."""
 MIN_BASELINE_WINDOWS = 3
 """Active windows on record before a user's own normal is trusted."""
 
@@ -106,9 +108,30 @@ class Burst(Detector):
     def check(self, event: SearchEvent, ctx: EventContext) -> str | None:
         facts = self.judge(ctx, event.ts)
         if facts is None:
-            return None
+            if not self.continues(event, ctx):
+                return None
+            facts = ctx.scratch = self.continued(ctx)
+            return ""
         ctx.scratch = facts
         return ""
+
+    def continues(self, event: SearchEvent, ctx: EventContext) -> bool:
+        """Whether ``event`` carries on an open burst: once a burst alert is open, each
+        further search within a window of its latest evidence is evidence while the
+        window holds at least ``min_count`` searches (the floor alone: the peer and own
+        bars opened the alert; a colleague's search must not split one burst's count)."""
+        if not ctx.counted or ctx.window_count < self.burst.min_count:
+            return False
+        fold = ctx.user_state.folds.get(BURST_KEY)
+        return fold is not None and fold.last_ts <= event.ts <= fold.last_ts + self.burst.window_s
+
+    def continued(self, ctx: EventContext) -> BurstFacts:
+        """The facts of a search that carries on a burst (for its alert's details)."""
+        own, windows = own_rate(ctx.user_state, self.geometry, ctx.bucket)
+        new_user = windows < MIN_BASELINE_WINDOWS
+        peers = peer_rate(ctx.agency_state, ctx.user_state, self.geometry.width, ctx.bucket)
+        return BurstFacts(ctx.window_count, 0.0 if new_user else own, windows, new_user, peers,
+                          False)  # fmt: skip
 
     def prior_evidence(
         self, event: SearchEvent, ctx: EventContext, since: float
