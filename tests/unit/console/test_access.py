@@ -37,7 +37,7 @@ async def console(make_alert: Callable[..., Alert]) -> Console:
         account("admin", "admin"),
     )
     console.alerts.upsert(make_alert(alert_id="a-mpd", agency="MPD"), received_at=0)
-    console.alerts.upsert(make_alert(alert_id="a-spd", agency="SPD", user="s1"), received_at=0)
+    console.alerts.upsert(make_alert(alert_id="a-spd", agency="SPD", user="spd-hidden-user"), received_at=0)
     return console
 
 
@@ -73,7 +73,7 @@ async def test_an_out_of_scope_alert_is_404_like_an_unknown_one(
     await login(client, "mpd-analyst")
     response = await client.get(path)
     assert response.status == 404
-    assert "s1" not in await response.text()  # nothing of the alert leaks
+    assert "spd-hidden-user" not in await response.text()  # nothing of the alert leaks
     unknown = await client.get(path.replace("a-spd", "zzz"))
     assert unknown.status == 404
 

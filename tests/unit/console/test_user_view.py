@@ -45,7 +45,7 @@ def console(make_alert: Callable[..., Alert], make_event: Callable[..., SearchEv
         console.alerts.upsert(alert, received_at=0)
     for i in range(5):
         console.activity.add(make_event(event_id=f"e{i}", ts=f"2026-03-01T09:0{i}:00Z"))
-    console.activity.add(make_event(event_id="s1", agency="SPD", user="u1"))
+    console.activity.add(make_event(event_id="spd-hidden-search", agency="SPD", user="u1"))
     return console
 
 
@@ -94,7 +94,7 @@ async def test_a_user_outside_the_scope_is_404_like_an_unknown_one(
     assert out_of_scope.status == unknown.status == 404
     if base == "/api/user":
         assert await out_of_scope.json() == await unknown.json() == {"error": "no such user"}
-    assert "s1" not in await out_of_scope.text()
+    assert "spd-hidden-search" not in await out_of_scope.text()
     held = await client.get(user_url("MPD", "u1", base))
     assert held.status == 200
 
