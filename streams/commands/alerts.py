@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import orjson
 
 from streams.contract import SEVERITIES
-from streams.contract.alert import alert_users, supersedes
+from streams.contract.alert import alert_users, silenced_by, supersedes
 from streams.errors import BrokerError, UsageError
 from streams.kafka_client import kafka_python_kwargs
 from streams.settings import load_settings
@@ -231,15 +231,25 @@ def render_users(rows: list[UserRow], out: TextIO, *, limit: int = 20) -> None:
     console.print(table)
 
 
-def render_summary(rows: list[SummaryRow], out: TextIO, *, skipped: int = 0) -> None:
-    """The summary as a table (plain text; cell text is never read as markup)."""
+def render_summary(
+    rows: list[SummaryRow], out: TextIO, *, skipped: int = 0, silenced: int = 0
+) -> None:
+    """The summary as a table (plain text; cell text is never read as markup); alerts an
+    exception silences are counted apart (``silenced``)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     console = Console(file=out, highlight=False, soft_wrap=False, width=110)
+    note = (
+        Text(f"{silenced} silenced alert(s), covered by exceptions, are not counted here")
+        if silenced
+        else None
+    )
     if not rows:
         console.print(Text("no alerts"))
+        if note is not None:
+            console.print(note)
         return
     table = Table(title="frtwatch alerts by detector, severity and agency", title_justify="left")
     for name, justify in (("detector", "left"), ("severity", "left"), ("agency", "left"),
@@ -252,6 +262,8 @@ def render_summary(rows: list[SummaryRow], out: TextIO, *, skipped: int = 0) -> 
                                       "", str(sum(r.events for r in rows)))),
                   end_section=True)  # fmt: skip
     console.print(table)
+    if note is not None:
+        console.print(note)
     if skipped:
         console.print(Text(f"{skipped} message(s) on the topic were not readable alerts"))
 
@@ -379,6 +391,8 @@ def _run(args: argparse.Namespace) -> int:
     parsed = [parse_alert(value) for value in read_snapshot(bootstrap, topic, args.timeout)]
     alerts = [a for a in parsed if a is not None]
     latest = list(latest_per_alert(alerts).values())
-    render_summary(summarise(latest), sys.stdout, skipped=len(parsed) - len(alerts))
-    render_users(summarise_users(latest), sys.stdout, limit=args.users)
+    heard = [a for a in latest if silenced_by(a) is None]
+    render_summary(summarise(heard), sys.stdout, skipped=len(parsed) - len(alerts),
+                   silenced=len(latest) - len(heard))  # fmt: skip
+    render_users(summarise_users(heard), sys.stdout, limit=args.users)
     return 0

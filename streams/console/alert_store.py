@@ -17,7 +17,15 @@ from typing import Any
 
 import orjson
 
-from streams.contract.alert import ALERT_SCHEMA, MAX_EVIDENCE_IDS, SEVERITIES, Alert
+from streams.contract.alert import (
+    ALERT_SCHEMA,
+    CLOSED,
+    MAX_EVIDENCE_IDS,
+    OPEN,
+    SEVERITIES,
+    Alert,
+    silenced_by,
+)
 from streams.contract.event import parse_timestamp
 from streams.errors import ContractError, FrtwatchError
 
@@ -95,6 +103,8 @@ def parse_alert(raw: bytes | str | None) -> Alert:
         event_ids=ids[:MAX_EVIDENCE_IDS],
         summary=_text(obj, "summary", 4096, empty_ok=True),
         details=details,
+        status=CLOSED if obj.get("status") == CLOSED else OPEN,
+        exception_id=_text(obj, "exception_id", 64) if silenced_by(obj) else None,
     )
 
 
@@ -111,6 +121,9 @@ def parse_when(text: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+SILENCED_FILTERS = ("hide", "include", "only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +143,9 @@ class AlertFilter:
     since: float | None = None
     until: float | None = None
     alert_id: str | None = None
+    silenced: str = "hide"
+    """Alerts an exception silences: ``hide`` (the default), ``include`` or ``only``. A
+    filter for one ``alert_id`` shows it whatever this says."""
     scope: frozenset[str] | None = None
     """The agencies the viewer may see (``None``: the filter is not the viewer's, no limit;
     ``{"*"}``: all). Set from the session, never from the query."""
@@ -153,6 +169,9 @@ class AlertFilter:
         if status is not None and status not in STATUS_FILTERS:
             raise ValueError(f"status must be one of {', '.join(STATUS_FILTERS)}")
         since_text, until_text = get("since"), get("until")
+        silenced = get("silenced") or "hide"
+        if silenced not in SILENCED_FILTERS:
+            raise ValueError(f"silenced must be one of {', '.join(SILENCED_FILTERS)}")
         return cls(
             severity=severity,
             detector=get("detector"),
@@ -162,12 +181,16 @@ class AlertFilter:
             since=parse_when(since_text) if since_text else None,
             until=parse_when(until_text) if until_text else None,
             alert_id=get("alert_id"),
+            silenced=silenced,
         )
 
     def matches(self, alert: Alert, status: str) -> bool:
         if not self.visible(alert):
             return False
-        if self.alert_id is not None and alert.alert_id != self.alert_id:
+        if self.alert_id is not None:
+            if alert.alert_id != self.alert_id:
+                return False
+        elif alert.silenced != (self.silenced == "only") and self.silenced != "include":
             return False
         if self.severity is not None and alert.severity != self.severity:
             return False

@@ -8,7 +8,7 @@ today or next year. Weights: low 1, medium 2, high 4, critical 8; the half-life 
 7 days. More evidence raises an alert's share slowly (1 search: x1, 8: x4, 64: x7), so
 one long-lived alert is not worth less than the flood of hourly ones it replaces, nor
 worth much more. An agency-wide alert adds to each member's risk as if it were theirs
-alone with their own searches in it.
+alone with their own searches in it; an alert an exception silences adds nothing.
 
 >>> from streams.contract.alert import Alert
 >>> def alert(sev, last, count=1, user="u1"):
@@ -92,6 +92,8 @@ def user_risks(
         return {}
     totals: dict[tuple[str, str], float] = {}
     for alert in alerts:
+        if _field(alert, "exception_id", None):
+            continue  # an exception covers it: expected, no risk
         agency = str(_field(alert, "agency", ""))
         for user, count in members(alert):
             key = (agency, user)

@@ -71,8 +71,8 @@ def build_stats(
     worst: dict[tuple[str, str], str] = {}
     for stored in alerts:
         alert = stored.alert
-        if not (start <= alert.first_seen < end):
-            continue
+        if not (start <= alert.first_seen < end) or alert.silenced:
+            continue  # silenced: an exception covers it
         row = alert_series.setdefault(alert.agency, [0] * bins)
         row[int((alert.first_seen - start) // step)] += 1
         for user, _ in alert.members:  # an agency-wide alert counts for each member

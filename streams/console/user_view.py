@@ -91,7 +91,9 @@ def user_view(console: Console, access: Access, agency: str, user: str) -> dict[
     risk = 0.0
     for stored in mine:
         count = _about(stored.alert, user)
-        share = alert_risk(stored.alert, reference, count=count) if reference is not None else 0.0
+        share = 0.0
+        if reference is not None and not stored.alert.silenced:
+            share = alert_risk(stored.alert, reference, count=count)
         risk += share
         view = console.alert_view(stored)
         view["risk"] = round(share, 3)

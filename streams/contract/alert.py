@@ -88,6 +88,16 @@ def supersedes(new: dict[str, Any], kept: dict[str, Any] | None) -> bool:
     return kept is None or version_rank(new) >= version_rank(kept)
 
 
+def silenced_by(alert: dict[str, Any]) -> str | None:
+    """The ``exception_id`` of an alert's JSON form when it is silenced, else None.
+
+    >>> silenced_by({"exception_id": "exc-1"}), silenced_by({"exception_id": None}), silenced_by({})
+    ('exc-1', None, None)
+    """
+    value = alert.get("exception_id")
+    return value if isinstance(value, str) and value else None
+
+
 def alert_members(user: str, event_count: int, details: Any) -> list[tuple[str, int]]:
     """The members an alert is about and how many of its searches are each one's: an
     agency-wide alert's ``details.users`` with their ``user_counts`` (a member past the
@@ -156,9 +166,12 @@ class Alert:
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
     status: str = OPEN
+    exception_id: str | None = None
+    """The exception that covers this alert's evidence: the alert is *silenced* (kept for
+    the record, never sent to a webhook, hidden in the console's feed by default)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": ALERT_SCHEMA,
             "alert_id": self.alert_id,
             "detector": self.detector,
@@ -173,6 +186,14 @@ class Alert:
             "details": self.details,
             "status": self.status,
         }
+        if self.exception_id is not None:
+            out["exception_id"] = self.exception_id
+        return out
+
+    @property
+    def silenced(self) -> bool:
+        """Whether an exception covers this alert (see :attr:`exception_id`)."""
+        return self.exception_id is not None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
@@ -198,4 +219,5 @@ class Alert:
             summary=obj["summary"],
             details=dict(obj.get("details", {})),
             status=CLOSED if obj.get("status") == CLOSED else OPEN,
+            exception_id=silenced_by(obj),
         )

@@ -16,8 +16,9 @@ Per event the engine
    publishing an alert when it opens, at 2, 4, 8, ... pieces of evidence and on each
    new day of evidence;
    A finding an exception covers at the event's own time (:mod:`streams.exceptions`:
-   the event's agency and user, the detector and the alert's subject) is left out: it
-   opens and grows no alert, and its exception's id is in :attr:`Outcome.excepted`;
+   the event's agency and user, the detector and the alert's subject) goes to a
+   *silenced* alert of its own instead, one per exception, which carries the
+   exception's id (``exception_id``); the id is also in :attr:`Outcome.excepted`;
 4. updates the behaviour window and, when the behaviour detector is on and
    the user has enough history, asks for a model score (:class:`ScoreRequest`),
    which the driver scores in a batch and hands back to :meth:`Engine.apply_score`.
@@ -39,7 +40,14 @@ from typing import Any
 from streams.contract import DETECTORS, Alert, SearchEvent
 from streams.detectors.behavior_anomaly import describe_score
 from streams.detectors.detector import Detector, EventContext
-from streams.detectors.folding import BEHAVIOR, add_evidence, build_alert, closing_alert, is_due
+from streams.detectors.folding import (
+    BEHAVIOR,
+    add_evidence,
+    build_alert,
+    closing_alert,
+    is_due,
+    silenced_subject,
+)
 from streams.detectors.rates import (
     RateGeometry,
     count_agency,
@@ -180,9 +188,9 @@ class Engine:
             if subject is not None:
                 if exceptions:
                     hit = exceptions.match(event.agency, event.user, detector.name, subject, ts)
-                    if hit is not None:
+                    if hit is not None:  # a silenced alert of its own, naming the exception
                         excepted.append(hit.id)
-                        continue
+                        subject = silenced_subject(subject, hit.id)
                 self._fold(detector, subject, event, user, agency, alerts)
                 folded = True
         if folded:
@@ -326,9 +334,10 @@ class Engine:
         index it updates), and call :meth:`close_behavior` for the agency's due users
         once the batch's scores are all applied.
         """
-        if not self.scoring or score < threshold or self.score_exception(request) is not None:
+        if not self.scoring or score < threshold:
             return user_state, []
-        key: FoldKey = (BEHAVIOR_ANOMALY, "")
+        hit = self.score_exception(request)
+        key: FoldKey = (BEHAVIOR_ANOMALY, "" if hit is None else silenced_subject("", hit.id))
         existing = user_state.folds.get(key)
         if existing is not None and request.event_id in existing.event_ids:
             return user_state, []  # the same score applied twice (a redelivered batch)

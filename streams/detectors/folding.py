@@ -55,6 +55,28 @@ either all per user or all per agency, so the ids of the two kinds never meet)."
 DAY_S = 86400
 
 
+SILENCED = "\x00"
+"""Separates a silenced alert's subject from its exception's id in its fold key."""
+
+
+def silenced_subject(subject: str, exception_id: str) -> str:
+    """The fold-key subject of the alert an exception silences: apart from the
+    subject's ordinary alert, one per exception.
+
+    >>> split_subject(silenced_subject("app.clearview.ai", "exc-1"))
+    ('app.clearview.ai', 'exc-1')
+    >>> split_subject("app.clearview.ai")
+    ('app.clearview.ai', None)
+    """
+    return f"{subject}{SILENCED}{exception_id}"
+
+
+def split_subject(key_subject: str) -> tuple[str, str | None]:
+    """A fold key's subject and the exception silencing it, if any."""
+    subject, sep, exception_id = key_subject.partition(SILENCED)
+    return subject, (exception_id if sep else None)
+
+
 def utc_day(ts: float) -> int:
     """The UTC day number of an event time (days since 1970-01-01)."""
     return int(ts // DAY_S)
@@ -176,13 +198,16 @@ def _alert(
     details: dict[str, Any],
     status: str,
 ) -> Alert:
-    detector, subject = key
+    detector, key_subject = key
+    exception_id = split_subject(key_subject)[1]
     identity = user
     if fold.users is not None:  # agency-wide: named for its opening member, about them all
         identity, user = AGENCY_WIDE, next(iter(fold.users))
         details = _with_members(fold, details)
     return Alert(
-        alert_id=make_alert_id(detector, agency, identity, subject, fold.opened_ts, fold.opened_by),
+        alert_id=make_alert_id(
+            detector, agency, identity, key_subject, fold.opened_ts, fold.opened_by
+        ),
         detector=detector,
         severity=severity,
         agency=agency,
@@ -194,4 +219,5 @@ def _alert(
         summary=summary,
         details=details,
         status=status,
+        exception_id=exception_id,
     )

@@ -504,8 +504,7 @@ class Judge:
             if value < threshold:
                 continue  # apply_score would change nothing
             if self.engine.score_exception(request) is not None:
-                result.excepted += 1
-                continue
+                result.excepted += 1  # scored into a silenced alert
             ukey = user_key(request.agency, request.user)
             try:
                 reasons = model.explain(request.features)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from streams.contract.alert import DETECTORS, SEVERITIES, alert_users
+from streams.contract.alert import DETECTORS, SEVERITIES, alert_users, silenced_by
 from streams.report import charts
 from streams.report.compliance import COUNT_COLUMNS, compliance_rollup, scope, write_compliance_csv
 from streams.report.page import document, facts, image, paragraph, section, table
@@ -193,6 +193,8 @@ def _users_section(tally: pd.DataFrame, alerts: Sequence[dict[str, Any]]) -> str
     )
     alert_counts: dict[tuple[str, str], int] = {}
     for alert in alerts:
+        if silenced_by(alert) is not None:
+            continue  # an exception covers it
         for user in alert_users(alert):  # an agency-wide alert is each member's
             key = (str(alert.get("agency")), user)
             alert_counts[key] = alert_counts.get(key, 0) + 1
@@ -240,6 +242,12 @@ def _alert_frame(alerts: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _alerts_section(alerts: Sequence[dict[str, Any]]) -> str:
+    silenced = sum(silenced_by(a) is not None for a in alerts)
+    alerts = [a for a in alerts if silenced_by(a) is None]
+    if silenced:
+        note = paragraph(f"{silenced} silenced alert(s), covered by exceptions, are not "
+                         "counted here.")  # fmt: skip
+        return _alerts_section(alerts).replace("</h2>", "</h2>" + note, 1)
     if not alerts:
         return section("Alerts", paragraph("No alerts in the range."))
     frame = _alert_frame(alerts)

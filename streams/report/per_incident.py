@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from streams.contract.alert import alert_users, user_evidence
+from streams.contract.alert import alert_users, silenced_by, user_evidence
 from streams.contract.event import parse_timestamp
 
 BATCH = 2000
@@ -106,6 +106,8 @@ def _subject(alert: dict[str, Any]) -> str:
 def figures(truth: dict[str, Any], published: Sequence[dict[str, Any]]) -> IncidentFigures:
     kept: dict[str, dict[str, Any]] = {}
     for alert in published:
+        if silenced_by(alert) is not None:
+            continue  # an exception covers it: nothing a SOC reads
         old = kept.get(alert["alert_id"])
         if old is None or _rank(alert) >= _rank(old):
             kept[alert["alert_id"]] = alert

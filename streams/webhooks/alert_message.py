@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from streams.contract.alert import ALERT_SCHEMA, CLOSED, OPEN, SEVERITIES, STATUSES
+from streams.contract.alert import ALERT_SCHEMA, CLOSED, OPEN, SEVERITIES, STATUSES, silenced_by
 from streams.errors import FrtwatchError
 
 MAX_ALERT_BYTES = 1024 * 1024
@@ -70,6 +70,8 @@ class AlertMessage:
     summary: str
     status: str = OPEN
     """``open`` or ``closed`` (an alert's final version); absent on the topic means open."""
+    exception_id: str | None = None
+    """Set on an alert an exception silences: no route delivers it."""
 
     @property
     def webhook_id(self) -> str:
@@ -164,4 +166,5 @@ def parse_alert_message(raw: bytes | None) -> AlertMessage:
         last_seen=_time(obj, "last_seen"),
         summary=summary,
         status=str(status),
+        exception_id=silenced_by(obj),
     )

@@ -103,7 +103,10 @@ class Route:
         return redacted_target(self.url)
 
     def wants(self, alert: AlertMessage, *, first: bool) -> bool:
-        """Whether this route takes this alert message (filters, then its phase)."""
+        """Whether this route takes this alert message (filters, then its phase). An
+        alert an exception silences goes to no route."""
+        if alert.exception_id is not None:
+            return False
         if alert.severity_rank < SEVERITIES.index(self.min_severity):
             return False
         if self.detectors is not None and alert.detector not in self.detectors:

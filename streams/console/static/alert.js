@@ -39,6 +39,9 @@
       parts.push('Reasons: ' + d.reasons.map(FRT.valueText).join('; ') + '.');
     }
     parts.push(alert.event_count + ' event(s) between ' + FRT.fmtTime(alert.first_seen) + ' and ' + FRT.fmtTime(alert.last_seen) + ' UTC.');
+    if (alert.exception_id) {
+      parts.push('Silenced: exception ' + alert.exception_id + ' covers this evidence, so no webhook was sent and the feed hides it by default.');
+    }
     return parts.join(' ');
   }
 

@@ -5,7 +5,7 @@
 
 (() => {
   const {el, text, clear, byId} = FRT;
-  const FIELDS = ['severity', 'detector', 'agency', 'user', 'status', 'since', 'until', 'order'];
+  const FIELDS = ['severity', 'detector', 'agency', 'user', 'status', 'silenced', 'since', 'until', 'order'];
   const MAX_ROWS = 500;
   const alerts = new Map();
   const fresh = new Map(); // alert_id -> time it arrived live (for the highlight)
@@ -61,7 +61,8 @@
     tr.append(
       el('td', null, FRT.severityBadge(view.severity)),
       el('td', {class: 'mono nowrap', title: FRT.ago(view.last_seen)}, FRT.fmtTime(view.last_seen)),
-      el('td', null, el('span', {class: 'tag'}, FRT.detectorLabel(view.detector))),
+      el('td', null, el('span', {class: 'tag'}, FRT.detectorLabel(view.detector)),
+        view.exception_id ? el('span', {class: 'tag tag-silenced', title: 'Covered by exception ' + view.exception_id}, 'silenced') : null),
       el('td', {class: 'cell-agency'}, view.agency),
       el('td', {class: 'cell-user'}, el('a', {href: FRT.userHref(view.agency, view.user), class: 'user-link'}, view.user)),
       el('td', {class: 'cell-risk'}, typeof view.user_risk === 'number' ? FRT.valueText(view.user_risk) : ''),

@@ -37,7 +37,9 @@ async def console(make_alert: Callable[..., Alert]) -> Console:
         account("admin", "admin"),
     )
     console.alerts.upsert(make_alert(alert_id="a-mpd", agency="MPD"), received_at=0)
-    console.alerts.upsert(make_alert(alert_id="a-spd", agency="SPD", user="spd-hidden-user"), received_at=0)
+    console.alerts.upsert(
+        make_alert(alert_id="a-spd", agency="SPD", user="spd-hidden-user"), received_at=0
+    )
     return console
 
 

@@ -148,6 +148,7 @@ def test_status_filters_use_triage(make_alert: MakeAlert) -> None:
         {"status": "closed"},
         {"since": "last tuesday"},
         {"until": "2026-13-01"},
+        {"silenced": "yes"},
     ],
 )
 def test_bad_filter_values_are_refused(query: dict[str, str]) -> None:
@@ -178,3 +179,15 @@ def test_facets_list_agencies_and_detectors(make_alert: MakeAlert) -> None:
     facets = _store(make_alert).facets()
     assert facets["agencies"] == ["CSO", "MPD", "TPD"]
     assert "burst" in facets["detectors"]
+
+
+def test_silenced_alerts_are_hidden_unless_asked_for(make_alert: MakeAlert) -> None:
+    store = _store(make_alert)
+    quiet = make_alert(alert_id="q1", first_seen="2026-03-01T12:00:00Z",
+                       last_seen="2026-03-01T12:00:00Z", exception_id="exc-1")  # fmt: skip
+    store.upsert(quiet, received_at=0)
+    assert store.get("q1") is not None and store.get("q1").alert.exception_id == "exc-1"
+    assert _ids(store, {}) == ["a3", "a2", "a1", "a4"]
+    assert _ids(store, {"silenced": "include"}) == ["q1", "a3", "a2", "a1", "a4"]
+    assert _ids(store, {"silenced": "only"}) == ["q1"]
+    assert _ids(store, {"alert_id": "q1"}) == ["q1"]  # its own page shows it

@@ -127,9 +127,14 @@ def test_a_members_exception_leaves_out_only_their_searches(policy):
                             until="2026-04-01T00:00:00Z", reason="vendor trial")  # fmt: skip
     searches = ring_days()
     alerts = judged(policy, [*searches, later(at(5, 10))], exceptions=Exceptions([exempt]))
-    (final,) = kept(alerts).values()
+    (final,) = [a for a in kept(alerts).values() if not a.silenced]
     assert RING[2] not in final.details["users"]
     assert final.event_count == sum(e.user != RING[2] for e in searches)
+    silenced = [a for a in kept(alerts).values() if a.silenced]
+    assert {(a.exception_id, tuple(a.details["users"])) for a in silenced} == {
+        (exempt.id, (RING[2],))
+    }
+    assert sum(a.event_count for a in silenced) == sum(e.user == RING[2] for e in searches)
 
 
 def test_agency_wide_alerts_survive_a_state_round_trip(policy):

@@ -1,7 +1,10 @@
 """The one judge with exceptions, at explicit event times: an exception silences exactly
-its scope (user or agency, detector, subject) from its start until its expiry."""
+its scope (user or agency, detector, subject) from its start until its expiry. Silenced
+findings are alerts of their own that name the exception (``exception_id``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from streams.contract.alert import format_ts
 from streams.detectors import Engine
@@ -36,6 +39,11 @@ def subject(alert):
     return alert.details.get("host", "")
 
 
+def loud(alerts):
+    """The alerts no exception silences."""
+    return [a for a in alerts if not a.silenced]
+
+
 def test_an_exception_silences_exactly_its_scope_until_its_expiry():
     events = [
         make_event(at(0, 23), user="mpd-0001", endpoint=CLEARVIEW),  # before it starts
@@ -48,11 +56,25 @@ def test_an_exception_silences_exactly_its_scope_until_its_expiry():
         make_event(at(5), user="mpd-0001", endpoint=CLEARVIEW),  # expired
         make_event(at(9), user="mpd-0001", endpoint=CLEARVIEW),  # expired, a new session
     ]
-    result = judge(events, exception())
+    record = exception()
+    result = judge(events, record)
     assert result.excepted == 3
     by_alert = {}
-    for alert in result.alerts:
+    for alert in loud(result.alerts):
         by_alert[alert.alert_id] = alert
+    # The covered findings are silenced alerts that name the exception, sessions like
+    # any other (day 1, then day 4 after a quiet gap).
+    silenced: dict[str, Any] = {}
+    for alert in result.alerts:
+        if alert.silenced:
+            silenced[alert.alert_id] = alert
+    assert [(a.exception_id, a.event_count, a.user, subject(a)) for a in silenced.values()] == [
+        (record.id, 2, "mpd-0001", "app.clearview.ai"),
+        (record.id, 1, "mpd-0001", "app.clearview.ai"),
+    ]
+    assert {i for a in silenced.values() for i in a.event_ids} == {
+        e.event_id for e in (events[1], events[2], events[6])
+    }
     clearview = sorted(
         (a for a in by_alert.values()
          if (a.user, a.agency, a.detector) == ("mpd-0001", "MPD", "prohibited_endpoint")
@@ -81,12 +103,16 @@ def test_an_exception_silences_exactly_its_scope_until_its_expiry():
 
 def test_without_the_exception_the_same_events_alert():
     events = [make_event(at(1, 9 + i), user="mpd-0001", endpoint=CLEARVIEW) for i in range(3)]
-    silenced, loud = judge(events, exception()), judge(events)
-    assert silenced.excepted == 3 and silenced.alerts == []
-    assert loud.excepted == 0
-    prohibited = [a for a in loud.alerts if a.detector == "prohibited_endpoint"]
+    silenced, heard = judge(events, exception()), judge(events)
+    assert silenced.excepted == 3 and loud(silenced.alerts) == []
+    assert heard.excepted == 0 and loud(heard.alerts) == heard.alerts
+    prohibited = [a for a in heard.alerts if a.detector == "prohibited_endpoint"]
     assert {a.alert_id for a in prohibited} == {prohibited[0].alert_id}
     assert [a.event_count for a in prohibited] == [1, 2]  # published at 1, 2, 4, ...
+    # The same findings silenced: the same versions under another id, naming the exception.
+    quiet = [a for a in silenced.alerts if a.detector == "prohibited_endpoint"]
+    assert [a.event_count for a in quiet] == [1, 2]
+    assert {a.alert_id for a in quiet}.isdisjoint({a.alert_id for a in prohibited})
 
 
 def test_an_agency_exception_covers_every_user_and_any_subject():
@@ -100,15 +126,16 @@ def test_an_agency_exception_covers_every_user_and_any_subject():
     result = judge(events, record)
     assert result.excepted == 6
     assert {
-        (a.agency, a.detector) for a in result.alerts if a.detector == "prohibited_endpoint"
+        (a.agency, a.detector) for a in loud(result.alerts) if a.detector == "prohibited_endpoint"
     } == {("SPD", "prohibited_endpoint")}
 
 
 def test_a_behaviour_exception_silences_its_scores():
     events = [make_event(at(1, 8) + i * 600, user="mpd-0001") for i in range(40)]
     record = exception(detector="behavior_anomaly", subject="*")
-    loud = judge(events, model=_AlwaysAnomalous())
+    loud_run = judge(events, model=_AlwaysAnomalous())
     quiet = judge(events, record, model=_AlwaysAnomalous())
-    assert any(a.detector == "behavior_anomaly" for a in loud.alerts)
-    assert not any(a.detector == "behavior_anomaly" for a in quiet.alerts)
-    assert quiet.excepted == loud.scored > 0
+    assert any(a.detector == "behavior_anomaly" for a in loud_run.alerts)
+    assert not any(a.detector == "behavior_anomaly" and not a.silenced for a in quiet.alerts)
+    assert {a.exception_id for a in quiet.alerts if a.detector == "behavior_anomaly"} == {record.id}
+    assert quiet.excepted == loud_run.scored > 0

@@ -1,4 +1,5 @@
-"""A file replay with ``--exceptions FILE``: the file's scope raises no alert, the rest does."""
+"""A file replay with ``--exceptions FILE``: the file's scope raises only a silenced alert
+(naming the exception), the rest alerts as before."""
 
 from __future__ import annotations
 
@@ -37,12 +38,16 @@ def test_a_replay_with_an_exceptions_file(tmp_path: Path) -> None:
     path = tmp_path / "exceptions.yaml"
     path.write_text(EXCEPTIONS, encoding="utf-8")
     plain, plain_manifest = _run(tmp_path, "plain", None)
-    quiet, manifest = _run(tmp_path, "quiet", path)
+    records, manifest = _run(tmp_path, "quiet", path)
+    quiet = [a for a in records if "exception_id" not in a]
     silenced = {a["alert_id"] for a in plain} - {a["alert_id"] for a in quiet}
     assert [
         (a["detector"], a["user"], a["event_ids"]) for a in plain if a["alert_id"] in silenced
     ] == [("prohibited_endpoint", "u2", ["h04"])]
     assert {a["alert_id"] for a in quiet} < {a["alert_id"] for a in plain}
+    # The covered finding is an alert of its own that names the exception.
+    assert [(a["detector"], a["user"], a["event_ids"]) for a in records
+            if "exception_id" in a] == [("prohibited_endpoint", "u2", ["h04"])]  # fmt: skip
     # h04's other finding (an uncertified user) still alerts.
     assert any(a["detector"] == "uncertified_user" and "h04" in a["event_ids"] for a in quiet)
     assert manifest["processed"]["excepted"] == 1

@@ -35,6 +35,8 @@ ALL = OPEN | UPDATE | CLOSE
         ({"updates": UPDATE}, {"status": "closed"}, False, False),
         ({"format": "slack"}, {}, False, False),  # slack: the opening and the close
         ({"format": "slack"}, {"status": "closed"}, False, True),
+        ({"updates": ALL}, {"exception_id": "exc-1"}, True, False),  # silenced: no route
+        ({"updates": ALL}, {"exception_id": "exc-1", "status": "closed"}, False, False),
     ],
 )
 def test_route_wants(make_message, route_kwargs, alert_kwargs, first, wanted):
