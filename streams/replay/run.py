@@ -172,7 +172,9 @@ def run_replay(
         else None
     )
     model: BehaviorModel | None = (
-        load_model(options.model_path) if options.model_path is not None else None
+        load_model(options.model_path, policy.local_hours())
+        if options.model_path is not None
+        else None
     )
     exceptions, exceptions_path, exceptions_load = _exceptions(options, policy)
     engine = Engine(

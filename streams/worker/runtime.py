@@ -105,7 +105,7 @@ def load_behavior_model(
     from models.scoring import load_model
 
     try:
-        return load_model(path), path
+        return load_model(path, policy.local_hours()), path
     except ModelError as exc:
         raise ModelError(f"cannot start: {where} but {exc}; {otherwise}") from None
 
