@@ -216,6 +216,20 @@ class LocalHours:
 
     def hour(self, agency: str, ts: float) -> int:
         """The hour of day (0-23) at ``ts`` (seconds since the epoch, UTC) in ``agency``'s zone."""
+        return int((ts + self.offset(agency, ts)) // 3600.0) % 24
+
+    def day(self, agency: str, ts: float) -> int:
+        """The agency's local calendar day at ``ts``, as days since 1970-01-01.
+
+        >>> LocalHours({"LAPD": "America/Los_Angeles"}).day("LAPD", 1_772_409_600.0)  # 16:00 PST
+        20513
+        >>> LocalHours().day("LAPD", 1_772_409_600.0)  # 2026-03-02 00:00 UTC
+        20514
+        """
+        return int((ts + self.offset(agency, ts)) // 86_400.0)
+
+    def offset(self, agency: str, ts: float) -> int:
+        """Seconds the agency's local clock is ahead of UTC at ``ts`` (negative: behind)."""
         zone, cache = self._by_agency.get(agency, self._default)
         bucket = int(ts // 3600.0)
         offset = cache.get(bucket)
@@ -227,7 +241,7 @@ class LocalHours:
                 cache[bucket] = offset
             else:  # the offset changes inside this hour: convert this time exactly
                 offset = self._offset(zone, int(ts // 1.0))
-        return int((ts + offset) // 3600.0) % 24
+        return offset
 
     @staticmethod
     def _offset(zone: ZoneInfo, second: int) -> int:

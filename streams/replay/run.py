@@ -224,6 +224,7 @@ def run_replay(
         exceptions_file=exceptions_path,
         exceptions_topic=exceptions_load,
         exceptions=len(exceptions),
+        timezones=policy.local_hours().describe(),
     )
     manifest = build_manifest(inputs, source, source_info, driver, judged, started_at)
     result = ReplayResult(manifest, driver)
