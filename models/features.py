@@ -307,7 +307,7 @@ class BehaviorWindow:
         sums[_SHORT] += short_weight
         sums[_LONG] += long_weight
 
-        hour = hours.hour(event.agency, ts)
+        hour = int((ts + hours.offset(event.agency, ts)) // 3600.0) % 24  # local, as hours.hour
         off = 1.0 if hour >= OFF_HOURS_START or hour < OFF_HOURS_END else 0.0
         distinct = 0.0
         probe = event.probe_sha256
