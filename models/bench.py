@@ -106,7 +106,7 @@ def run(model: BehaviorModel, budget_s: float) -> list[tuple[str, float]]:
     results.append(("BehaviorWindow.update", _per_call_seconds(update_all, budget_s) / 2_000 * 1e6))
     chicago = LocalHours({"MPD": "America/Chicago"})
     results.append((
-        "BehaviorWindow.update, agency on America/Chicago",
+        "BehaviorWindow.update (Chicago)",
         _per_call_seconds(lambda: update_all(chicago), budget_s) / 2_000 * 1e6,
     ))  # fmt: skip
     window = BehaviorWindow()
