@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 from sklearn.ensemble import IsolationForest
 
-from models.features import FEATURE_NAMES, BehaviorWindow
+from models.features import FEATURE_NAMES, UTC_HOURS, BehaviorWindow, LocalHours
 from models.scoring import BehaviorModel, load_model
 from models.train import MAX_FEATURES, MAX_SAMPLES, N_ESTIMATORS
 from streams.contract import SearchEvent
@@ -98,12 +98,17 @@ def run(model: BehaviorModel, budget_s: float) -> list[tuple[str, float]]:
         results.append((f"score, batch of {size}", seconds / size * 1e6))
     events = _events(2_000)
 
-    def update_all() -> None:
+    def update_all(hours: LocalHours = UTC_HOURS) -> None:
         window = BehaviorWindow()
         for event in events:
-            window.update(event)
+            window.update(event, hours)
 
     results.append(("BehaviorWindow.update", _per_call_seconds(update_all, budget_s) / 2_000 * 1e6))
+    chicago = LocalHours({"MPD": "America/Chicago"})
+    results.append((
+        "BehaviorWindow.update (Chicago)",
+        _per_call_seconds(lambda: update_all(chicago), budget_s) / 2_000 * 1e6,
+    ))  # fmt: skip
     window = BehaviorWindow()
     for event in events:
         window.update(event)

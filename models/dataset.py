@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from models.features import FEATURE_NAMES, BehaviorWindow
+from models.features import FEATURE_NAMES, UTC_HOURS, BehaviorWindow, LocalHours
 from streams.contract import SearchEvent
 from streams.contract.event import event_from_dict
 from streams.errors import ContractError, ModelError
@@ -80,8 +80,12 @@ def read_events_file(path: str | Path) -> EventBatch:
     return EventBatch(events=events, rejected=rejected, source=f"file:{file}")
 
 
-def replay_features(events: Iterable[SearchEvent]) -> FeatureRows:
-    """Replay events per user in (ts, event_id) order and collect every row the stream would score."""
+def replay_features(events: Iterable[SearchEvent], hours: LocalHours = UTC_HOURS) -> FeatureRows:
+    """Replay events per user in (ts, event_id) order and collect every row the stream would score.
+
+    ``hours``: the agencies' time zones, as the worker reads them from the policy
+    (``Policy.local_hours()``).
+    """
     ordered = sorted(events, key=lambda e: (e.ts, e.event_id))
     windows: dict[str, BehaviorWindow] = {}
     seen: dict[str, set[str]] = {}
@@ -101,7 +105,7 @@ def replay_features(events: Iterable[SearchEvent]) -> FeatureRows:
         if window is None:
             window = windows[key] = BehaviorWindow()
             user_ids[key] = len(user_ids)
-        window.update(event)
+        window.update(event, hours)
         row = window.features()
         if row is not None:
             rows.append(row)

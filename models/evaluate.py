@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from models.dataset import EventBatch, replay_features, user_max
+from models.features import UTC_HOURS, LocalHours
 from models.scoring import BehaviorModel
 from streams.contract.alert import format_ts
 from streams.contract.event import parse_timestamp
@@ -96,10 +97,17 @@ def read_truth(path: str | Path) -> tuple[set[str], set[str]]:
 
 
 def evaluate(
-    model: BehaviorModel, batch: EventBatch, anomalous: set[str], involved: set[str]
+    model: BehaviorModel,
+    batch: EventBatch,
+    anomalous: set[str],
+    involved: set[str],
+    hours: LocalHours = UTC_HOURS,
 ) -> Evaluation:
-    """Score every user of ``batch`` and compare with the truth (see the module doc)."""
-    rows = replay_features(batch.events)
+    """Score every user of ``batch`` and compare with the truth (see the module doc).
+
+    ``hours``: the agencies' time zones (the policy's), as in training.
+    """
+    rows = replay_features(batch.events, hours)
     scores = model.score(rows.X)
     maxima = dict(zip(rows.users, user_max(scores, rows.user_index, len(rows.users)), strict=True))
     every_user = {e.user_key for e in batch.events} | anomalous

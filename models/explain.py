@@ -10,9 +10,9 @@ units of the feature's normal spread, come first.
 >>> quantiles = {"off_hours_share": {"q01": 0.0, "q50": 0.02, "q99": 0.1},
 ...              "zero_result_share": {"q01": 0.0, "q50": 0.1, "q99": 0.3}}
 >>> explain_row({"off_hours_share": 0.82, "zero_result_share": 0.35}, quantiles)
-['82% of recent searches off-hours, 22:00-06:00 UTC (normal: up to 10%)', '35% of recent searches found no candidates (normal: up to 30%)']
+['82% of recent searches off-hours, 22:00-06:00 local time (normal: up to 10%)', '35% of recent searches found no candidates (normal: up to 30%)']
 >>> explain_row({"off_hours_share": 0.4}, {"off_hours_share": {"q01": 0.0, "q50": 0.0, "q99": 0.0}})
-['40% of recent searches off-hours, 22:00-06:00 UTC (normal: 0%)']
+['40% of recent searches off-hours, 22:00-06:00 local time (normal: 0%)']
 >>> explain_row({"off_hours_share": 0.05, "zero_result_share": 0.2}, quantiles)
 ['no single feature stands out; the combination of features is unusual']
 """
@@ -44,7 +44,11 @@ def _plain(value: float) -> str:
 # feature -> (sentence with {value}, bound formatter, floor of the normal spread)
 _PHRASES: dict[str, tuple[str, _Formatter, float]] = {
     "rate_vs_baseline": ("searching at {value} their own usual rate", _times, 0.25),
-    "off_hours_share": ("{value} of recent searches off-hours, 22:00-06:00 UTC", _pct, 0.02),
+    "off_hours_share": (
+        "{value} of recent searches off-hours, 22:00-06:00 local time",
+        _pct,
+        0.02,
+    ),
     "distinct_probe_share": ("{value} of recent searches used a new probe image", _pct, 0.02),
     "zero_result_share": ("{value} of recent searches found no candidates", _pct, 0.02),
     "no_case_share": ("{value} of recent searches had no case number", _pct, 0.02),

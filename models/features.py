@@ -27,9 +27,10 @@ Features (``FEATURE_NAMES`` order), each a plain number an analyst can read:
     at 7x, and the pseudo-searches keep a user with one search a week who runs
     three in a day from reading as "10x" (a count that small says little).
 ``off_hours_share``
-    Share of recent searches run off-hours: 22:00 to 06:00 UTC (hour 22 up to,
-    not including, hour 6). Policy deployments in other time zones still see a
-    change in a user's own pattern, which is what the model compares.
+    Share of recent searches run off-hours: 22:00 to 06:00 in the agency's own
+    time zone (hour 22 up to, not including, hour 6; the policy's
+    ``agencies.<CODE>.timezone``, else its ``default_timezone``, else UTC;
+    daylight-saving time included, see :class:`LocalHours`).
 ``distinct_probe_share``
     Share of recent searches whose probe image (``probe_sha256``) differs from
     each of the user's last 8 probes. Searches without a probe hash count as
@@ -64,7 +65,7 @@ handful of searches say more about chance than about behaviour.
 ...                        user="u1", endpoint="https://frt.county.example.gov/s",
 ...                        host="frt.county.example.gov", on_behalf_of="MPD",
 ...                        case_number=case, probe_sha256=probe, result_count=results)
->>> window = BehaviorWindow()
+>>> window = BehaviorWindow()      # every agency on UTC; see LocalHours for others
 >>> for day in range(5):               # a steady week: three searches a working day
 ...     for hour in (9, 11, 14):
 ...         window.update(search(day, hour))
@@ -90,7 +91,10 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from streams.contract import SearchEvent
 
@@ -110,7 +114,7 @@ MIN_EVENTS = 10
 
 OFF_HOURS_START = 22
 OFF_HOURS_END = 6
-"""Off-hours are hours ``>= 22`` or ``< 6`` UTC."""
+"""Off-hours are local hours ``>= 22`` or ``< 6`` (the agency's time zone, see :class:`LocalHours`)."""
 
 _LN2 = math.log(2.0)
 SHORT_HALF_LIFE_S = 1 * 86_400.0
@@ -137,10 +141,11 @@ PROBE_MEMORY = 8
 ENDPOINT_MEMORY = 6
 """Distinct hosts remembered (least recently used is forgotten first)."""
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 """Version of the feature definitions and of their stored form; a model card and a
-stored window name it (3: ten-search memory). A window stored under another version
-starts afresh; a model trained under another is refused."""
+stored window name it (3: ten-search memory; 4: off-hours in the agency's local time).
+A window stored under another version starts afresh; a model trained under another is
+refused."""
 _FORMAT_VERSION = FEATURE_VERSION
 # Indexes of the decayed sums in BehaviorWindow._sums.
 _TOTAL, _OFF, _DISTINCT, _ZERO, _NOCASE, _OTHER, _SHORT, _LONG, _G0, _G1, _G2 = range(11)
@@ -167,6 +172,88 @@ def _rate(decayed_count: float, tau: float, age: float) -> float:
     return decayed_count / span if span > 0 else 0.0
 
 
+class LocalHours:
+    """The local hour of day of an event time in its agency's time zone (IANA, ``zoneinfo``).
+
+    ``zones`` maps agency codes to zone names; any other agency uses ``default``.
+    Offsets are looked up once per zone and UTC hour and cached, so the hot path
+    pays a dictionary lookup, not a ``zoneinfo`` conversion. An hour in which the
+    zone's offset changes (a daylight-saving switch, at whatever minute) is not
+    cached: each time in it is converted exactly. An unknown zone name raises
+    ``zoneinfo.ZoneInfoNotFoundError`` (the policy loader reports it as
+    ``file:line``).
+
+    >>> hours = LocalHours({"NYPD": "America/New_York"})
+    >>> hours.hour("NYPD", 1_772_935_200.0)    # 2026-03-08 02:00 UTC: 21:00 EST, the day before
+    21
+    >>> hours.hour("NYPD", 1_773_025_200.0)    # 2026-03-09 03:00 UTC: 23:00 EDT
+    23
+    >>> hours.hour("ANY", 1_773_025_200.0)     # another agency: the default, UTC
+    3
+    """
+
+    __slots__ = ("_by_agency", "_default", "default", "zones")
+
+    _CACHE_LIMIT = 100_000
+    """Cached hours per zone (over 11 years); the cache is emptied beyond it."""
+
+    def __init__(self, zones: Mapping[str, str] | None = None, default: str = "UTC") -> None:
+        self.zones: dict[str, str] = dict(zones or {})
+        self.default = default
+        caches: dict[str, tuple[ZoneInfo, dict[int, int]]] = {}
+        for name in {default, *self.zones.values()}:
+            caches[name] = (ZoneInfo(name), {})
+        self._default = caches[default]
+        self._by_agency = {agency: caches[name] for agency, name in self.zones.items()}
+
+    def zone_of(self, agency: str) -> str:
+        """The zone name ``agency``'s hours are read in."""
+        return self.zones.get(agency, self.default)
+
+    def describe(self) -> dict[str, Any]:
+        """The zones as a model card records them: ``{"default": ..., "agencies": {...}}``."""
+        return {"default": self.default, "agencies": dict(sorted(self.zones.items()))}
+
+    def hour(self, agency: str, ts: float) -> int:
+        """The hour of day (0-23) at ``ts`` (seconds since the epoch, UTC) in ``agency``'s zone."""
+        return int((ts + self.offset(agency, ts)) // 3600.0) % 24
+
+    def day(self, agency: str, ts: float) -> int:
+        """The agency's local calendar day at ``ts``, as days since 1970-01-01.
+
+        >>> LocalHours({"LAPD": "America/Los_Angeles"}).day("LAPD", 1_772_409_600.0)  # 16:00 PST
+        20513
+        >>> LocalHours().day("LAPD", 1_772_409_600.0)  # 2026-03-02 00:00 UTC
+        20514
+        """
+        return int((ts + self.offset(agency, ts)) // 86_400.0)
+
+    def offset(self, agency: str, ts: float) -> int:
+        """Seconds the agency's local clock is ahead of UTC at ``ts`` (negative: behind)."""
+        zone, cache = self._by_agency.get(agency, self._default)
+        bucket = int(ts // 3600.0)
+        offset = cache.get(bucket)
+        if offset is None:
+            offset = self._offset(zone, bucket * 3600)
+            if offset == self._offset(zone, bucket * 3600 + 3599):
+                if len(cache) >= self._CACHE_LIMIT:
+                    cache.clear()
+                cache[bucket] = offset
+            else:  # the offset changes inside this hour: convert this time exactly
+                offset = self._offset(zone, int(ts // 1.0))
+        return offset
+
+    @staticmethod
+    def _offset(zone: ZoneInfo, second: int) -> int:
+        """The zone's UTC offset in seconds at a whole second since the epoch."""
+        delta = datetime.fromtimestamp(second, tz=zone).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+
+UTC_HOURS = LocalHours()
+"""Every agency on UTC: what :meth:`BehaviorWindow.update` uses unless given the policy's."""
+
+
 class BehaviorWindow:
     """A user's recent behaviour as a fixed-size set of decayed sums (see the module doc).
 
@@ -189,8 +276,12 @@ class BehaviorWindow:
         """Searches seen so far (not decayed)."""
         return self._n
 
-    def update(self, event: SearchEvent) -> None:
-        """Fold one search into the window. Call once per distinct event (dedupe before)."""
+    def update(self, event: SearchEvent, hours: LocalHours = UTC_HOURS) -> None:
+        """Fold one search into the window. Call once per distinct event (dedupe before).
+
+        ``hours`` reads the event's local hour in its agency's zone (the policy's,
+        ``Policy.local_hours()``); training and scoring must pass the same.
+        """
         ts = event.ts
         sums = self._sums
         keep = _KEEP
@@ -216,7 +307,7 @@ class BehaviorWindow:
         sums[_SHORT] += short_weight
         sums[_LONG] += long_weight
 
-        hour = int(ts // 3600.0) % 24
+        hour = int((ts + hours.offset(event.agency, ts)) // 3600.0) % 24  # local, as hours.hour
         off = 1.0 if hour >= OFF_HOURS_START or hour < OFF_HOURS_END else 0.0
         distinct = 0.0
         probe = event.probe_sha256

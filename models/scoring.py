@@ -20,7 +20,7 @@ from sklearn.ensemble import IsolationForest
 
 from models.artifact import load_forest
 from models.explain import explain_row
-from models.features import FEATURE_NAMES, FEATURE_VERSION
+from models.features import FEATURE_NAMES, FEATURE_VERSION, LocalHours
 from models.forest_scorer import ForestScorer
 from streams.errors import ModelError
 
@@ -59,8 +59,12 @@ class BehaviorModel:
         return explain_row(dict(zip(self.feature_names, x, strict=True)), self._quantiles)
 
 
-def load_model(path: str | Path) -> BehaviorModel:
-    """Load a model safely (hash, version and type checks in :mod:`models.artifact`)."""
+def load_model(path: str | Path, hours: LocalHours | None = None) -> BehaviorModel:
+    """Load a model safely (hash, version and type checks in :mod:`models.artifact`).
+
+    With ``hours`` (the policy's time zones), a model trained with another zone for
+    any agency is refused: its ``off_hours_share`` would mean other hours.
+    """
     forest, card = load_forest(path)
     if tuple(card.get("features", ())) != FEATURE_NAMES:
         raise ModelError(f"{path}: the model's features do not match this version")
@@ -70,4 +74,28 @@ def load_model(path: str | Path) -> BehaviorModel:
             f"this version computes version {FEATURE_VERSION}; train it again "
             "(frtwatch model train)"
         )
+    if hours is not None:
+        _check_timezones(path, card, hours)
     return BehaviorModel(forest, card)
+
+
+def _check_timezones(path: str | Path, card: Mapping[str, Any], hours: LocalHours) -> None:
+    """Refuse a model whose card reads any agency's hours in another zone than ``hours``."""
+    zones = card.get("timezones")
+    if not isinstance(zones, Mapping) or not isinstance(zones.get("agencies"), Mapping):
+        raise ModelError(f"{path}: the model card does not say which time zones it was trained in")
+    default = zones.get("default")
+    trained = dict(zones["agencies"])
+    for agency in sorted(trained.keys() | hours.zones.keys()):
+        then = trained.get(agency, default)
+        now = hours.zone_of(agency)
+        if then != now:
+            raise ModelError(
+                f"{path}: trained with agency {agency} on {then}, the policy puts it on {now}; "
+                "train it again with this policy (frtwatch model train)"
+            )
+    if default != hours.default:
+        raise ModelError(
+            f"{path}: trained with default_timezone {default}, the policy's is "
+            f"{hours.default}; train it again with this policy (frtwatch model train)"
+        )

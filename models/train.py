@@ -61,7 +61,7 @@ from sklearn.ensemble import IsolationForest
 from models.artifact import save_artifact
 from models.calibration import DAY_S, HORIZON_S, block_maxima, fit_gumbel
 from models.dataset import EventBatch, FeatureRows, replay_features, user_max
-from models.features import FEATURE_NAMES, FEATURE_VERSION, MIN_EVENTS
+from models.features import FEATURE_NAMES, FEATURE_VERSION, MIN_EVENTS, UTC_HOURS, LocalHours
 from streams.contract.alert import format_ts
 from streams.errors import ModelError
 
@@ -122,11 +122,16 @@ def fit(
     target_user_fp_rate: float = DEFAULT_TARGET_USER_FP_RATE,
     range_from: float | None = None,
     range_to: float | None = None,
+    hours: LocalHours = UTC_HOURS,
 ) -> TrainingResult:
-    """Fit and calibrate on a batch of events; returns the forest and its (unsaved) card."""
+    """Fit and calibrate on a batch of events; returns the forest and its (unsaved) card.
+
+    ``hours``: the agencies' time zones (the policy's), recorded in the card as
+    ``timezones``; the worker refuses a model whose zones differ from its policy's.
+    """
     if not 0.0 < target_user_fp_rate < 0.5:
         raise ModelError("the target share of flagged users must be between 0 and 0.5")
-    rows = replay_features(batch.events)
+    rows = replay_features(batch.events, hours)
     n_users_with_rows = len(np.unique(rows.user_index))
     if len(rows.X) < MIN_ROWS or n_users_with_rows < MIN_USERS:
         raise ModelError(
@@ -174,6 +179,7 @@ def fit(
         },
         "features": list(FEATURE_NAMES),
         "feature_version": FEATURE_VERSION,
+        "timezones": hours.describe(),
         "params": {
             "n_estimators": N_ESTIMATORS,
             "max_samples": forest.max_samples,
@@ -217,6 +223,7 @@ def train_to_file(
     target_user_fp_rate: float = DEFAULT_TARGET_USER_FP_RATE,
     range_from: float | None = None,
     range_to: float | None = None,
+    hours: LocalHours = UTC_HOURS,
 ) -> dict[str, Any]:
     """Fit, calibrate and save artifact + card; return the card as written."""
     result = fit(
@@ -225,5 +232,6 @@ def train_to_file(
         target_user_fp_rate=target_user_fp_rate,
         range_from=range_from,
         range_to=range_to,
+        hours=hours,
     )
     return save_artifact(result.forest, out, result.card)

@@ -8,7 +8,10 @@ One small HTTP server in a daemon thread (so a stuck event loop cannot hide itse
   serves nothing and should be restarted;
 - ``/readyz``: 200 once the component serves (the worker: partitions assigned, tables
   recovered, certificates loaded; the dispatcher: its consumer started), 503 before
-  and during a rebalance.
+  and during a rebalance;
+- ``/status``: JSON ``{"live", "ready", ...}`` with what the component adds to
+  :attr:`Health.status` (the worker: ``behavior``, its behaviour detector's state,
+  e.g. ``{"state": "warmup", "detail": "..."}``); always 200.
 
 It binds ``FRTWATCH_METRICS_HOST`` (127.0.0.1 by default) and ``FRTWATCH_METRICS_PORT``.
 """
@@ -16,9 +19,11 @@ It binds ``FRTWATCH_METRICS_HOST`` (127.0.0.1 by default) and ``FRTWATCH_METRICS
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -32,6 +37,8 @@ class Health:
     max_silence_s: float = MAX_SILENCE_S
     ready: bool = False
     last_beat: float = field(default_factory=time.monotonic)
+    status: dict[str, Any] = field(default_factory=dict)
+    """What ``/status`` adds to ``live`` and ``ready`` (JSON values)."""
 
     def beat(self) -> None:
         self.last_beat = time.monotonic()
@@ -61,7 +68,7 @@ class OpsServer:
 
 
 def serve(host: str, port: int, health: Health) -> OpsServer:
-    """Serve the three endpoints on ``host:port`` (port 0: a free one, see ``.port``)."""
+    """Serve the endpoints on ``host:port`` (port 0: a free one, see ``.port``)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -74,6 +81,9 @@ def serve(host: str, port: int, health: Health) -> OpsServer:
             elif path == "/readyz":
                 ok = health.ready and health.live()
                 self._reply(200 if ok else 503, b"ready\n" if ok else b"not ready\n")
+            elif path == "/status":
+                body = {"live": health.live(), "ready": health.ready, **health.status}
+                self._reply(200, json.dumps(body).encode() + b"\n", "application/json")
             else:
                 self._reply(404, b"not found\n")
 

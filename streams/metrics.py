@@ -72,6 +72,12 @@ STATE_ENTRIES = Gauge(
     "Entries held in a worker table (users, agencies), as this worker holds them.",
     ["table"],
 )
+MODEL_STATE = Gauge(
+    "frtwatch_model_state",
+    "1 for the behaviour detector's current state (scoring, warmup: no model yet, so no "
+    "behaviour alerts; disabled), 0 for the others.",
+    ["state"],
+)
 WATERMARK_SECONDS = Gauge(
     "frtwatch_watermark_seconds",
     "The ingest stage's event-time watermark (epoch seconds): events before it are released.",
@@ -182,6 +188,17 @@ def set_state_entries(table: str, count: int) -> None:
 def set_watermark(epoch_s: float) -> None:
     """Publish the ingest stage's event-time watermark."""
     WATERMARK_SECONDS.set(epoch_s)
+
+
+MODEL_STATES = ("scoring", "warmup", "disabled")
+
+
+def set_model_state(state: str) -> None:
+    """Publish the behaviour detector's state (one of :data:`MODEL_STATES`)."""
+    if state not in MODEL_STATES:
+        raise ValueError(f"unknown model state {state!r}")
+    for name in MODEL_STATES:
+        MODEL_STATE.labels(state=name).set(1 if name == state else 0)
 
 
 def observe_model_batch(size: int, seconds: float) -> None:

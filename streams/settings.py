@@ -52,6 +52,8 @@ class Settings:
     web_enabled: bool = False
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    worker_status_url: str = ""
+    """The worker's ``/status``, for the console (``FRTWATCH_WORKER_STATUS_URL``)."""
     allowed_lateness_s: float = 3600.0
     max_clock_skew_s: float = 300.0
     watermark_idle_s: float = 2.0
@@ -145,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_enabled=_bool(env, "FRTWATCH_WEB_ENABLED", base.web_enabled),
         metrics_host=env.get("FRTWATCH_METRICS_HOST", base.metrics_host),
         metrics_port=_int(env, "FRTWATCH_METRICS_PORT", base.metrics_port),
+        worker_status_url=env.get("FRTWATCH_WORKER_STATUS_URL", base.worker_status_url),
         allowed_lateness_s=_float(env, "FRTWATCH_ALLOWED_LATENESS", base.allowed_lateness_s),
         max_clock_skew_s=_float(env, "FRTWATCH_MAX_CLOCK_SKEW", base.max_clock_skew_s),
         watermark_idle_s=_float(env, "FRTWATCH_WATERMARK_IDLE", base.watermark_idle_s),

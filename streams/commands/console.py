@@ -81,6 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "repeat for several (default: none, the peer address is the client)",
     )
     parser.add_argument(
+        "--worker-status",
+        default=None,
+        metavar="URL",
+        help="the worker's /status (e.g. http://127.0.0.1:9100/status; default "
+        "FRTWATCH_WORKER_STATUS_URL): the pages say when behaviour detection is warming up",
+    )
+    parser.add_argument(
         "--allow-demo-accounts",
         action="store_true",
         help="start even when an account has a hash from the example users file "
@@ -168,6 +175,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--trusted-proxy: {exc}") from None
     settings = load_settings()
+    worker_status = (
+        args.worker_status if args.worker_status is not None else settings.worker_status_url
+    )
+    if worker_status and not worker_status.startswith(("http://", "https://")):
+        raise UsageError(f"--worker-status {worker_status!r} must start with http:// or https://")
     accounts = load_users(args.users)
     demo = demo_accounts(accounts, EXAMPLE_USERS)
     if demo and not args.allow_demo_accounts:
@@ -204,6 +216,7 @@ def _serve(args: argparse.Namespace) -> int:
         or args.external_url.startswith("https://"),
         external_url=args.external_url,
         trusted_proxies=tuple(args.trusted_proxy),
+        worker_status_url=worker_status,
     )
     log = logging.getLogger("frtwatch.console")
     if not _loopback(args.host):

@@ -11,11 +11,14 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.contract.event import parse_timestamp
 from streams.errors import ContractError, UsageError
 from streams.settings import load_settings
+
+if TYPE_CHECKING:
+    from models.features import LocalHours
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -59,7 +62,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Replay each user's events through the stream's feature code, fit an isolation "
             "forest (seeded) and calibrate the alert threshold to flag about --target-fp of "
-            "users. Topic ranges are by Kafka record timestamp, [--from, --to)."
+            "users. Topic ranges are by Kafka record timestamp, [--from, --to). Off-hours "
+            "are read in each agency's time zone from the policy (FRTWATCH_POLICY); the "
+            "worker refuses a model trained with other zones than its policy's."
         ),
     )
     source = train.add_mutually_exclusive_group(required=True)
@@ -106,6 +111,13 @@ def _model_path(given: Path | None) -> Path:
     return given if given is not None else default_model_path(load_settings())
 
 
+def _policy_hours() -> LocalHours:
+    """The agencies' time zones of the policy (``FRTWATCH_POLICY``), which the worker uses too."""
+    from streams.policy import load_policy
+
+    return load_policy(load_settings().policy_path).local_hours()
+
+
 def _train(args: argparse.Namespace) -> int:
     from models.dataset import EventBatch, read_events_file
     from models.train import DEFAULT_TARGET_USER_FP_RATE, train_to_file
@@ -133,6 +145,7 @@ def _train(args: argparse.Namespace) -> int:
                 source=batch.source,
             )  # fmt: skip
     target = args.target_fp if args.target_fp is not None else DEFAULT_TARGET_USER_FP_RATE
+    hours = _policy_hours()
     card = train_to_file(
         batch,
         out,
@@ -140,6 +153,7 @@ def _train(args: argparse.Namespace) -> int:
         target_user_fp_rate=target,
         range_from=args.range_from,
         range_to=args.range_to,
+        hours=hours,
     )
     training = card["training"]
     print(f"trained on {training['event_count']} events from {training['user_count']} users "
@@ -156,9 +170,10 @@ def _eval(args: argparse.Namespace) -> int:
     from models.scoring import load_model
 
     path = _model_path(args.model)
-    model = load_model(path)
+    hours = _policy_hours()
+    model = load_model(path, hours)
     anomalous, involved = read_truth(args.truth)
-    result = evaluate(model, read_events_file(args.events), anomalous, involved)
+    result = evaluate(model, read_events_file(args.events), anomalous, involved, hours)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return 0

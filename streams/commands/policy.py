@@ -68,4 +68,11 @@ def _check(args: argparse.Namespace) -> int:
     }
     overrides = "".join(f", {name} {gap:g}s" for name, gap in own.items())
     print(f"  session gap   {policy.session_gap_s:g}s{overrides}")
+    zones = {a.timezone for a in policy.agencies.values()} - {policy.default_timezone}
+    own_zones = "".join(
+        f", {code} {agency.timezone}"
+        for code, agency in sorted(policy.agencies.items())
+        if agency.timezone in zones
+    )
+    print(f"  time zones    {policy.default_timezone}{own_zones}")
     return 0

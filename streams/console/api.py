@@ -312,6 +312,7 @@ async def meta(request: web.Request) -> web.StreamResponse:
             "agencies": access.visible(facets["agencies"]),
             "statuses": list(STATUS_FILTERS),
             "actions": [a for a in ACTIONS if access.may(a)],
+            "behavior": await console.worker.behavior(),
         }
     )
 

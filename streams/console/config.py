@@ -52,6 +52,8 @@ class ConsoleConfig:
     max_streams_per_session: int = 4
     certificates: CertificateSource | None = None
     """Where the user page's certificates come from (None: no status shown)."""
+    worker_status_url: str = ""
+    """The worker's ``/status`` (its behaviour-detection state; empty: not asked)."""
 
     @property
     def history_topic(self) -> str:

@@ -20,6 +20,7 @@ from streams.console.sessions import Session, SessionStore
 from streams.console.triage_book import TriageBook
 from streams.console.triage_log import TriageLog
 from streams.console.users import Account
+from streams.console.worker_status import WorkerStatus
 from streams.policy import CertificateRegistry
 
 
@@ -42,10 +43,13 @@ class Console:
     """The certificate registry the user page judges (None: none loaded, status unknown)."""
     readiness: dict[str, asyncio.Event] = field(default_factory=dict)
     proxies: tuple[IPNetwork, ...] = field(init=False)
+    worker: WorkerStatus = field(init=False)
+    """The worker's behaviour-detection state (its ``/status``), for the pages' banner."""
 
     def __post_init__(self) -> None:
         self.hub = LiveHub(self.alert_view, self.book.status)
         self.proxies = parse_networks(self.config.trusted_proxies)
+        self.worker = WorkerStatus(self.config.worker_status_url)
 
     def access_of(self, session: Session | None) -> Access:
         """The role and scope of a session's account (nothing for a removed or disabled one)."""

@@ -142,6 +142,7 @@ class Engine:
         # (detector, its bound check): the loop every event runs, kept lean.
         self._checks = tuple((detector, detector.check) for detector in self.detectors)
         self.scoring = policy.behavior_anomaly.enabled
+        self.hours = policy.local_hours()
         self._ctx = EventContext(certificates)
 
     def process(
@@ -200,7 +201,7 @@ class Engine:
             self._remember_recent(user, ctx.window_count, ts, event.event_id)
 
         window = user.behavior
-        window.update(event)
+        window.update(event, self.hours)
         request = None
         if self.scoring:
             features = window.features()

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -139,6 +140,19 @@ class _Ctx:
         except (ValueError, TypeError) as exc:
             self.error(node, f"{where}: {exc}")
             return default
+
+
+def _timezone(value: Any) -> str:
+    """An IANA time zone name ``zoneinfo`` knows (``America/Chicago``, ``UTC``)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be an IANA time zone name such as America/Chicago, got {value!r}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not a known IANA time zone (e.g. America/Chicago, Europe/London, UTC)"
+        ) from None
+    return value
 
 
 def _positive(kind: type) -> Callable[[Any], Any]:
@@ -273,9 +287,15 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
             "detectors",
             "catalogue",
             "exceptions",
+            "default_timezone",
         },
     )
     base_dir = ctx.path.resolve().parent
+    default_timezone = "UTC"
+    if "default_timezone" in top:
+        default_timezone = ctx.convert(
+            top["default_timezone"][1], "default_timezone", _timezone, default_timezone
+        )
     if "version" in top:
         version = ctx.scalar(top["version"][1], "version")
         if version != 1:
@@ -295,11 +315,13 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
             if not _CODE.fullmatch(code):
                 ctx.error(key_node, f"agencies: {code!r} is not a valid agency code")
                 continue
-            name, mou = code, []
+            name, mou, zone = code, [], default_timezone
             if not (
                 isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null")
             ):
-                fields = ctx.mapping(value_node, f"agencies.{code}", {"name", "may_search_for"})
+                fields = ctx.mapping(
+                    value_node, f"agencies.{code}", {"name", "may_search_for", "timezone"}
+                )
                 if "name" in fields:
                     name = ctx.string(fields["name"][1], f"agencies.{code}.name") or code
                 if "may_search_for" in fields:
@@ -307,7 +329,13 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
                         fields["may_search_for"][1], f"agencies.{code}.may_search_for"
                     )
                     pending_mou.append((code, fields["may_search_for"][1], mou))
-            agencies[code] = AgencyPolicy(code=code, name=name, may_search_for=frozenset(mou))
+                if "timezone" in fields:
+                    zone = ctx.convert(
+                        fields["timezone"][1], f"agencies.{code}.timezone", _timezone, zone
+                    )
+            agencies[code] = AgencyPolicy(
+                code=code, name=name, may_search_for=frozenset(mou), timezone=zone
+            )
     for code, node, mou in pending_mou:
         for other in mou:
             if other not in agencies:
@@ -455,6 +483,7 @@ def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:
         prohibited_kinds=kinds,
         exceptions_file=exceptions_file,
         file_exceptions=file_exceptions,
+        default_timezone=default_timezone,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from models.features import LocalHours
     from streams.exceptions.record import ExceptionRecord
     from streams.sources.catalogue import Catalogue, Service
 
@@ -16,6 +17,8 @@ class AgencyPolicy:
     code: str
     name: str
     may_search_for: frozenset[str] = frozenset()
+    timezone: str = "UTC"
+    """The IANA time zone its hours are read in (its own, else the policy's default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,18 @@ class Policy:
     """``exceptions.file``: the policy-side exceptions file, if any."""
     file_exceptions: tuple[ExceptionRecord, ...] = ()
     """The exceptions that file states (the engine starts from them)."""
+    default_timezone: str = "UTC"
+    """``default_timezone``: the IANA zone of agencies without their own ``timezone``
+    (and of events from agencies the policy does not list)."""
+
+    def local_hours(self) -> LocalHours:
+        """Each agency's local hour of day, for the behaviour features (``off_hours_share``)."""
+        from models.features import LocalHours
+
+        return LocalHours(
+            {code: agency.timezone for code, agency in self.agencies.items()},
+            self.default_timezone,
+        )
 
     def detector(self, name: str) -> DetectorSettings:
         """Settings of one detector by its ``frt.alert.v1`` name."""

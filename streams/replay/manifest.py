@@ -62,6 +62,8 @@ class RunInputs:
     exceptions_topic: TopicLoad | None = None
     exceptions: int = 0
     """How many exceptions the run judged with."""
+    timezones: dict[str, Any] | None = None
+    """The policy's agency time zones (``LocalHours.describe()``): the report's days."""
 
 
 def run_warnings(inputs: RunInputs, source: EventSource, judged: Judged) -> list[str]:
@@ -137,7 +139,11 @@ def build_manifest(
         "events_time_span": {"first": iso(judged.first_ts), "last": iso(judged.last_ts)},
         "source": source_info,
         "position": source.position(),
-        "policy": {"path": str(inputs.policy_path), "sha256": sha256_of(inputs.policy_path)},
+        "policy": {
+            "path": str(inputs.policy_path),
+            "sha256": sha256_of(inputs.policy_path),
+            "timezones": inputs.timezones,
+        },
         "certifications": {
             "path": str(inputs.certifications_csv) if inputs.certifications_csv else None,
             "sha256": sha256_of(inputs.certifications_csv),

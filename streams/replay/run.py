@@ -172,7 +172,9 @@ def run_replay(
         else None
     )
     model: BehaviorModel | None = (
-        load_model(options.model_path) if options.model_path is not None else None
+        load_model(options.model_path, policy.local_hours())
+        if options.model_path is not None
+        else None
     )
     exceptions, exceptions_path, exceptions_load = _exceptions(options, policy)
     engine = Engine(
@@ -222,6 +224,7 @@ def run_replay(
         exceptions_file=exceptions_path,
         exceptions_topic=exceptions_load,
         exceptions=len(exceptions),
+        timezones=policy.local_hours().describe(),
     )
     manifest = build_manifest(inputs, source, source_info, driver, judged, started_at)
     result = ReplayResult(manifest, driver)

@@ -5,23 +5,30 @@ per agency per day and per system; top users; alerts by detector and
 severity over time; the behaviour model's score distribution; the compliance
 rollup (also written as ``compliance.csv``); and, for a what-if run, which
 alerts appeared or disappeared against the baseline run.
+
+Days are each agency's local calendar days, in the time zones the run's policy gives
+(``agencies.<CODE>.timezone``, recorded in the manifest as ``policy.timezones``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
+from models.features import LocalHours
 from streams.contract.alert import DETECTORS, SEVERITIES, alert_users, silenced_by
 from streams.report import charts
 from streams.report.compliance import COUNT_COLUMNS, compliance_rollup, scope, write_compliance_csv
 from streams.report.page import document, facts, image, paragraph, section, table
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 REPORT_HTML = "report.html"
 COMPLIANCE_CSV = "compliance.csv"
 TOP_USERS = 25
@@ -73,7 +80,7 @@ def render_report(inputs: ReportInputs, rollup: pd.DataFrame | None = None) -> s
         _run_section(inputs),
         _searches_section(inputs.tally),
         _users_section(inputs.tally, inputs.alerts),
-        _alerts_section(inputs.alerts),
+        _alerts_section(inputs.alerts, local_hours_of(inputs.run)),
         _scores_section(inputs),
         _compliance_section(rollup),
     ]
@@ -138,7 +145,7 @@ def _searches_section(tally: pd.DataFrame) -> str:
     ]
     agency_part = section(
         "Per agency per day",
-        image(charts.daily_lines(daily, "Searches per agency per day", "searches"), "chart"),
+        image(charts.daily_lines(daily, "Searches per agency per local day", "searches"), "chart"),
         table(
             ["agency", "searches", "active days", "busiest day"], rows, [False, True, True, True]
         ),
@@ -226,13 +233,32 @@ def _users_section(tally: pd.DataFrame, alerts: Sequence[dict[str, Any]]) -> str
     )
 
 
-def _alert_frame(alerts: Sequence[dict[str, Any]]) -> pd.DataFrame:
+def local_hours_of(run: dict[str, Any]) -> LocalHours:
+    """The agencies' time zones a run judged with (its manifest's ``policy.timezones``);
+    UTC for a manifest without them."""
+    zones = (run.get("policy") or {}).get("timezones")
+    if not isinstance(zones, dict):
+        return LocalHours()
+    try:
+        return LocalHours(dict(zones["agencies"]), str(zones["default"]))
+    except (TypeError, KeyError, ValueError, ZoneInfoNotFoundError):
+        return LocalHours()
+
+
+def _local_date(hours: LocalHours, agency: str, first_seen: str) -> date:
+    ts = pd.Timestamp(first_seen).timestamp()
+    return date.fromordinal(_EPOCH_ORDINAL + hours.day(agency, ts))
+
+
+def _alert_frame(alerts: Sequence[dict[str, Any]], hours: LocalHours | None = None) -> pd.DataFrame:
+    """Alerts by detector, severity and the agency-local day they were first seen."""
+    hours = hours or LocalHours()
     frame = pd.DataFrame(
         [
             {
                 "detector": a.get("detector", "?"),
                 "severity": a.get("severity", "?"),
-                "day": pd.Timestamp(str(a.get("first_seen"))).tz_convert("UTC").date(),
+                "day": _local_date(hours, str(a.get("agency")), str(a.get("first_seen"))),
             }
             for a in alerts
         ],
@@ -241,16 +267,16 @@ def _alert_frame(alerts: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _alerts_section(alerts: Sequence[dict[str, Any]]) -> str:
+def _alerts_section(alerts: Sequence[dict[str, Any]], hours: LocalHours | None = None) -> str:
     silenced = sum(silenced_by(a) is not None for a in alerts)
     alerts = [a for a in alerts if silenced_by(a) is None]
     if silenced:
         note = paragraph(f"{silenced} silenced alert(s), covered by exceptions, are not "
                          "counted here.")  # fmt: skip
-        return _alerts_section(alerts).replace("</h2>", "</h2>" + note, 1)
+        return _alerts_section(alerts, hours).replace("</h2>", "</h2>" + note, 1)
     if not alerts:
         return section("Alerts", paragraph("No alerts in the range."))
-    frame = _alert_frame(alerts)
+    frame = _alert_frame(alerts, hours)
     counts = frame.groupby(["detector", "severity"]).size()
     severities = [s for s in SEVERITIES if s in set(frame["severity"])]
     detectors = [d for d in DETECTORS if d in set(frame["detector"])] + sorted(

@@ -77,7 +77,7 @@ def judge_world(world: Path, policy: Path, model: Path | None) -> list[dict[str,
     if model is not None:
         from models.scoring import load_model
 
-        behaviour = load_model(model)
+        behaviour = load_model(model, loaded.local_hours())
     judge = Judge(engine, behaviour)
     by_agency: dict[str, list[Any]] = defaultdict(list)
     for line in (world / "events.jsonl").read_bytes().splitlines():

@@ -65,6 +65,9 @@ COLUMNS = ("day", "agency", "user", "host", "purpose", "flags", "searches")
 class SearchTally:
     """Counts searches by ``(day, agency, user, host, purpose, compliance flags)``.
 
+    ``day`` is the agency's local calendar day (its policy time zone, see
+    ``Policy.local_hours()``), so "per day" follows the agency's own midnight.
+
     Each user's certificates are looked up once: build a new tally if the
     registry changes (a replay's registry is fixed before the first event).
     """
@@ -73,6 +76,7 @@ class SearchTally:
         self._policy = policy
         self._certificates = certificates
         self._exempt = policy.missing_case_number.exempt_purposes
+        self._hours = policy.local_hours()
         self._counts: dict[tuple[int, str, str, str, str, int], int] = {}
         self._host_flags: dict[tuple[str, str], int] = {}
         self._agency_flags: dict[tuple[str, str], int] = {}
@@ -132,7 +136,7 @@ class SearchTally:
         ts = event.ts
         if not any(cert.valid_from <= ts < cert.valid_until for cert in certs):
             flags |= UNCERTIFIED
-        key = (int(ts // DAY_S), agency, event.user, host, purpose, flags)
+        key = (self._hours.day(agency, ts), agency, event.user, host, purpose, flags)
         counts = self._counts
         counts[key] = counts.get(key, 0) + 1
 

@@ -75,6 +75,7 @@ def install(
 ) -> None:
     """Register the agents, the certificate reader and the readiness line on ``app``."""
     settings = runtime.settings
+    observability.publish_behavior(runtime.behavior)
     detection = Detection(observability.timed_model(runtime), topics, tables)
     observability.install(app, tables)
     # Up to batch_size records are taken (at live rates a record may hold one event),

@@ -10,6 +10,9 @@
   ``"update"`` after (a bounded memory of recent ids: a restarted worker counts its
   first message of an older alert as new);
 - :func:`timed_model` times every scored micro-batch of the behaviour model;
+- :func:`publish_behavior` sets ``frtwatch_model_state`` and the ``behavior`` of
+  ``/status`` from the runtime's :class:`~streams.worker.runtime.BehaviorStatus`
+  (``warmup`` while there is no model);
 - :func:`install` beats the liveness clock on the event loop every second and publishes
   the size of the worker's tables every few seconds; readiness follows the worker's
   "ready" line and is withdrawn while partitions are revoked;
@@ -27,8 +30,8 @@ import numpy as np
 
 from streams.contract import Alert
 from streams.health import Health
-from streams.metrics import model_scoring_timer, record_alert, set_state_entries
-from streams.worker.runtime import WorkerRuntime
+from streams.metrics import model_scoring_timer, record_alert, set_model_state, set_state_entries
+from streams.worker.runtime import BehaviorStatus, WorkerRuntime
 from streams.worker.tables import WorkerTables
 
 HEALTH = Health()
@@ -52,6 +55,12 @@ def count_alerts(alerts: Iterable[Alert]) -> None:
             if len(_seen) > SEEN_ALERTS:
                 _seen.popitem(last=False)
         record_alert(alert.detector, alert.severity, update=update)
+
+
+def publish_behavior(status: BehaviorStatus) -> None:
+    """Show the behaviour detector's state in the metrics and on ``/status``."""
+    set_model_state(status.state)
+    HEALTH.status["behavior"] = status.to_dict()
 
 
 def timed_model(runtime: WorkerRuntime) -> WorkerRuntime:

@@ -1,9 +1,17 @@
 """What a worker loads before it starts: policy, certificates, behaviour model, engine.
 
 Everything here is checked up front so that a worker with a bad policy, an
-unreadable certificates file, or an enabled behaviour detector without a
-usable model refuses to start with one clear message, instead of starting
-and failing on the first event.
+unreadable certificates file, or a behaviour model file that fails its checks
+refuses to start with one clear message, instead of starting and failing on the
+first event.
+
+A worker whose policy enables ``behavior_anomaly`` but which has no model yet (none
+configured, or no file at the configured path: a fresh deployment) starts with
+behaviour detection in **warm-up** (:class:`BehaviorStatus`): the rule detectors judge
+from the first event, the behaviour features are kept per user as always, and no
+event is scored, so no behaviour alert is raised until a model is given. The state
+is in the start-up banner, the ``frtwatch_model_state`` metric and the worker's
+``/status`` endpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +29,20 @@ if TYPE_CHECKING:
     from streams.detectors.engine import Engine
 
 
+@dataclass(frozen=True, slots=True)
+class BehaviorStatus:
+    """The behaviour detector's state at start-up, and why."""
+
+    state: str
+    """``scoring`` (a model), ``warmup`` (no model yet) or ``disabled``
+    (:data:`streams.metrics.MODEL_STATES`)."""
+    detail: str
+    """One line for the banner and the status endpoint."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"state": self.state, "detail": self.detail}
+
+
 @dataclass(slots=True)
 class WorkerRuntime:
     """The loaded, validated pieces one worker process runs with."""
@@ -32,6 +54,7 @@ class WorkerRuntime:
     engine: Engine
     model: BehaviorModel | None
     model_path: Path | None
+    behavior: BehaviorStatus = BehaviorStatus("disabled", "none (behavior_anomaly disabled)")
 
     @property
     def certifications_topic(self) -> str:
@@ -53,10 +76,7 @@ class WorkerRuntime:
             )
             if self.policy.detector(name).enabled
         ]
-        if self.model is not None:
-            model = f"{self.model_path} (threshold {self.model.threshold:.4f})"
-        else:
-            model = "none (behavior_anomaly disabled)"
+        model = self.behavior.detail
         csv = str(self.certificates_csv) if self.certificates_csv else "none"
         return [
             ("broker", self.settings.bootstrap),
@@ -87,27 +107,50 @@ def model_path_for(settings: Settings, policy: Policy) -> Path | None:
     return settings.model_path or policy.behavior_anomaly.model_path
 
 
+TRAIN_HINT = "train one with 'frtwatch model train' (see models/artifacts/README.md)"
+
+
 def load_behavior_model(
     settings: Settings, policy: Policy
-) -> tuple[BehaviorModel | None, Path | None]:
-    """The model when ``behavior_anomaly`` is enabled; a :class:`ModelError` saying how to fix it."""
+) -> tuple[BehaviorModel | None, Path | None, BehaviorStatus]:
+    """The behaviour model and detector state (see the module doc).
+
+    No model configured, or no file at its path: warm-up. A file that is there but fails
+    a check (hash, types, feature version, time zones) is a :class:`ModelError`: a bad
+    artifact is never skipped silently.
+    """
     if not policy.behavior_anomaly.enabled:
-        return None, None
+        return None, None, BehaviorStatus("disabled", "none (behavior_anomaly disabled)")
     path = model_path_for(settings, policy)
-    where = f"behavior_anomaly is enabled in {policy.source}"
-    otherwise = "or set behavior_anomaly.enabled: false in the policy"
     if path is None:
-        raise ModelError(
-            f"cannot start: {where} but no model is configured: train one with "
-            "'frtwatch model train --from-file events.jsonl --out PATH' and set "
-            f"behavior_anomaly.model (or FRTWATCH_MODEL) to PATH, {otherwise}"
+        return (
+            None,
+            None,
+            BehaviorStatus(
+                "warmup",
+                "none yet: behaviour detection warming up, no behaviour alerts (no model "
+                f"configured: set behavior_anomaly.model or FRTWATCH_MODEL; {TRAIN_HINT})",
+            ),
+        )
+    if not path.exists():
+        return (
+            None,
+            path,
+            BehaviorStatus(
+                "warmup",
+                f"none yet: behaviour detection warming up, no behaviour alerts (no model at "
+                f"{path}: {TRAIN_HINT}, then restart the worker)",
+            ),
         )
     from models.scoring import load_model
 
+    where = f"behavior_anomaly is enabled in {policy.source}"
+    otherwise = "or set behavior_anomaly.enabled: false in the policy"
     try:
-        return load_model(path), path
+        model = load_model(path, policy.local_hours())
     except ModelError as exc:
         raise ModelError(f"cannot start: {where} but {exc}; {otherwise}") from None
+    return model, path, BehaviorStatus("scoring", f"{path} (threshold {model.threshold:.4f})")
 
 
 def with_policy_topics(settings: Settings, policy: Policy) -> Settings:
@@ -135,7 +178,7 @@ def load_runtime(settings: Settings) -> WorkerRuntime:
     settings = with_policy_topics(settings, policy)
     csv = certificates_csv_path(settings, policy)
     certificates = load_certificates_csv(csv) if csv else CertificateRegistry()
-    model, model_path = load_behavior_model(settings, policy)
+    model, model_path, behavior = load_behavior_model(settings, policy)
     engine = Engine(policy, certificates, allowed_lateness_s=settings.allowed_lateness_s)
     return WorkerRuntime(
         settings=settings,
@@ -145,4 +188,5 @@ def load_runtime(settings: Settings) -> WorkerRuntime:
         engine=engine,
         model=model,
         model_path=model_path,
+        behavior=behavior,
     )

@@ -75,6 +75,8 @@ def test_a_running_worker_serves_metrics_that_move_and_health(
     assert status(port, "/nothing") == 404
     before = scrape(port)
     assert total(before, "frtwatch_events_in_total") == 0
+    assert total(before, "frtwatch_model_state", state="scoring") == 1
+    assert total(before, "frtwatch_model_state", state="warmup") == 0
 
     # The world's normal history (users with a past: the model scores them), a prohibited
     # search, and a message that is no JSON.

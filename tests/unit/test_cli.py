@@ -80,3 +80,20 @@ def test_policy_check_lists_every_error_with_file_and_line(capsys):
 def test_policy_check_accepts_the_shipped_policy(capsys):
     assert main(["policy", "check"]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_policy_check_names_the_agencies_time_zones(capsys, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "version: 1\ndefault_timezone: America/New_York\nagencies:\n"
+        "  A: {timezone: America/Los_Angeles}\n  B:\n"
+        "endpoints:\n  authorised:\n    - host: frt.example.gov\n"
+    )
+    assert main(["policy", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "time zones    America/New_York, A America/Los_Angeles" in out
+
+    path.write_text(path.read_text().replace("America/Los_Angeles", "America/Los_Angles"))
+    assert main(["policy", "check", str(path)]) == 1
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith(f"error: {path}:4: agencies.A.timezone: 'America/Los_Angles' is not")

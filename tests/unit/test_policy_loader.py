@@ -159,3 +159,51 @@ def test_a_bad_session_gap_is_an_error_at_its_line(tmp_path, value):
     path, line = _detectors(tmp_path, f"  uncertified_user:\n    session_gap: {value}\n")
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:{line + 1}: detectors.uncertified_user.session_gap: "), error
+
+
+def _zoned(tmp_path, agencies: str, top: str = ""):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        f"version: 1\n{top}agencies:\n{agencies}"
+        "endpoints:\n  authorised:\n    - host: frt.example.gov\n"
+    )
+    return path
+
+
+def test_agency_time_zones_and_the_default(tmp_path):
+    path = _zoned(
+        tmp_path,
+        "  A: {timezone: America/Chicago}\n  B:\n  C: {name: C}\n",
+        "default_timezone: Europe/London\n",
+    )
+    policy = load_policy(path)
+    assert [policy.agencies[c].timezone for c in "ABC"] == [
+        "America/Chicago",
+        "Europe/London",
+        "Europe/London",
+    ]
+    hours = policy.local_hours()
+    assert hours.zone_of("A") == "America/Chicago"
+    assert hours.zone_of("UNLISTED") == "Europe/London"
+
+
+def test_time_zones_default_to_utc():
+    policy = load_policy(DEFAULT_POLICY)
+    assert policy.default_timezone == "UTC"
+    assert {a.timezone for a in policy.agencies.values()} == {"UTC"}
+
+
+@pytest.mark.parametrize("zone", ["America/Chikago", "CST6", "../../etc/passwd", "''", "3"])
+def test_a_bad_agency_time_zone_is_an_error_at_its_line(tmp_path, zone):
+    path = _zoned(tmp_path, f"  A: {{name: A}}\n  B:\n    timezone: {zone}\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:5: agencies.B.timezone: "), error
+    assert "time zone" in error
+
+
+def test_a_bad_default_time_zone_is_an_error_at_its_line(tmp_path):
+    path = _zoned(tmp_path, "  A:\n", "default_timezone: Mars/Olympus_Mons\n")
+    (error,) = errors_of(path)
+    assert error.startswith(
+        f"{path}:2: default_timezone: 'Mars/Olympus_Mons' is not a known IANA time zone"
+    ), error

@@ -145,6 +145,9 @@
       detector.value = chosen;
       const agencies = clear(byId('agency-list'));
       for (const name of meta.agencies) agencies.appendChild(el('option', {value: name}));
+      const behavior = meta.behavior || {};
+      byId('behavior-detail').textContent = behavior.detail || '';
+      byId('behavior-warmup').hidden = behavior.state !== 'warmup';
     } catch (error) { /* the feed works without the choices */ }
   }
 

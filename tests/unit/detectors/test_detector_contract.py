@@ -169,13 +169,13 @@ def test_behaviour_summary_leads_with_the_first_reason(policy):
     state = engine.process(None, None, make_event(at(0, 9))).user_state
     request = ScoreRequest("MPD", USER, "e1", at(0, 9), [0.1] * 8)
     reasons = [
-        "82% of recent searches off-hours, 22:00-06:00 UTC (normal: under 10%)",
+        "82% of recent searches off-hours, 22:00-06:00 local time (normal: under 10%)",
         "35% of recent searches found no candidates (normal: under 30%)",
     ]
     _, (alert,) = engine.apply_score(state, request, 0.71, 0.6, reasons)
     assert alert.summary == (
         "MPD user mpd-0012's recent searches look unusual for them (anomaly score 0.71, "
-        "threshold 0.60): 82% of recent searches off-hours, 22:00-06:00 UTC "
+        "threshold 0.60): 82% of recent searches off-hours, 22:00-06:00 local time "
         "(normal: under 10%)."
     )
     assert alert.details["reasons"] == reasons

@@ -105,3 +105,21 @@ def test_a_model_of_other_features_is_refused(model_copy: Path) -> None:
     _rewrite_card(model_copy, feature_version=2)
     with pytest.raises(ModelError, match=r"features of version 2.*train it again"):
         load_model(model_copy)
+
+
+def test_a_model_trained_in_other_time_zones_is_refused(model_copy: Path) -> None:
+    from models.features import LocalHours
+
+    assert load_model(model_copy, LocalHours()).card["timezones"] == {
+        "default": "UTC",
+        "agencies": {},
+    }
+    with pytest.raises(ModelError, match="trained with agency MPD on UTC, the policy puts it on"):
+        load_model(model_copy, LocalHours({"MPD": "America/Chicago"}))
+    with pytest.raises(ModelError, match="trained with default_timezone UTC"):
+        load_model(model_copy, LocalHours(default="Europe/Paris"))
+    # an agency put explicitly on the zone the model read it in is the same clock
+    load_model(model_copy, LocalHours({"MPD": "UTC"}))
+    _rewrite_card(model_copy, timezones=None)
+    with pytest.raises(ModelError, match="does not say which time zones"):
+        load_model(model_copy, LocalHours())

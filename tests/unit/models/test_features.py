@@ -9,7 +9,13 @@ from typing import Any
 import orjson
 import pytest
 
-from models.features import FEATURE_NAMES, MIN_EVENTS, RECENT_SEARCHES, BehaviorWindow
+from models.features import (
+    FEATURE_NAMES,
+    MIN_EVENTS,
+    RECENT_SEARCHES,
+    BehaviorWindow,
+    LocalHours,
+)
 from streams.contract import SearchEvent
 
 START = 1_772_409_600.0  # 2026-03-02T00:00:00Z, a Monday
@@ -35,10 +41,13 @@ def search(ts: float, n: int = 0, **fields: Any) -> SearchEvent:
     return SearchEvent(**values)
 
 
-def features_of(events: list[SearchEvent]) -> dict[str, float]:
+def features_of(events: list[SearchEvent], hours: LocalHours | None = None) -> dict[str, float]:
     window = BehaviorWindow()
     for event in events:
-        window.update(event)
+        if hours is None:
+            window.update(event)
+        else:
+            window.update(event, hours)
     row = window.features()
     assert row is not None
     return dict(zip(FEATURE_NAMES, row, strict=True))
@@ -65,6 +74,74 @@ def test_no_row_until_enough_history() -> None:
 def test_off_hours_are_22_to_06_utc(hour: float, off: float) -> None:
     events = [search(START + d * 86_400 + hour * HOUR, n=d) for d in range(MIN_EVENTS)]
     assert features_of(events)["off_hours_share"] == off
+
+
+NEW_YORK = LocalHours({"MPD": "America/New_York"})
+DST_STARTS = 1_772_953_200.0  # 2026-03-08T07:00:00Z: 02:00 EST becomes 03:00 EDT
+DST_ENDS = 1_793_512_800.0  # 2026-11-01T06:00:00Z: 02:00 EDT becomes 01:00 EST
+
+
+def _daily_at(change: float, utc_hour: float) -> tuple[list[SearchEvent], list[SearchEvent]]:
+    """One search a day at the same UTC time for 20 days each side of ``change``."""
+    midnight = change - change % 86_400
+    events = [search(midnight + d * 86_400 + utc_hour * HOUR, n=d) for d in range(-20, 20)]
+    return [e for e in events if e.ts < change], [e for e in events if e.ts > change]
+
+
+@pytest.mark.parametrize(
+    ("change", "utc_hour", "before", "after"),
+    [
+        (DST_STARTS, 2.5, 0.0, 1.0),  # 21:30 EST, then 22:30 EDT
+        (DST_STARTS, 10.5, 1.0, 0.0),  # 05:30 EST, then 06:30 EDT
+        (DST_ENDS, 10.5, 0.0, 1.0),  # 06:30 EDT, then 05:30 EST
+        (DST_ENDS, 2.5, 1.0, 0.0),  # 22:30 EDT, then 21:30 EST
+    ],
+)
+def test_off_hours_follow_the_agency_clock_across_daylight_saving(
+    change: float, utc_hour: float, before: float, after: float
+) -> None:
+    """The same UTC time is off-hours on one side of a DST change and not on the other."""
+    days_before, days_after = _daily_at(change, utc_hour)
+    assert len(days_before) >= MIN_EVENTS and len(days_after) >= MIN_EVENTS
+    assert features_of(days_before, NEW_YORK)["off_hours_share"] == before
+    assert features_of(days_after, NEW_YORK)["off_hours_share"] == after
+    # read on UTC, the same searches are on the same side all along
+    utc_off = 1.0 if utc_hour < 6 else 0.0
+    assert features_of(days_before)["off_hours_share"] == utc_off
+    assert features_of(days_after)["off_hours_share"] == utc_off
+
+
+@pytest.mark.parametrize(
+    ("ts", "hour"),
+    [
+        (DST_STARTS - 1.0, 1),  # 01:59:59 EST
+        (DST_STARTS, 3),  # 03:00:00 EDT
+        (DST_ENDS - 1.0, 1),  # 01:59:59 EDT
+        (DST_ENDS, 1),  # 01:00:00 EST, the hour that repeats
+        (DST_ENDS + HOUR, 2),
+    ],
+)
+def test_local_hour_at_the_switch_itself(ts: float, hour: int) -> None:
+    assert NEW_YORK.hour("MPD", ts) == hour
+    assert NEW_YORK.hour("MPD", ts) == hour  # the second answer comes from the cache
+
+
+def test_zones_with_partial_hour_offsets_are_exact() -> None:
+    hours = LocalHours({"KTM": "Asia/Kathmandu"})  # UTC+05:45
+    base = 1_772_409_600.0  # 2026-03-02T00:00:00Z
+    assert [hours.hour("KTM", base + 16 * HOUR + m * 60) for m in (0, 14, 15, 59)] == [
+        21,
+        21,
+        22,
+        22,
+    ]
+
+
+def test_unlisted_agencies_use_the_default_zone() -> None:
+    hours = LocalHours({"MPD": "America/Chicago"}, default="Europe/Berlin")
+    ts = 1_772_409_600.0  # 00:00 UTC, 01:00 in Berlin (CET), 18:00 in Chicago (CST)
+    assert (hours.hour("MPD", ts), hours.hour("CSO", ts)) == (18, 1)
+    assert hours.describe() == {"default": "Europe/Berlin", "agencies": {"MPD": "America/Chicago"}}
 
 
 def test_steady_working_pattern_is_plain() -> None:
