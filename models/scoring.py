@@ -43,6 +43,16 @@ class BehaviorModel:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"model card lacks a usable threshold or quantiles: {exc}") from None
 
+    @property
+    def version(self) -> str:
+        """The model's version as alerts name it: the card's ``model_version`` if it has
+        one, else ``sha256:`` and the first 16 hex digits of the artifact's hash (the card
+        records it, and loading checks it)."""
+        named = self.card.get("model_version")
+        if isinstance(named, str) and named:
+            return named
+        return f"sha256:{str(self.card.get('artifact_sha256', ''))[:16]}"
+
     def score(self, X: np.ndarray) -> np.ndarray:
         """Anomaly scores of a batch of rows (``FEATURE_NAMES`` order), shape ``(n,)``."""
         rows = np.asarray(X, dtype=np.float64)

@@ -21,8 +21,11 @@ def describe_score(
     threshold: float,
     reasons: Sequence[str],
     features: Sequence[float],
+    *,
+    model_version: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """One-sentence summary and details for a behaviour score at or above its threshold."""
+    """One-sentence summary and details for a behaviour score at or above its threshold;
+    ``details.model_version`` names the model that scored it."""
     lead = " ".join(reasons[0].split()).rstrip(".") if reasons else ""
     because = f": {lead}" if lead else ""
     summary = (
@@ -30,6 +33,7 @@ def describe_score(
         f"(anomaly score {score:.2f}, threshold {threshold:.2f}){because}."
     )
     return summary, {
+        "model_version": model_version,
         "score": round(float(score), 4),
         "threshold": round(float(threshold), 4),
         "reasons": [str(r) for r in reasons[:MAX_REASONS]],

@@ -325,6 +325,8 @@ class Engine:
         threshold: float,
         reasons: list[str],
         agency_state: AgencyState | None = None,
+        *,
+        model_version: str | None = None,
     ) -> tuple[UserState, list[Alert]]:
         """Fold a behaviour-model score (higher = more anomalous) into the user's state.
 
@@ -333,7 +335,8 @@ class Engine:
         request's clock closes). Pass the user's *current* state (as stored now, not
         the one from the outcome that made the request) and its agency's (whose close
         index it updates), and call :meth:`close_behavior` for the agency's due users
-        once the batch's scores are all applied.
+        once the batch's scores are all applied. ``model_version`` names the model that
+        scored it (the alert's ``details.model_version``).
         """
         if not self.scoring or score < threshold:
             return user_state, []
@@ -347,7 +350,13 @@ class Engine:
 
         def describe(fold: Fold) -> tuple[str, dict[str, Any]]:
             return describe_score(
-                request.agency, request.user, score, threshold, reasons, request.features
+                request.agency,
+                request.user,
+                score,
+                threshold,
+                reasons,
+                request.features,
+                model_version=model_version,
             )
 
         self._add(user_state.folds, key, request.ts, request.event_id, request.clock, (),

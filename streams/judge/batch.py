@@ -511,7 +511,8 @@ class Judge:
                 current = user_cache[ukey]
                 assert current is not None
                 state, alerts = apply(current, request, value, threshold, reasons,
-                                      agency_cache.get(request.agency))  # fmt: skip
+                                      agency_cache.get(request.agency),
+                                      model_version=model.version)  # fmt: skip
             except Exception as exc:
                 log.exception("behaviour scoring failed for event %r", request.event_id)
                 result.failures.append((item, exc))

@@ -136,6 +136,9 @@ def test_a_behaviour_exception_silences_its_scores():
     loud_run = judge(events, model=_AlwaysAnomalous())
     quiet = judge(events, record, model=_AlwaysAnomalous())
     assert any(a.detector == "behavior_anomaly" for a in loud_run.alerts)
+    # Every behaviour alert names the model version that scored it.
+    assert {a.details["model_version"] for a in loud_run.alerts
+            if a.detector == "behavior_anomaly"} == {"test-always-anomalous"}  # fmt: skip
     assert not any(a.detector == "behavior_anomaly" and not a.silenced for a in quiet.alerts)
     assert {a.exception_id for a in quiet.alerts if a.detector == "behavior_anomaly"} == {record.id}
     assert quiet.excepted == loud_run.scored > 0

@@ -157,6 +157,7 @@ class _AlwaysAnomalous:
     """Stands in for the behaviour model: every row scores above the threshold."""
 
     threshold = 0.5
+    version = "test-always-anomalous"
 
     def score(self, rows: Any) -> Any:
         import numpy as np

@@ -34,6 +34,10 @@ def test_untouched_model_loads(model_copy: Path) -> None:
     model = load_model(model_copy)
     assert isinstance(model, BehaviorModel)
     assert model.threshold > 0
+    # The version alerts name: the artifact's checked hash, unless the card names one.
+    assert model.version == f"sha256:{sha256_file(model_copy)[:16]}"
+    _rewrite_card(model_copy, model_version="2026-w10")
+    assert load_model(model_copy).version == "2026-w10"
 
 
 def test_flipped_byte_is_refused(model_copy: Path) -> None:
