@@ -86,14 +86,32 @@ def test_a_lead_makes_an_exception_that_stops_new_alerts_for_its_scope(
     assert record.author == "lead" and record.reason == "vendor evaluation under MOU 2026-14"
     assert record.valid_from == parse_timestamp(alert["first_seen"])
 
-    # The engine with the topic's exceptions: officer1's next search of the host raises no
-    # alert; a colleague's does.
+    # The engine with the topic's exceptions: officer1's next search of the host raises
+    # only a silenced alert that names the exception; a colleague's raises an alert.
     engine = Engine(load_policy(DEFAULT_POLICY), CertificateRegistry(),
                     exceptions=records.exceptions())  # fmt: skip
     ts = parse_timestamp(alert["last_seen"]) + 60
     result = Judge(engine).run([_search("officer1", ts), _search("officer2", ts)], ObjectStates())
-    prohibited = {a.user for a in result.alerts if a.detector == "prohibited_endpoint"}
+    prohibited = {a.user for a in result.alerts
+                  if a.detector == "prohibited_endpoint" and not a.silenced}  # fmt: skip
     assert prohibited == {"officer2"} and result.excepted == 1
+    (quiet,) = [a for a in result.alerts if a.silenced]
+    assert (quiet.user, quiet.exception_id) == ("officer1", made)
+
+    # In the feed the silenced alert is hidden unless the Silenced filter asks for it.
+    heard = next(a for a in result.alerts if not a.silenced)
+    feeder.alert(heard.to_dict())
+    feeder.alert(quiet.to_dict())
+    page.goto(console.url + "/")
+    page.wait_for_selector(f'#alert-rows tr[data-alert-id="{heard.alert_id}"]')
+    expect(page.locator(f'#alert-rows tr[data-alert-id="{quiet.alert_id}"]')).to_have_count(0)
+    page.select_option("#f-silenced", "only")
+    page.click("#f-apply")
+    row = page.locator(f'#alert-rows tr[data-alert-id="{quiet.alert_id}"]')
+    expect(row).to_have_count(1)
+    expect(row.locator(".tag-silenced")).to_have_text("silenced")
+    expect(page.locator(f'#alert-rows tr[data-alert-id="{heard.alert_id}"]')).to_have_count(0)
+    shot(page, "exception-silenced-filter")
 
     # An analyst is not offered the form, and the server refuses them.
     context = browser.new_context(viewport={"width": 1440, "height": 900})

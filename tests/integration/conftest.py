@@ -22,6 +22,15 @@ def rules_policy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def per_user_policy(tmp_path: Path) -> Path:
+    """``rules_policy`` with every detector's alerts per user, for tests about one user's
+    alerts (agency-wide ones: tests/unit/detectors/test_agency_wide.py and the
+    end-to-end world)."""
+    return policy_without_behavior(ROOT / "config" / "policy.yaml",
+                                   tmp_path / "policy-per-user.yaml", per_user=True)  # fmt: skip
+
+
+@pytest.fixture
 def worker_factory(
     kafka_bootstrap: str,
     topic_names: TopicNames,

@@ -1,6 +1,6 @@
 """Exceptions on the real broker: published with ``frtwatch exceptions``, followed by a
 live worker, read by ``frtwatch replay``; both give the same alerts, and an exception's
-scope raises none while it is in force (event time)."""
+scope raises only silenced alerts (naming it) while it is in force (event time)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_worker_and_replay_apply_the_same_exceptions(
     kafka_bootstrap: str,
     topic_names: TopicNames,
     worker_factory: WorkerFactory,
-    rules_policy: Path,
+    per_user_policy: Path,
     create_topics: Any,
     tmp_path: Path,
 ) -> None:
@@ -68,7 +68,7 @@ def test_worker_and_replay_apply_the_same_exceptions(
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[0] for line in listed.stdout.splitlines()] == [silenced]
 
-    worker = worker_factory(rules_policy)
+    worker = worker_factory(per_user_policy)
     first = [
         search("mpd-0001", "MPD", 1, endpoint=CLEARVIEW),  # covered
         search("mpd-0001", "MPD", 2, endpoint=CLEARVIEW),  # covered
@@ -92,18 +92,27 @@ def test_worker_and_replay_apply_the_same_exceptions(
     assert worker.stop() == 0
     assert "1 exception(s) known" in worker.output()  # at start-up: the topic's one
 
-    prohibited = {scope(a) for a in live.values() if a["detector"] == "prohibited_endpoint"}
+    heard = {i: a for i, a in live.items() if "exception_id" not in a}
+    # The covered findings are silenced alerts that name their exception.
+    quiet = [a for a in live.values() if "exception_id" in a]
+    assert sorted((a["user"], a["exception_id"]) for a in quiet) == [
+        ("mpd-0001", silenced),
+        ("mpd-0003", later),
+    ]
+    covered = {e["event_id"] for e in (*first[:3], *second)}
+    assert {i for a in quiet for i in a["event_ids"]} <= covered
+    prohibited = {scope(a) for a in heard.values() if a["detector"] == "prohibited_endpoint"}
     assert prohibited == {
         ("MPD", "mpd-0001", "prohibited_endpoint", "search4faces.com"),
         ("MPD", "mpd-0002", "prohibited_endpoint", "app.clearview.ai"),
         ("MPD", "mpd-0001", "prohibited_endpoint", "app.clearview.ai"),
     }
-    (own,) = [a for a in live.values()
+    (own,) = [a for a in heard.values()
               if scope(a) == ("MPD", "mpd-0001", "prohibited_endpoint", "app.clearview.ai")]  # fmt: skip
     assert own["event_ids"] == [first[5]["event_id"]]  # only the search after the expiry
-    missing = [a for a in live.values() if a["detector"] == "missing_case_number"]
+    missing = [a for a in heard.values() if a["detector"] == "missing_case_number"]
     assert [a["event_ids"] for a in missing] == [[first[2]["event_id"]]]  # other detector
-    assert not [a for a in live.values()
+    assert not [a for a in heard.values()
                 if a["user"] == "mpd-0003" and a["detector"] == "prohibited_endpoint"]  # fmt: skip
 
     def replay(out: Path, *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -111,7 +120,7 @@ def test_worker_and_replay_apply_the_same_exceptions(
         env["FRTWATCH_TOPIC_EXCEPTIONS"] = topic
         done = subprocess.run(
             [str(FRTWATCH), "replay", "--topic", topic_names.events,
-             "--bootstrap", kafka_bootstrap, "--policy", str(rules_policy),
+             "--bootstrap", kafka_bootstrap, "--policy", str(per_user_policy),
              "--certifications-topic", topic_names.certifications,
              "--out", str(out), "--quiet", "--no-report", *extra],
             env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -139,5 +148,6 @@ def test_worker_and_replay_apply_the_same_exceptions(
     assert {a["user"] for a in loud.values() if a["detector"] == "prohibited_endpoint"} >= {
         "mpd-0003"
     }
-    assert len(loud) > len(replayed)
+    assert not [a for a in loud.values() if "exception_id" in a]
+    assert len(loud) > len([a for a in replayed.values() if "exception_id" not in a])
     assert later != silenced

@@ -131,9 +131,10 @@ def malformed_payload(draw: st.DrawFn) -> bytes | None:
 
 
 @pytest.fixture
-def fuzz_worker(worker_factory: WorkerFactory, rules_policy: Path) -> WorkerProcess:
-    """One worker for every example of the property (each example uses ids of its own)."""
-    return worker_factory(rules_policy)
+def fuzz_worker(worker_factory: WorkerFactory, per_user_policy: Path) -> WorkerProcess:
+    """One worker for every example of the property (each example uses ids of its own);
+    alerts per user, so each valid event opens an alert of its own."""
+    return worker_factory(per_user_policy)
 
 
 def _header(record: Any, name: str) -> bytes | None:

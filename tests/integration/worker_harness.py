@@ -26,6 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.bench.processes import worker_env as bench_worker_env
 from streams.contract.event import SearchEvent
+from streams.policy.model import AGENCY_WIDE_DETECTORS
 from streams.settings import TopicNames
 from streams.worker.consumer_lag import LagWatch, worker_groups
 from streams.worker.internal_records import unpack
@@ -243,11 +244,18 @@ def latest_alerts(records: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return alerts
 
 
-def policy_without_behavior(source: Path, target: Path, certifications: Path | None = None) -> Path:
-    """A copy of ``source`` with ``behavior_anomaly`` disabled (and absolute paths)."""
+def policy_without_behavior(
+    source: Path, target: Path, certifications: Path | None = None, *, per_user: bool = False
+) -> Path:
+    """A copy of ``source`` with ``behavior_anomaly`` disabled (and absolute paths);
+    ``per_user``: every detector's alerts per user (the shipped policy makes the endpoint
+    detectors' alerts agency-wide)."""
     import yaml
 
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if per_user:
+        for name in AGENCY_WIDE_DETECTORS:
+            data["detectors"].setdefault(name, {})["alert_per"] = "user"
     data["detectors"]["behavior_anomaly"]["enabled"] = False
     data["detectors"]["behavior_anomaly"].pop("model", None)
     csv = certifications or (source.parent / data["certifications"]["csv"]).resolve()
