@@ -42,8 +42,10 @@ from streams.detectors.behavior_anomaly import describe_score
 from streams.detectors.detector import Detector, EventContext
 from streams.detectors.folding import (
     BEHAVIOR,
+    LATE,
     add_evidence,
     build_alert,
+    close_time,
     closing_alert,
     is_due,
     silenced_subject,
@@ -241,7 +243,7 @@ class Engine:
                   event.agency, event.user, alerts, cap=cap, member=member,
                   opening_count=opening)  # fmt: skip
         if member is not None:
-            agency.folds_due = min(agency.folds_due, event.ts + self.gaps[name])
+            agency.folds_due = min(agency.folds_due, event.ts + self.gaps[name])  # a bound
 
     def _add(
         self,
@@ -268,6 +270,8 @@ class Engine:
             folds, key, ts, event_id, since_clock=clock, gap_s=self.gaps[detector],
             prior=prior, cap=cap, opening_count=opening_count,
         )  # fmt: skip
+        if folds.get(key) is not fold:  # evidence behind the clock: the key's late alert
+            key = (detector, key[1] + LATE)
         if member is not None:
             fold.add_user(member)
         if evicted is not None:
@@ -278,8 +282,6 @@ class Engine:
                 build_alert(key, fold, severity=severity, agency=agency_name, user=user_name,
                             summary=summary, details=details)
             )  # fmt: skip
-        if folds.get(key) is not fold:  # an alert of its own, behind the clock
-            alerts.append(self._closing(key, fold, agency_name, user_name))
 
     def _count(self, user: UserState, agency: AgencyState, ts: float) -> None:
         """Count a search that is not late in the user's and the agency's rates."""
@@ -426,7 +428,7 @@ class Engine:
         due = sorted(key for key, fold in folds.items() if is_due(fold, gaps[key[0]], clock))
         alerts = [self._closing(key, folds.pop(key), name, "") for key in due]
         agency.folds_due = min(
-            (fold.last_ts + gaps[key[0]] for key, fold in folds.items()), default=math.inf
+            (close_time(fold, gaps[key[0]]) for key, fold in folds.items()), default=math.inf
         )
         return alerts
 
@@ -438,7 +440,7 @@ class Engine:
         rules = behaviour = math.inf
         gaps = self.gaps
         for (detector, _), fold in user.folds.items():
-            at = fold.last_ts + gaps[detector]
+            at = close_time(fold, gaps[detector])
             if detector == BEHAVIOR:
                 behaviour = min(behaviour, at)
             else:

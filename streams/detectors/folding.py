@@ -17,8 +17,9 @@ Evidence behind the watermark (older than the agency's clock) joins the open ale
 its key when it is no further than the gap before the alert's first evidence; it then
 moves ``first_seen`` back but not the id. Evidence that reaches no open alert (it is
 older than ``clock - gap``: it falls where a session would already have closed, before
-an open one or inside a closed one) is an alert of its own, published open and closed
-at once with its own id. A closed alert is never reopened.
+an open one or inside a closed one) goes to the key's *late* alert (:data:`LATE`), which
+all such evidence joins however old, and which closes a gap after its last evidence
+*arrived* (by the clock then). A closed alert is never reopened.
 
 Versions published while open: when the alert opens, when its count reaches a power of
 two (2, 4, 8, ...), and when evidence arrives on a later UTC day than the
@@ -82,6 +83,17 @@ def utc_day(ts: float) -> int:
     return int(ts // DAY_S)
 
 
+LATE = "\x01late"
+"""Ends the fold-key subject of a key's *late* alert: the evidence that came too far
+behind the agency's clock to join or open an ordinary one."""
+
+
+def close_time(fold: Fold, gap_s: float) -> float:
+    """When an agency clock past it closes ``fold``: its latest evidence plus the gap, or
+    for a late alert, the clock when evidence last joined it plus the gap."""
+    return max(fold.last_ts, fold.arrived) + gap_s
+
+
 def reaches(fold: Fold, ts: float, gap_s: float) -> bool:
     """Whether evidence at ``ts`` belongs to the open alert ``fold``."""
     return fold.first_ts - gap_s <= ts <= fold.last_ts + gap_s
@@ -89,7 +101,7 @@ def reaches(fold: Fold, ts: float, gap_s: float) -> bool:
 
 def is_due(fold: Fold, gap_s: float, clock: float) -> bool:
     """Whether an agency clock at ``clock`` closes ``fold`` (quiet for longer than the gap)."""
-    return clock > fold.last_ts + gap_s
+    return clock > close_time(fold, gap_s)
 
 
 def add_evidence(
@@ -108,8 +120,8 @@ def add_evidence(
 
     Returns the fold it went into, whether to publish it now, and the alert closed to
     make room (the user's least recent of the family, when the cap is reached), if any. A
-    fold that is not in ``folds`` afterwards is an alert of its own for evidence
-    behind the clock (opened and closed at once): the caller publishes it twice.
+    fold that is not under ``key`` afterwards is the key's *late* alert (see
+    :data:`LATE`), for evidence behind the clock that no ordinary alert reaches.
     ``prior`` is earlier evidence that only counts when an alert opens (a burst's
     leading searches); ``opening_count`` is what an alert that opens counts, when more
     than its evidence (a burst's whole window). Due folds must be closed before (see
@@ -136,7 +148,19 @@ def add_evidence(
     )  # fmt: skip
     fold.day = utc_day(ts)  # published now
     if ts + gap_s < since_clock or key in folds:
-        return fold, True, None  # behind the clock, out of reach: an alert of its own
+        # Behind the clock, out of reach of an ordinary alert: the key's late alert, open
+        # while late evidence keeps coming (by the clock), however old it is.
+        key = (key[0], key[1] + LATE)
+        late = folds.get(key)
+        if late is not None:
+            count = late.count + 1
+            late.count = count
+            late.first_ts, late.last_ts = min(late.first_ts, ts), max(late.last_ts, ts)
+            late.arrived = since_clock
+            if len(late.event_ids) < FOLD_EVIDENCE_CAP:
+                late.event_ids.append(event_id)
+            return late, count & (count - 1) == 0, None
+        fold.arrived = since_clock
     if cap is not None:
         family = list(folds)
     else:  # rule and behaviour alerts are capped apart: see BEHAVIOR_FOLD_CAP
@@ -199,7 +223,10 @@ def _alert(
     status: str,
 ) -> Alert:
     detector, key_subject = key
-    exception_id = split_subject(key_subject)[1]
+    late = key_subject.endswith(LATE)
+    exception_id = split_subject(key_subject[: -len(LATE)] if late else key_subject)[1]
+    if late:
+        details = {**details, "late_evidence": True}
     identity = user
     if fold.users is not None:  # agency-wide: named for its opening member, about them all
         identity, user = AGENCY_WIDE, next(iter(fold.users))

@@ -107,6 +107,7 @@ class Fold:
     """
 
     __slots__ = (
+        "arrived",
         "count",
         "day",
         "details",
@@ -144,6 +145,9 @@ class Fold:
         # evidence (at most FOLD_USER_CAP); None for a user's own alert.
         self.users: dict[str, int] | None = None
         self.more_users = False
+        # A late alert's: the agency's clock when evidence last joined it (it closes a
+        # gap after that); -inf for an ordinary alert.
+        self.arrived = -math.inf
 
     def add_user(self, user: str) -> None:
         """Count a search of ``user`` in an agency-wide alert (members past the cap are
@@ -320,8 +324,11 @@ def _fold_rows(folds: dict[FoldKey, Fold]) -> list[list[Any]]:
     for (d, s), f in sorted(folds.items()):
         row = [_DETECTOR_INDEX[d], s, f.count, f.first_ts, f.last_ts, f.event_ids, f.opened_ts,
                f.opened_by, f.day, f.emitted, f.summary, f.details]  # fmt: skip
-        if f.users is not None:
-            row += ([x for pair in f.users.items() for x in pair], f.more_users)
+        if f.users is not None or f.arrived != -math.inf:
+            users = None if f.users is None else [x for pair in f.users.items() for x in pair]
+            row += (users, f.more_users)
+        if f.arrived != -math.inf:
+            row.append(f.arrived)
         rows.append(row)
     return rows
 
@@ -335,10 +342,12 @@ def _folds(rows: list[Any], cap: int = FOLD_CAP + BEHAVIOR_FOLD_CAP) -> dict[Fol
                     float(opened_ts), str(opened_by))  # fmt: skip
         fold.day, fold.emitted, fold.summary = int(day), int(emitted), str(summary)
         fold.details = details if isinstance(details, dict) else {}
-        if len(row) >= 14:
+        if len(row) >= 14 and row[12] is not None:
             pairs = row[12]
             fold.users = {str(pairs[i]): int(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
             fold.more_users = bool(row[13])
+        if len(row) >= 15:
+            fold.arrived = float(row[14])
         folds[(DETECTORS[d], str(s))] = fold
     return folds
 

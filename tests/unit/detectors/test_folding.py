@@ -184,23 +184,41 @@ def test_late_evidence_before_the_open_alert_joins_it(policy):
     assert alerts[-1].first_seen == late.ts and alerts[-1].event_count == 4
 
 
-def test_late_evidence_out_of_reach_is_an_alert_of_its_own(policy):
+def test_late_evidence_out_of_reach_goes_to_the_keys_late_alert(policy):
     """Older than the agency's clock minus the gap: where an alert would already have
-    closed. It is published open and closed at once, and the open alert is untouched."""
+    closed. It opens the key's *late* alert, and the open alert is untouched."""
     opening = prohibited(at(3, 10))
     stray = prohibited(at(1, 9))
     alerts = judged(policy, [opening, stray])
-    assert [(a.event_count, a.status) for a in alerts] == [(1, "open"), (1, "open"), (1, "closed")]
-    assert alerts[1].alert_id == alerts[2].alert_id != alerts[0].alert_id
-    assert alerts[2].first_seen == stray.ts
+    assert [(a.event_count, a.status) for a in alerts] == [(1, "open"), (1, "open")]
+    late = alerts[1]
+    assert late.alert_id != alerts[0].alert_id and late.first_seen == stray.ts
+    assert late.details["late_evidence"] is True and "late_evidence" not in alerts[0].details
+
+
+def test_much_late_evidence_is_one_late_alert_that_closes_a_gap_after_the_last(policy):
+    """A shipper sends a week of old searches after today's: they are one late alert (not
+    one each), open while they keep coming, closed a gap (by the clock) after the last."""
+    today = prohibited(at(8, 9))
+    old = [prohibited(at(day, 10)) for day in range(7)]  # each out of reach of the rest
+    alerts = judged(policy, [today, *old, later(at(8, 12)), later(at(9, 12, 1))])
+    final = kept(alerts)
+    late = [a for a in final.values() if a.details.get("late_evidence")]
+    assert [(a.event_count, a.status) for a in late] == [(7, "closed")]
+    assert (late[0].first_seen, late[0].last_seen) == (old[0].ts, old[-1].ts)
+    assert sorted(a.event_count for a in final.values()) == [1, 7]
+    # Open until the clock is a gap past the last late search's arrival, not its ts.
+    opened = judged(policy, [today, *old, later(at(9, 8))])
+    assert {a.status for a in opened if a.details.get("late_evidence")} == {"open"}
 
 
 def test_a_closed_alert_is_never_reopened(policy):
-    """Evidence late for a closed alert opens a new one: the closed id is never reused."""
+    """Evidence late for a closed alert goes to a late alert: the closed id is never reused."""
     first = prohibited(at(0, 10))
-    alerts = judged(policy, [first, later(at(2, 10)), prohibited(at(0, 11))])
+    alerts = judged(policy, [first, later(at(2, 10)), prohibited(at(0, 11)), later(at(4, 10))])
     closed = [a for a in alerts if a.status == "closed"]
     assert len(closed) == 2 and closed[0].alert_id != closed[1].alert_id
+    assert closed[1].details["late_evidence"] is True
     assert sum(1 for a in alerts if a.alert_id == closed[0].alert_id) == 2  # open, closed
 
 
@@ -260,3 +278,13 @@ def test_the_session_gap_is_per_detector(policy):
     alerts = judged(with_detector(short, "prohibited_endpoint", session_gap_s=DAY), events)
     assert len(kept(alerts)) == 1
     assert len(kept(alerts, "uncertified_user")) == 2
+
+
+def test_a_late_alert_survives_a_round_trip(policy):
+    engine = Engine(policy, certify(CertificateRegistry(), f"MPD/{USER}"))
+    out = engine.process(None, None, prohibited(at(3, 10)))
+    out = engine.process(out.user_state, out.agency_state, prohibited(at(1, 9)))
+    user = UserState.from_bytes(out.user_state.to_bytes())
+    late = next(f for k, f in user.folds.items() if k[1].endswith("\x01late"))
+    assert late.arrived == at(3, 10) and late.count == 1
+    assert UserState.from_bytes(user.to_bytes()).to_bytes() == user.to_bytes()
