@@ -26,9 +26,9 @@ def test_hosts_are_judged_as_a_browser_reads_them(
     kafka_bootstrap: str,
     topic_names: TopicNames,
     worker_factory: WorkerFactory,
-    rules_policy: Path,
+    per_user_policy: Path,
 ) -> None:
-    worker = worker_factory(rules_policy)
+    worker = worker_factory(per_user_policy)  # an alert per disguise, to check each one
     events = [search(user, "MPD", 1, endpoint=endpoint) for user, endpoint in DISGUISED.items()]
     events.append(search("mpd-0005", "MPD", 1, endpoint=UNPARSEABLE))
     produce(kafka_bootstrap, topic_names.events, [(None, dumps(e)) for e in events])
