@@ -113,6 +113,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
         speed = replay["replay"]["events_per_s"]
         out.append(Row("replay (read, parse, detect, model)", _rate(speed), ">= 100,000 events/s",
                        None if speed is None else speed >= 100_000))  # fmt: skip
+        parallel = replay.get("replay_jobs_2")
+        if parallel:
+            out.append(Row("replay in 2 processes (--jobs 2)", _rate(parallel["events_per_s"]),
+                           "outputs = 1 process's", parallel.get("outputs_equal_jobs_1")))  # fmt: skip
         ratio = replay["replay"].get("replay_over_raw_read")
         if ratio is not None:
             out.append(Row("replay / raw read of its reader", f"{ratio:.2f}x", ">= 0.5x",

@@ -293,7 +293,8 @@ class Bench:
              f"{r['raw_confluent_kafka']['events_per_s']:,.0f}/s, aiokafka "
              f"{r['raw_aiokafka']['events_per_s']:,.0f}/s, kafka-python "
              f"{r['raw_kafka_python']['events_per_s']:,.0f}/s; replay / its reader's raw read "
-             f"{r['replay']['replay_over_raw_read']:.2f}x")  # fmt: skip
+             f"{r['replay']['replay_over_raw_read']:.2f}x; with --jobs 2 "
+             f"{r['replay_jobs_2']['events_per_s']:,.0f} events/s")  # fmt: skip
 
     # -- plumbing -------------------------------------------------------------
 
