@@ -149,8 +149,19 @@ def reader_config(bootstrap: str, client_id: str = "frtwatch-replay") -> dict[st
         "fetch.queue.backoff.ms": 10,
         "check.crcs": False,
         "socket.timeout.ms": 30_000,
-        "logger": logging.getLogger("streams.replay.librdkafka"),
+        "logger": _LibrdkafkaLog(),
     }
+
+
+class _LibrdkafkaLog:
+    """librdkafka's log lines, at debug level: it logs every refused connection and
+    retry, and the reader reports what ends a replay itself, in one line (an unreachable
+    broker, a missing topic, no progress for ``STALL_TIMEOUT_S``)."""
+
+    _log = logging.getLogger("streams.replay.librdkafka")
+
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        self._log.debug(msg, *args)
 
 
 class TopicNotFound(FrtwatchError):
