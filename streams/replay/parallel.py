@@ -20,7 +20,10 @@ was:
   of the events they score, the search tally in event order, and the counts.
 
 So the outputs (``alerts.jsonl``, ``searches.parquet``, ``scores.parquet``, the counts
-in ``run.json``) are those of one process (``tests/unit/replay/test_parallel.py``).
+in ``run.json``) are those of one process (``tests/unit/replay/test_parallel.py``). One
+exception, for internal errors only: where the judge gives up on a whole batch (an
+error outside any one event's judging, or a failing model call), it is that
+process's part of the batch that fails, not the whole batch.
 
 The processes are forked when the driver is made, before any Kafka client of the run
 exists, and inherit the engine, the certificates, the exceptions and the model, so
