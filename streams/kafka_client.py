@@ -6,6 +6,8 @@ keyword arguments of each client library frtwatch uses:
 - :meth:`KafkaSecurity.kafka_python` for kafka-python's ``KafkaConsumer``,
   ``KafkaProducer`` and ``KafkaAdminClient``;
 - :meth:`KafkaSecurity.aiokafka` for aiokafka's consumer, producer and admin client;
+- :meth:`KafkaSecurity.confluent` for confluent-kafka's (librdkafka's) consumer, which
+  ``frtwatch replay`` reads with;
 - :meth:`KafkaSecurity.faust_credentials` for ``faust.App(broker_credentials=...)``,
   which Faust turns into the same aiokafka arguments.
 
@@ -119,6 +121,32 @@ class KafkaSecurity:
         took kafka-python's names, so they are the same today; two methods, so that each
         call site says which library it configures)."""
         return self._client_kwargs()
+
+    def confluent(self) -> dict[str, Any]:
+        """librdkafka configuration properties for confluent-kafka's clients: the same
+        protocol, mechanism and credentials, and TLS that verifies the broker's certificate
+        and host name against the same CA (librdkafka's own TLS stack reads the files; it
+        is given no ``SSLContext``). With TLS and no CA file, the system's CAs are used."""
+        config: dict[str, Any] = {"security.protocol": self.protocol.lower()}
+        if self.uses_sasl:
+            config |= {
+                "sasl.mechanism": self.mechanism,
+                "sasl.username": self.username,
+                "sasl.password": self.password,
+            }
+        if self.uses_tls:
+            config |= {
+                "ssl.ca.location": str(self.cafile) if self.cafile else "probe",
+                "ssl.endpoint.identification.algorithm": "https",
+            }
+            if self.certfile is not None and self.keyfile is not None:
+                config |= {
+                    "ssl.certificate.location": str(self.certfile),
+                    "ssl.key.location": str(self.keyfile),
+                }
+                if self.key_password is not None:
+                    config["ssl.key.password"] = self.key_password
+        return config
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"security_protocol": self.protocol}
@@ -248,6 +276,11 @@ def kafka_python_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]
 def aiokafka_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]:
     """aiokafka keyword arguments of ``security`` (default: this process's)."""
     return (security or process_security()).aiokafka()
+
+
+def confluent_config(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """confluent-kafka configuration properties of ``security`` (default: this process's)."""
+    return (security or process_security()).confluent()
 
 
 def explain_failure(exc: BaseException, security: KafkaSecurity, bootstrap: str) -> str | None:

@@ -102,11 +102,25 @@ def rows(results: dict[str, Any]) -> list[Row]:
                                "<= 1 KB", sizes["mean_bytes"] <= 1024))  # fmt: skip
     replay = _get(results, "replay")
     if replay:
-        read = replay["raw_kafka_python"]["events_per_s"]
+        for key, name in (
+            ("raw_confluent_kafka", "confluent-kafka (replay's reader)"),
+            ("raw_aiokafka", "aiokafka"),
+            ("raw_kafka_python", "kafka-python"),
+        ):
+            if key in replay:
+                out.append(Row(f"raw {name} read of the bulk topic",
+                               _rate(replay[key]["events_per_s"]), "", None))  # fmt: skip
         speed = replay["replay"]["events_per_s"]
-        out.append(Row("raw kafka-python read of the same topic", _rate(read), "", None))
         out.append(Row("replay (read, parse, detect, model)", _rate(speed), ">= 100,000 events/s",
                        None if speed is None else speed >= 100_000))  # fmt: skip
+        parallel = replay.get("replay_jobs_2")
+        if parallel:
+            out.append(Row("replay in 2 processes (--jobs 2)", _rate(parallel["events_per_s"]),
+                           "outputs = 1 process's", parallel.get("outputs_equal_jobs_1")))  # fmt: skip
+        ratio = replay["replay"].get("replay_over_raw_read")
+        if ratio is not None:
+            out.append(Row("replay / raw read of its reader", f"{ratio:.2f}x", ">= 0.5x",
+                           ratio >= 0.5))  # fmt: skip
     return out
 
 

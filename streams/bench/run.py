@@ -17,8 +17,9 @@ nothing measured runs beside anything else measured):
    input, timed like the single worker;
 5. **population**: a second worker fed distinct users until 100k and 1M are
    in its tables; memory and state per user (:mod:`streams.bench.population`);
-6. **replay**: ``frtwatch replay``'s engine over the bulk topic next to a raw
-   kafka-python read of it (:mod:`streams.bench.replay_phase`).
+6. **replay**: ``frtwatch replay``'s engine over the bulk topic next to raw
+   reads of it by confluent-kafka (the replay's reader), aiokafka and
+   kafka-python (:mod:`streams.bench.replay_phase`).
 
 It prints a table, writes ``bench-results/bench-<UTC time>.json`` and deletes
 its topics and files (unless ``--keep``).
@@ -288,8 +289,12 @@ class Bench:
             model=workload.model, out_dir=self.work / "replay",
         )  # fmt: skip
         r = self.results["replay"]
-        _say(f"replay: {r['replay']['events_per_s']:,.0f} events/s; raw kafka-python read "
-             f"{r['raw_kafka_python']['events_per_s']:,.0f}/s")  # fmt: skip
+        _say(f"replay: {r['replay']['events_per_s']:,.0f} events/s; raw reads: confluent-kafka "
+             f"{r['raw_confluent_kafka']['events_per_s']:,.0f}/s, aiokafka "
+             f"{r['raw_aiokafka']['events_per_s']:,.0f}/s, kafka-python "
+             f"{r['raw_kafka_python']['events_per_s']:,.0f}/s; replay / its reader's raw read "
+             f"{r['replay']['replay_over_raw_read']:.2f}x; with --jobs 2 "
+             f"{r['replay_jobs_2']['events_per_s']:,.0f} events/s")  # fmt: skip
 
     # -- plumbing -------------------------------------------------------------
 

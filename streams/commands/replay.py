@@ -90,6 +90,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="also read this much before --from (e.g. 14d) to build users' "
                              "baselines and behaviour windows, without reporting it, so the first "
                              "events of the range are judged as the live worker judged them")  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="judge in N processes, each a share of the agencies (default 1; "
+                             "the outputs are the same for every N)")  # fmt: skip
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_replay)
@@ -119,6 +122,8 @@ def _replay(args: argparse.Namespace) -> int:
         raise UsageError("--from-file reads a file: --topic and --seek do not apply")
     if args.slack is not None and args.slack < 0:
         raise UsageError("--slack must not be negative")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     time_range = TimeRange.parse(args.start, args.end)
     warmup_s = 0.0
     if args.warmup:
@@ -170,6 +175,7 @@ def _replay(args: argparse.Namespace) -> int:
         diff_dir=args.diff,
         report=not args.no_report,
         progress=not args.quiet and sys.stderr.isatty(),
+        jobs=args.jobs,
     )
     stop = threading.Event()
 

@@ -148,6 +148,8 @@ class BatchResult(Generic[T]):
     """The events judged (not duplicates, not failed), in order."""
     scores: list[float] = field(default_factory=list)
     """Every behaviour score of the batch (higher = more anomalous)."""
+    score_tokens: list[T] = field(default_factory=list)
+    """The token of the event each of ``scores`` is for, in the same order."""
     processed: int = 0
     duplicates: int = 0
     late: int = 0
@@ -498,6 +500,7 @@ class Judge:
             return
         values = scores.tolist()
         result.scores.extend(values)
+        result.score_tokens.extend(item.token for _, item in requests)
         result.scored += len(values)
         apply = self.engine.apply_score
         for (request, item), value in zip(requests, values, strict=True):

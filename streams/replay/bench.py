@@ -1,14 +1,17 @@
-"""Replay throughput next to a raw kafka-python read loop of the same range.
+"""Replay throughput next to raw read loops of the same range, one per Kafka client.
 
 ``python -m streams.replay.bench --events N`` simulates a world, produces its
 first N events to a fresh 4-partition topic (message timestamps = event
 times, keys ``<agency>/<user>``, like live shippers), then in one run times:
 
-1. **raw loop**: kafka-python with the replay's own consumer settings,
-   ``assign()`` + ``seek()`` on every partition, ``poll()`` until the end
-   offsets, counting records and nothing else: the ceiling for any
-   kafka-python reader;
-2. **raw loop + parse**: the same, plus ``parse_event`` on every value;
+1. **raw loops**, one per client library, each ``assign()`` + seek on every
+   partition and reading until the end offsets, touching each record's value,
+   offset and timestamp and nothing else: confluent-kafka with the replay's own
+   reader settings (:func:`~streams.replay.kafka_reader.reader_config`, the
+   ceiling for the replay's reads), aiokafka (the worker's client,
+   :mod:`streams.bench.raw_consume`) and kafka-python (the replay's reader
+   before confluent-kafka);
+2. **raw loop + parse**: the confluent-kafka loop plus ``parse_event`` on every value;
 3. **replay**: :func:`streams.replay.run_replay` over the same event-time
    range (read, parse, merge, detect, tally, optional model), outputs written
    but no HTML report (timed separately).
@@ -32,13 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from streams.contract import parse_event
 from streams.errors import ContractError
 from streams.kafka_client import kafka_python_kwargs
-from streams.replay.kafka_reader import POLL_RECORDS, consumer_config
+from streams.replay.kafka_reader import POLL_RECORDS, Record, consumer_config, reader_config
 from streams.replay.run import ReplayOptions, run_replay
 from streams.replay.timerange import TimeRange
 from streams.report.build import ReportInputs, write_report
@@ -89,6 +93,8 @@ def raw_loop(bootstrap: str, topic: str, parse: bool) -> Timing:
         while remaining:
             for tp, batch in consumer.poll(timeout_ms=500, max_records=POLL_RECORDS).items():
                 records += len(batch)
+                for record in batch:
+                    _ = record.value, record.offset, record.timestamp
                 if parse:
                     for record in batch:
                         try:
@@ -101,6 +107,64 @@ def raw_loop(bootstrap: str, topic: str, parse: bool) -> Timing:
     finally:
         consumer.close(autocommit=False)
     return Timing("raw loop + parse_event" if parse else "raw kafka-python loop", records, seconds)
+
+
+def raw_confluent_loop(bootstrap: str, topic: str, parse: bool) -> Timing:
+    """Read every partition from the start to the end offsets with confluent-kafka, with
+    the replay reader's settings (:func:`~streams.replay.kafka_reader.reader_config`)."""
+    from typing import cast
+
+    consumer = confluent_kafka.Consumer(reader_config(bootstrap, "frtwatch-bench-raw"))
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+        partitions = sorted(metadata.topics[topic].partitions)
+        ends = {
+            p: consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, p))[1]
+            for p in partitions
+        }
+        consumer.assign([confluent_kafka.TopicPartition(topic, p, 0) for p in partitions])
+        remaining = {p for p in partitions if ends[p] > 0}
+        records = invalid = 0
+        began = time.perf_counter()
+        while remaining:
+            batch = cast(list[Record], consumer.consume(POLL_RECORDS, 0.5))
+            last: dict[int, int] = {}
+            for record in batch:
+                if record.error() is not None:
+                    continue
+                records += 1
+                value, offset, _ = record.value(), record.offset(), record.timestamp()
+                last[record.partition()] = offset
+                if parse:
+                    try:
+                        parse_event(value)
+                    except ContractError:
+                        invalid += 1
+            for partition, offset in last.items():
+                if offset + 1 >= ends[partition]:
+                    remaining.discard(partition)
+        seconds = time.perf_counter() - began
+    finally:
+        consumer.close()
+    name = "confluent-kafka loop + parse_event" if parse else "raw confluent-kafka loop"
+    return Timing(name, records, seconds)
+
+
+def raw_aiokafka(bootstrap: str, topic: str) -> Timing:
+    """The benchmark's bare aiokafka loop (:mod:`streams.bench.raw_consume`)."""
+    from streams.bench.raw_consume import raw_aiokafka_loop
+
+    records, seconds = raw_aiokafka_loop(bootstrap, topic)
+    return Timing("raw aiokafka loop", records, seconds)
+
+
+def raw_reads(bootstrap: str, topic: str) -> list[Timing]:
+    """Every client's raw read of ``topic``, one after the other."""
+    return [
+        raw_confluent_loop(bootstrap, topic, parse=False),
+        raw_aiokafka(bootstrap, topic),
+        raw_loop(bootstrap, topic, parse=False),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"produced them to {topic} at {stats.per_second:,.0f} msg/s")
 
-        timings = [raw_loop(args.bootstrap, topic, parse=False)]
-        timings.append(raw_loop(args.bootstrap, topic, parse=True))
+        timings = raw_reads(args.bootstrap, topic)
+        timings.append(raw_confluent_loop(args.bootstrap, topic, parse=True))
         options = ReplayOptions(
             out_dir=work / "run",
             time_range=TimeRange.parse(truth["start"], truth["end"]),
@@ -168,10 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         report_s = time.perf_counter() - began
 
-        print(f"\n{'what':<32}{'records':>10}{'seconds':>10}{'per second':>14}")
+        print(f"\n{'what':<36}{'records':>10}{'seconds':>10}{'per second':>14}")
         for t in timings:
-            print(f"{t.name:<32}{t.records:>10,}{t.seconds:>10.2f}{t.rate:>14,.0f}")
-        print(f"{'HTML report + compliance.csv':<32}{'':>10}{report_s:>10.2f}")
+            print(f"{t.name:<36}{t.records:>10,}{t.seconds:>10.2f}{t.rate:>14,.0f}")
+        print(f"{'HTML report + compliance.csv':<36}{'':>10}{report_s:>10.2f}")
+        print(f"\nreplay / raw confluent-kafka read: {timings[-2].rate / timings[0].rate:.2f}x")
         print(
             f"\nreplay time split: detect {speed['detect_s']:.2f} s, "
             f"read+parse+merge {speed['read_parse_merge_s']:.2f} s; "

@@ -102,6 +102,9 @@ class ReplayDriver:
             put(alert)
         self._count_failures(result)
 
+    def close(self) -> None:
+        """Release what the driver holds (nothing here; see :mod:`streams.replay.parallel`)."""
+
     def _count_failures(self, result: BatchResult[None]) -> None:
         if result.failures:
             self.failed += len(result.failures)

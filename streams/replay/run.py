@@ -87,6 +87,8 @@ class ReplayOptions:
     report: bool = True
     progress: bool = True
     score_batch: int = SCORE_BATCH
+    jobs: int = 1
+    """Processes that judge (each a share of the agencies: :mod:`streams.replay.parallel`)."""
 
 
 @dataclass(slots=True)
@@ -153,6 +155,33 @@ def _exceptions(
     return records.exceptions(), policy.exceptions_file, load
 
 
+def _driver(
+    options: ReplayOptions, engine: Engine, model: BehaviorModel | None, tally: SearchTally
+) -> ReplayDriver:
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {options.jobs}")
+    if options.jobs == 1:
+        return ReplayDriver(
+            engine,
+            model=model,
+            threshold=options.threshold,
+            tally=tally,
+            score_batch=options.score_batch,
+        )
+    from streams.replay.parallel import MAX_JOBS, ParallelDriver
+
+    if options.jobs > MAX_JOBS:
+        raise UsageError(f"--jobs must be at most {MAX_JOBS}, got {options.jobs}")
+    return ParallelDriver(
+        engine,
+        model=model,
+        threshold=options.threshold,
+        tally=tally,
+        score_batch=options.score_batch,
+        jobs=options.jobs,
+    )
+
+
 def run_replay(
     options: ReplayOptions,
     *,
@@ -184,31 +213,25 @@ def run_replay(
         exceptions=exceptions,
     )
     tally = SearchTally(policy, certificates)
-    driver = ReplayDriver(
-        engine,
-        model=model,
-        threshold=options.threshold,
-        tally=tally,
-        score_batch=options.score_batch,
-    )
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(UTC)
-    source = _source(options)
+    # Made before the source: judging processes are forked before any Kafka client exists.
+    driver = _driver(options, engine, model, tally)
     try:
-        source_info = source.open()
-    except BaseException:
-        source.close()
-        raise
-    try:
-        judged = judge_all(
-            source,
-            driver,
-            judge_from=options.time_range.start if options.warmup_s > 0 else -math.inf,
-            should_stop=should_stop,
-            progress=options.progress,
-        )
+        started_at = datetime.now(UTC)
+        source = _source(options)
+        try:
+            source_info = source.open()
+            judged = judge_all(
+                source,
+                driver,
+                judge_from=options.time_range.start if options.warmup_s > 0 else -math.inf,
+                should_stop=should_stop,
+                progress=options.progress,
+            )
+        finally:
+            source.close()
     finally:
-        source.close()
+        driver.close()
     inputs = RunInputs(
         requested=options.time_range,
         read_range=_read_range(options),

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
+
 from streams.contract import SearchEvent, parse_event
 from streams.contract.alert import format_ts
 from streams.contract.event_time import ahead_of_record
@@ -29,6 +31,7 @@ PAUSE_ABOVE = 200_000
 """A partition this far ahead (buffered events) stops fetching until the others catch up."""
 MAX_REASONS = 20
 AHEAD_OF_RECORD = "event time more than the allowed clock skew ahead of its Kafka record timestamp"
+NO_TIMESTAMP_TYPE = TIMESTAMP_NOT_AVAILABLE
 AHEAD_OF_START = "event time more than the allowed clock skew ahead of the replay's start (a file has no record timestamps)"
 
 
@@ -167,19 +170,22 @@ class KafkaSource:
                 in_order = True
                 for record in records:
                     try:
-                        event = parse_event(record.value)
+                        event = parse_event(record.value())
                     except ContractError as exc:
                         stats.reject(exc.reason)
                         continue
                     ts = event.ts
-                    if ahead_of_record(ts, record.timestamp, skew):
+                    kind, stamp = record.timestamp()
+                    if kind == NO_TIMESTAMP_TYPE:
+                        stamp = -1
+                    if ahead_of_record(ts, stamp, skew):
                         # the worker dead-letters it (streams.contract.event_time)
                         stats.reject(AHEAD_OF_RECORD)
                         continue
                     if ts > newest:
                         newest = ts
-                    if record.timestamp >= 0:
-                        lag = record.timestamp / 1000.0 - ts
+                    if stamp >= 0:
+                        lag = stamp / 1000.0 - ts
                         if lag < lag_min:
                             lag_min = lag
                         if lag > lag_max:
@@ -188,7 +194,7 @@ class KafkaSource:
                         if ts < last:
                             in_order = False
                         last = ts
-                        items.append((ts, partition, record.offset, event))
+                        items.append((ts, partition, record.offset(), event))
                     else:
                         stats.out_of_range += 1
                 stats.lag_min_s, stats.lag_max_s = lag_min, lag_max

@@ -86,6 +86,36 @@ def test_faust_gets_credentials_that_become_the_same_aiokafka_arguments(
     assert auth["security_protocol"] == "SSL" and "sasl_mechanism" not in auth
 
 
+def test_confluent_kafka_gets_the_same_settings_as_librdkafka_properties(
+    certs: broker_tls.BrokerCertificates,
+) -> None:
+    from confluent_kafka import Consumer
+
+    assert KafkaSecurity.from_env({}).confluent() == {"security.protocol": "plaintext"}
+    config = KafkaSecurity.from_env(sasl_ssl(certs.ca)).confluent()
+    assert config == {
+        "security.protocol": "sasl_ssl",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "frtwatch-worker",
+        "sasl.password": "s3cret-value",
+        "ssl.ca.location": str(certs.ca),
+        "ssl.endpoint.identification.algorithm": "https",  # the host name is checked
+    }
+    mutual = KafkaSecurity.from_env(
+        {
+            "FRTWATCH_KAFKA_SECURITY_PROTOCOL": "SSL",
+            "FRTWATCH_KAFKA_SSL_CERTFILE": str(certs.server),
+            "FRTWATCH_KAFKA_SSL_KEYFILE": str(certs.server),
+        }
+    ).confluent()
+    assert mutual["ssl.ca.location"] == "probe"  # no CA file: the system's CAs
+    assert mutual["ssl.certificate.location"] == str(certs.server)
+    assert mutual["ssl.key.location"] == str(certs.server)
+    assert "sasl.username" not in mutual
+    # librdkafka accepts them all (it reads the files when the client is created).
+    Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g", **config}).close()
+
+
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "scram-sha-512"])
 def test_every_sasl_mechanism_is_accepted_over_plaintext_too(mechanism: str) -> None:
     security = KafkaSecurity.from_env(

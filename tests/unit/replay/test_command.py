@@ -44,6 +44,7 @@ def test_replay_a_file_then_rebuild_its_report_with_a_diff(
         (["--from", "2026-03-05", "--to", "2026-03-04"], "must be later"),
         (["--from", "last week"], "not a date"),
         (["--slack", "-1"], "--slack must not be negative"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
         (["--topic", "t"], "--topic and --seek do not apply"),
         (["--model", "m.skops", "--no-model"], "not allowed with argument"),
     ],
