@@ -98,6 +98,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(func=_eval)
 
+    compare = actions.add_parser(
+        "compare",
+        help="how a candidate model disagrees with the one in force, on the same events",
+        description=(
+            "Score the events' feature rows (the stream's own feature code) with both "
+            "models, in batches: the users each one flags (any row at or above its "
+            "threshold) and the score correlation, over rows and over each user's highest "
+            "score. Check this before a candidate replaces the model in force."
+        ),
+    )
+    compare.add_argument("--events", type=Path, required=True,
+                         help="frt.search.v1 events (JSONL) to score with both")  # fmt: skip
+    compare.add_argument("--model", type=Path,
+                         help="the model in force (default: the model path)")  # fmt: skip
+    compare.add_argument("--candidate", type=Path, required=True, help="the candidate artifact")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.set_defaults(func=_compare)
+
     show = actions.add_parser("show", help="print a model's card (JSON)")
     show.add_argument("--model", type=Path, help="artifact (default: the model path)")
     show.add_argument("--verify", action="store_true",
@@ -190,6 +208,43 @@ def _eval(args: argparse.Namespace) -> int:
         ("false alarms", ", ".join(result.false_alarms) or "-"),
     ]
     for label, value in rows:
+        print(f"{label:<24} {value}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from models.compare import compare_models
+    from models.dataset import read_events_file
+    from models.scoring import load_model
+
+    hours = _policy_hours()
+    current = load_model(_model_path(args.model), hours)
+    candidate = load_model(args.candidate, hours)
+    result = compare_models(current, candidate, read_events_file(args.events).events, hours)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+
+    def names(users: list[str]) -> str:
+        shown = ", ".join(users[:10])
+        return f"{len(users)}" + (f": {shown}" if users else "") + (" …" if len(users) > 10 else "")
+
+    def corr(value: float) -> str:
+        return "n/a" if value != value else f"{value:.3f}"
+
+    for label, value in (
+        ("in force", result.current),
+        ("candidate", result.candidate),
+        ("rows scored", f"{result.rows} ({result.users} users)"),
+        ("flagged by both", names(result.flagged_both)),
+        ("in force only", names(result.current_only)),
+        ("candidate only", names(result.candidate_only)),
+        ("agreement", f"{result.agreement:.1%} of the users either flags"),
+        ("row scores", f"Pearson {corr(result.row_pearson)}, "
+                       f"Spearman {corr(result.row_spearman)}"),
+        ("users' highest scores", f"Pearson {corr(result.user_pearson)}, "
+                                  f"Spearman {corr(result.user_spearman)}"),
+    ):  # fmt: skip
         print(f"{label:<24} {value}")
     return 0
 
