@@ -4,7 +4,8 @@
 what a worker holds for the bench's population phase (:mod:`streams.bench.population`):
 the certificate registry loaded from a CSV of N certificates, then one user state per
 user, judged by the real detection core from one search each and stored as the worker's
-table stores it (Faust's in-memory store: a dict of key ``str`` -> value ``bytes``). For
+table stores it (Faust's in-memory store: a dict of key ``str`` -> value ``bytes``), plain
+and packed as the worker holds them (:mod:`streams.worker.packed_values`). For
 each it prints the process's RSS growth and the bytes Python allocated (``tracemalloc``),
 per entry, and a ``sys.getsizeof`` breakdown of one entry.
 """
@@ -62,9 +63,12 @@ def load_registry(certificates: int, work: Path) -> Any:
 
 def registry_entry(registry: Any) -> None:
     """``sys.getsizeof`` of one registry entry's objects (shared objects counted once)."""
+    from streams.contract.keys import parse_user_key
+
     key = next(iter(registry))
-    agency, user = key.split("/", 1)
-    certs = registry.certificates(agency, user)
+    certs = registry.certificates(*parse_user_key(key))
+    shared = len({id(registry.certificates(*parse_user_key(k))) for k in registry})
+    print(f"  {len(registry):,} keys share {shared:,} distinct certificate tuples")
     parts = [("key str", sys.getsizeof(key)), ("certificates tuple", sys.getsizeof(certs))]
     for cert in certs:
         parts.append(("Certificate", sys.getsizeof(cert)))
@@ -115,6 +119,14 @@ def table_entry(table: dict[str, bytes]) -> None:
     )
 
 
+def pack_all(table: dict[str, bytes]) -> dict[str, bytes]:
+    """The table as the worker holds it: values packed (:mod:`streams.worker.packed_values`);
+    the keys are the same objects as ``table``'s, so only the values count here."""
+    from streams.worker.packed_values import pack_value
+
+    return {key: pack_value(value) for key, value in table.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m streams.bench.memory_breakdown")
     parser.add_argument("--certificates", type=int, default=1_000_000)
@@ -131,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         registry_entry(registry)
         table = measure("user table", args.users, lambda: judge_users(registry, args.users))
         table_entry(table)
+        packed = measure("user table, values packed", args.users, lambda: pack_all(table))
+        table_entry(packed)
 
 
 if __name__ == "__main__":
