@@ -45,10 +45,14 @@ def measure(label: str, count: int, build: Callable[[], Any]) -> Any:
     traced1 = tracemalloc.get_traced_memory()[0]
     rss_b = (rss1 - rss0) * 1024 * 1024
     traced_b = traced1 - traced0
+    traced = (
+        f"; Python objects +{traced_b / 2**20:,.1f} MiB ({traced_b / count:,.0f} B/entry)"
+        if tracemalloc.is_tracing()
+        else ""
+    )
     print(
         f"{label}: {count:,} entries in {seconds:.1f} s; RSS +{rss1 - rss0:,.1f} MiB "
-        f"({rss_b / count:,.0f} B/entry, now {rss1:,.0f} MiB); "
-        f"Python objects +{traced_b / 2**20:,.1f} MiB ({traced_b / count:,.0f} B/entry)"
+        f"({rss_b / count:,.0f} B/entry, now {rss1:,.0f} MiB){traced}"
     )
     return built
 
