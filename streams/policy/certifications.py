@@ -67,21 +67,49 @@ class Certificate:
         return self.valid_from <= ts < self.valid_until
 
 
+SHARED_MAX = 65_536
+"""Distinct certificates (date pairs) a registry shares between users at most; past
+that the sharing starts afresh (untrusted topic records cannot grow it without bound)."""
+
+
 class CertificateRegistry:
     """Certificates per user key (``<agency>/<user>``, each part escaped:
-    :mod:`streams.contract.keys`); revocations are remembered explicitly."""
+    :mod:`streams.contract.keys`); revocations are remembered explicitly.
+
+    Compact: a million users typically hold a few hundred distinct date pairs, so each
+    distinct certificate (and the one-tuple most users hold) is one shared object; a
+    user's entry costs its key and a dict slot (see docs/PERFORMANCE.md, memory)."""
 
     def __init__(self, records: Iterable[tuple[str, Certificate]] = ()) -> None:
         self._certs: dict[str, tuple[Certificate, ...]] = {}
         self._revoked: set[str] = set()
+        self._shared: dict[tuple[str, str], tuple[Certificate]] = {}
         for key, cert in records:
-            self._certs[key] = (*self._certs.get(key, ()), cert)
+            self.add(key, cert)
 
     def __len__(self) -> int:
         return len(self._certs)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._certs)
+
+    def _one(self, certified_on: str, expires_on: str) -> tuple[Certificate]:
+        """The shared one-tuple of the certificate ``certified_on``..``expires_on``
+        (ValueError if it is not valid)."""
+        pair = (certified_on.strip(), expires_on.strip())
+        shared = self._shared.get(pair)
+        if shared is None:
+            shared = (Certificate.from_dates(*pair),)
+            if len(self._shared) >= SHARED_MAX:
+                self._shared.clear()
+            self._shared[pair] = shared
+        return shared
+
+    def add(self, key: str, cert: Certificate) -> None:
+        """Add ``cert`` to the certificates of ``key`` (a starting record: the CSV's)."""
+        one = self._one(cert.certified_on, cert.expires_on)
+        held = self._certs.get(key)
+        self._certs[key] = one if held is None else (*held, one[0])
 
     def update(self, key: str, value: dict[str, Any] | None) -> None:
         """Apply one topic record: a certificate object, or ``None`` to revoke.
@@ -92,15 +120,14 @@ class CertificateRegistry:
             self._certs.pop(key, None)
             self._revoked.add(key)
             return
-        cert = Certificate.from_dates(str(value["certified_on"]), str(value["expires_on"]))
-        self._certs[key] = (cert,)
+        self._certs[key] = self._one(str(value["certified_on"]), str(value["expires_on"]))
         self._revoked.discard(key)
 
     def certificates(self, agency: str, user: str) -> tuple[Certificate, ...]:
         return self._certs.get(user_key(agency, user), ())
 
     def is_revoked(self, agency: str, user: str) -> bool:
-        return user_key(agency, user) in self._revoked
+        return bool(self._revoked) and user_key(agency, user) in self._revoked
 
     def is_valid(self, agency: str, user: str, ts: float) -> bool:
         return any(cert.covers(ts) for cert in self.certificates(agency, user))
@@ -110,7 +137,7 @@ def load_certificates_csv(path: str | Path) -> CertificateRegistry:
     """Read the registry CSV; every bad row is reported as ``file:line: message``."""
     path = Path(path)
     errors: list[str] = []
-    records: list[tuple[str, Certificate]] = []
+    registry = CertificateRegistry()
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
@@ -132,9 +159,11 @@ def load_certificates_csv(path: str | Path) -> CertificateRegistry:
                 errors.append(f"{path}:{line}: agency and user must not be empty")
                 continue
             try:
-                records.append((user_key(agency, user), Certificate.from_dates(start, end)))
+                one = registry._one(start, end)
             except ValueError as exc:
                 errors.append(f"{path}:{line}: {exc}")
+                continue
+            registry.add(user_key(agency, user), one[0])
     if errors:
         raise ConfigError(f"{path}: {len(errors)} error(s)", errors)
-    return CertificateRegistry(records)
+    return registry

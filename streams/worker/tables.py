@@ -14,16 +14,22 @@ A table write goes to the changelog partition of the *event being
 processed*; both tables are co-partitioned with ``<app_id>-events-by-agency``,
 so the agent must set the current event before touching a table (see
 :mod:`streams.worker.agents`).
+
+The user table holds its values packed in memory (:mod:`streams.worker.packed_values`):
+read it through :class:`~streams.worker.packed_values.Unpacked`; its changelog holds the
+plain stored values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 from faust.types import TableT
 
 from streams.settings import Settings
+from streams.worker.packed_values import PackedTable
 
 USER_TABLE = "user-state"
 AGENCY_TABLE = "agency-state"
@@ -38,16 +44,22 @@ class WorkerTables:
 def declare_tables(app: faust.App, settings: Settings) -> WorkerTables:
     """Define the state tables on ``app`` (in memory, rebuilt from the changelog)."""
 
-    def table(name: str, help_text: str) -> TableT[str, bytes]:
-        return app.Table(
-            name,
-            key_type=str,
-            value_type=bytes,
-            partitions=settings.partitions,
-            help=help_text,
-        )
+    def table(name: str, help_text: str, packed: bool = False) -> TableT[str, bytes]:
+        options: dict[str, Any] = {
+            "key_type": str,
+            "value_type": bytes,
+            "partitions": settings.partitions,
+        }
+        if not packed:
+            return app.Table(name, help=help_text, **options)
+        # What app.Table does, with the table class of our choice.
+        made = PackedTable(app, name=name, beacon=app.tables.beacon, help=help_text, **options)
+        app.tables.add(made)
+        return made
 
     return WorkerTables(
-        users=table(USER_TABLE, "per-user detection state, key <agency>/<user> (escaped)"),
+        users=table(
+            USER_TABLE, "per-user detection state, key <agency>/<user> (escaped)", packed=True
+        ),
         agencies=table(AGENCY_TABLE, "per-agency peer state, key <agency> (escaped)"),
     )

@@ -110,3 +110,39 @@ def test_published_certificates_carry_the_escaped_key(tmp_path):
         "A/B%2Fc": {"certified_on": "2026-02-01", "expires_on": "2026-12-31"},
         "MPD/u1": {"certified_on": "2026-01-01", "expires_on": "2026-06-30"},
     }
+
+
+def test_users_with_the_same_dates_share_one_certificate_and_a_user_keeps_each_row(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "agency,user,certified_on,expires_on\n"
+        "A,a1,2026-01-10,2026-01-20\n"
+        "A,a2,2026-01-10 , 2026-01-20\n"
+        "A,a1,2026-03-01,2026-03-31\n"
+        "B,b1,2026-01-10,2026-01-20\n"
+    )
+    reg = load_certificates_csv(path)
+    assert len(reg) == 3
+    assert reg.certificates("A", "a2") is reg.certificates("B", "b1")
+    first, second = reg.certificates("A", "a1")
+    assert (first.certified_on, first.expires_on) == ("2026-01-10", "2026-01-20")
+    assert (second.certified_on, second.expires_on) == ("2026-03-01", "2026-03-31")
+    assert first is reg.certificates("B", "b1")[0]
+    assert reg.is_valid("A", "a1", parse_date_start("2026-03-15"))
+    assert not reg.is_valid("A", "a2", parse_date_start("2026-03-15"))
+
+
+def test_sharing_starts_afresh_when_full_and_judges_the_same(monkeypatch):
+    import streams.policy.certifications as certifications
+
+    monkeypatch.setattr(certifications, "SHARED_MAX", 2)
+    reg = CertificateRegistry()
+    for day in range(1, 6):
+        reg.update(f"A/u{day}", {"certified_on": f"2026-01-0{day}", "expires_on": "2026-01-31"})
+    assert len(reg._shared) <= 2
+    for day in range(1, 6):
+        ts = parse_date_start(f"2026-01-0{day}")
+        assert reg.is_valid("A", f"u{day}", ts) and not reg.is_valid("A", f"u{day}", ts - 1)
+    with pytest.raises(ValueError, match="not after"):
+        reg.update("A/u9", {"certified_on": "2026-02-01", "expires_on": "2026-01-01"})
+    assert reg.certificates("A", "u9") == ()

@@ -30,6 +30,7 @@ from streams.worker.delivery import Outgoing
 from streams.worker.detect.state_writes import StateWrites
 from streams.worker.ingest.triage import HEADER_RESENT, origin_of
 from streams.worker.internal_records import position, unpack
+from streams.worker.packed_values import Unpacked, pack_value
 from streams.worker.runtime import WorkerRuntime
 from streams.worker.tables import WorkerTables
 from streams.worker.topics import WorkerTopics
@@ -159,7 +160,9 @@ class Detection:
 
     def _judge(self, items: list[BatchItem[Incoming]], letters: list[Outgoing]) -> Judged:
         judged = Judged(outgoing=letters)
-        result = self.judge.judge(items, ByteStates(self.tables.users, self.tables.agencies))
+        result = self.judge.judge(
+            items, ByteStates(Unpacked(self.tables.users), self.tables.agencies)
+        )
         if result.adopted:  # rare, and worth knowing: a worker died mid-write
             log.warning(
                 "%d user state(s) taken from their agency's journal: the last worker "
@@ -191,7 +194,7 @@ class Detection:
             agencies = StateWrites(self.tables.agencies)
             store_agencies(result, agencies, agencies.select)
             await agencies.save()
-            users = StateWrites(self.tables.users)
+            users = StateWrites(self.tables.users, pack_value)
             store_users(result, users, users.select)
             await users.save()
         except Exception:
