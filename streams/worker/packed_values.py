@@ -22,8 +22,6 @@ import zlib
 from collections.abc import Iterator, MutableMapping
 from typing import Any, overload
 
-import faust
-
 PACKED = b"\x00"
 """First byte of a packed value. A plain stored value never starts with it (it starts
 with its marks' magic, ``\\x01``, or a JSON array's ``[``)."""
@@ -72,16 +70,6 @@ def unpack_value(value: bytes) -> bytes:
     if not decompressor.eof:
         raise ValueError("a packed state value is truncated")
     return plain
-
-
-class PackedTable(faust.Table):
-    """A Faust table of stored values held packed: what it recovers from its changelog is
-    packed as it is applied; writers set ``data[key] = pack_value(value)`` (see
-    :class:`~streams.worker.detect.state_writes.StateWrites`); readers use
-    :class:`Unpacked`."""
-
-    def _to_value(self, v: Any) -> Any:
-        return pack_value(v)
 
 
 class Unpacked(MutableMapping[str, bytes]):

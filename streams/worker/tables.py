@@ -29,7 +29,7 @@ import faust
 from faust.types import TableT
 
 from streams.settings import Settings
-from streams.worker.packed_values import PackedTable
+from streams.worker.workarounds.packed_table import PackedTable
 
 USER_TABLE = "user-state"
 AGENCY_TABLE = "agency-state"

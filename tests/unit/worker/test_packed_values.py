@@ -13,8 +13,9 @@ from streams.judge.batch import BatchItem, ByteStates, Judge
 from streams.policy import CertificateRegistry, load_policy
 from streams.settings import DEFAULT_POLICY, load_settings
 from streams.worker.detect.state_writes import StateWrites
-from streams.worker.packed_values import PACKED, PackedTable, Unpacked, pack_value, unpack_value
+from streams.worker.packed_values import PACKED, Unpacked, pack_value, unpack_value
 from streams.worker.tables import declare_tables
+from streams.worker.workarounds.packed_table import PackedTable
 
 
 def _stored_values(count: int) -> dict[str, bytes]:

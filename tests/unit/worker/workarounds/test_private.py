@@ -52,3 +52,11 @@ def test_aiokafka_producer_parts() -> None:
 def test_aiokafka_consumer_parts() -> None:
     assert _assigned_in_init(AIOKafkaConsumer, "_subscription")
     assert _assigned_in_init(AIOKafkaConsumer, "_client")
+
+
+def test_faust_tables_convert_recovered_values_with_to_value() -> None:
+    """streams/worker/workarounds/packed_table.py packs what a table recovers."""
+    from faust.tables.base import Collection
+
+    assert "to_value=self._to_value" in inspect.getsource(Collection.apply_changelog_batch)
+    assert list(inspect.signature(Collection._to_value).parameters) == ["self", "v"]
