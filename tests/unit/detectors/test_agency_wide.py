@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from streams.contract import Alert, make_alert_id
+from streams.contract import make_alert_id
 from streams.detectors import Engine
 from streams.detectors.folding import AGENCY_WIDE
 from streams.detectors.state import AGENCY_FOLD_CAP, FOLD_USER_CAP, AgencyState
 from streams.exceptions import Exceptions
 from streams.exceptions.record import make_exception
-from streams.judge.batch import BatchItem, Judge, ObjectStates
-from streams.policy import CertificateRegistry, Policy
+from streams.policy import CertificateRegistry
 from tests.unit.detectors.factories import at, certify, make_event, per_user, with_detector
-from tests.unit.detectors.test_folding import kept, later
+from tests.unit.detectors.test_folding import judged, kept, later
 
 HOST = "app.clearview.ai"
 RING = ("mpd-0003", "mpd-0007", "mpd-0011")
@@ -26,19 +25,6 @@ RING = ("mpd-0003", "mpd-0007", "mpd-0011")
 
 def prohibited(ts: float, user: str, host: str = HOST, agency: str = "MPD"):
     return make_event(ts, user=user, agency=agency, endpoint=f"https://{host}/s")
-
-
-def judged(policy: Policy, events, batch: int = 1, exceptions=None) -> list[Alert]:
-    users = [f"MPD/mpd-{i:04d}" for i in range(1, 80)] + [f"SPD/spd-{i:04d}" for i in range(1, 9)]
-    engine = Engine(policy, certify(CertificateRegistry(), *users), exceptions=exceptions)
-    judge = Judge(engine)
-    states = ObjectStates()
-    out: list[Alert] = []
-    for start in range(0, len(events), batch):
-        result = judge.run([BatchItem(e, None) for e in events[start : start + batch]], states)
-        assert not result.failures
-        out += result.alerts
-    return out
 
 
 def ring_days() -> list:

@@ -37,11 +37,12 @@ def prohibited(ts, user=USER, host=HOST):
     return make_event(ts, user=user, endpoint=f"https://{host}/s")
 
 
-def judged(policy: Policy, events, batch: int = 1) -> list[Alert]:
+def judged(policy: Policy, events, batch: int = 1, exceptions=None) -> list[Alert]:
     """Every version published when ``events`` (in event-time order) are judged in
-    batches of ``batch``."""
-    registry = certify(CertificateRegistry(), *(f"MPD/mpd-{i:04d}" for i in range(1, 41)))
-    judge = Judge(Engine(policy, registry))
+    batches of ``batch`` (with ``exceptions``, if given)."""
+    registry = certify(CertificateRegistry(), *(f"MPD/mpd-{i:04d}" for i in range(1, 80)),
+                       *(f"SPD/spd-{i:04d}" for i in range(1, 9)))  # fmt: skip
+    judge = Judge(Engine(policy, registry, exceptions=exceptions))
     states = ObjectStates()
     out: list[Alert] = []
     for start in range(0, len(events), batch):

@@ -209,6 +209,25 @@ def _closed(alerts: list[Any]) -> set[tuple[str, int]]:
     return {(a.alert_id, a.event_count) for a in alerts if a.status == "closed"}
 
 
+def _crash_after_each_agency_write(
+    detector: Judge[None], items: list[BatchItem[None]], size: int
+) -> tuple[dict[str, bytes], dict[str, bytes], list[Any]]:
+    """Judge ``items`` in batches of ``size``, the worker dying after each batch's agency
+    write (before its users'), then judging the batch again: nothing may be judged twice.
+    Returns the user and agency tables and every alert published."""
+    users: dict[str, bytes] = {}
+    agencies: dict[str, bytes] = {}
+    published: list[Any] = []
+    for start in range(0, len(items), size):
+        batch = items[start : start + size]
+        result = detector.judge(batch, ByteStates(users, agencies))
+        published += result.alerts
+        store_agencies(result, agencies)  # ... and the worker dies here, every batch
+        again = detector.run(batch, ByteStates(users, agencies))
+        assert not again.alerts, "the batch was judged again"
+    return users, agencies, published
+
+
 def test_alerts_closed_by_another_users_event_survive_a_crash_between_writes() -> None:
     """Closing a silent user's alert changes that user's state as of a colleague's event:
     the agency's journal carries it, so a crash between the agency and the user writes
@@ -218,16 +237,7 @@ def test_alerts_closed_by_another_users_event_survive_a_crash_between_writes() -
     detector = Judge(Engine(policy, CertificateRegistry()))
     reference = detector.run(items, ByteStates({}, {}))
     assert _closed(reference.alerts), "the world closes no alert"
-    users: dict[str, bytes] = {}
-    agencies: dict[str, bytes] = {}
-    published = []
-    for start in range(0, len(items), 9):
-        batch = items[start : start + 9]
-        result = detector.judge(batch, ByteStates(users, agencies))
-        published += result.alerts
-        store_agencies(result, agencies)  # ... and the worker dies here, every batch
-        again = detector.run(batch, ByteStates(users, agencies))
-        assert not again.alerts, "the batch was judged again"
+    users, agencies, published = _crash_after_each_agency_write(detector, items, 9)
     assert _closed(published) == _closed(reference.alerts)
     once = _run([items], policy)
     assert _states(users) == _states(once[0]) and _states(agencies) == _states(once[1])
@@ -287,15 +297,7 @@ def test_agency_wide_alerts_survive_a_crash_between_writes() -> None:
     final = {(a.alert_id, a.event_count, tuple(a.details["users"]))
              for a in reference.alerts if a.status == "closed"}  # fmt: skip
     assert {count for _, count, _ in final} == {12}, final
-    users: dict[str, bytes] = {}
-    agencies: dict[str, bytes] = {}
-    published = []
-    for start in range(0, len(items), 7):
-        batch = items[start : start + 7]
-        result = detector.judge(batch, ByteStates(users, agencies))
-        published += result.alerts
-        store_agencies(result, agencies)  # ... and the worker dies here, every batch
-        assert not detector.run(batch, ByteStates(users, agencies)).alerts
+    users, agencies, published = _crash_after_each_agency_write(detector, items, 7)
     assert {(a.alert_id, a.event_count, tuple(a.details["users"]))
             for a in published if a.status == "closed"} == final  # fmt: skip
     once = _run([items])
