@@ -31,7 +31,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from streams.contract.alert import alert_members
+from streams.contract.alert import Alert, dict_members
 
 SEVERITY_WEIGHT: dict[str, float] = {"low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
 HALF_LIFE_S = 7 * 86400.0
@@ -104,9 +104,7 @@ def user_risks(
 def members(alert: Any) -> list[tuple[str, int]]:
     """The users an alert (an :class:`~streams.contract.alert.Alert` or its JSON form) is
     about, each with their searches in it: an agency-wide alert counts for each member."""
-    count = _field(alert, "event_count", 1)
-    return alert_members(str(_field(alert, "user", "")), count if isinstance(count, int) else 1,
-                         _field(alert, "details", None))  # fmt: skip
+    return alert.members if isinstance(alert, Alert) else dict_members(alert)
 
 
 def alert_user_risk(alert: Any, risks: dict[tuple[str, str], float]) -> float:

@@ -124,15 +124,16 @@ def _count(value: Any) -> int:
 
 def alert_users(alert: dict[str, Any]) -> list[str]:
     """The members an alert's JSON form is about (:func:`alert_members`)."""
-    return [u for u, _ in _members_of_dict(alert)]
+    return [u for u, _ in dict_members(alert)]
 
 
 def user_evidence(alert: dict[str, Any], user: str) -> int:
     """How many of an alert's (JSON form) searches are ``user``'s."""
-    return sum(n for u, n in _members_of_dict(alert) if u == user)
+    return sum(n for u, n in dict_members(alert) if u == user)
 
 
-def _members_of_dict(alert: dict[str, Any]) -> list[tuple[str, int]]:
+def dict_members(alert: dict[str, Any]) -> list[tuple[str, int]]:
+    """:func:`alert_members` of an alert's JSON form."""
     count = alert.get("event_count", 0)
     return alert_members(str(alert.get("user", "")), _count(count), alert.get("details"))
 

@@ -371,11 +371,9 @@ def _fast(raw: bytes | bytearray | memoryview) -> SearchEvent | None:
             return None
         probe = probe.lower()
     ts_text = wire.ts
-    if not _RFC3339.fullmatch(ts_text):
-        return None
     try:
-        ts = datetime.fromisoformat(ts_text.replace("z", "Z")).timestamp()
-    except ValueError:
+        ts = parse_timestamp(ts_text)
+    except ContractError:
         return None
     agency = wire.agency
     on_behalf_of = wire.on_behalf_of
@@ -385,9 +383,6 @@ def _fast(raw: bytes | bytearray | memoryview) -> SearchEvent | None:
     if case is not None:
         case = case.strip() or None
     endpoint = wire.endpoint
-    host = _HOST_CACHE.get(endpoint)
-    if host is None:
-        host = _host_of(endpoint)
     return SearchEvent(
         wire.event_id,
         ts,
@@ -395,7 +390,7 @@ def _fast(raw: bytes | bytearray | memoryview) -> SearchEvent | None:
         agency,
         wire.user,
         endpoint,
-        host,
+        _host_of(endpoint),
         on_behalf_of,
         case,
         wire.purpose,

@@ -107,12 +107,9 @@ class Burst(Detector):
 
     def check(self, event: SearchEvent, ctx: EventContext) -> str | None:
         facts = self.judge(ctx, event.ts)
-        if facts is None:
-            if not self.continues(event, ctx):
-                return None
-            facts = ctx.scratch = self.continued(ctx)
-            return ""
-        ctx.scratch = facts
+        if facts is None and not self.continues(event, ctx):
+            return None
+        ctx.scratch = facts  # None: it carries a burst on (its facts only if described)
         return ""
 
     def continues(self, event: SearchEvent, ctx: EventContext) -> bool:
@@ -126,7 +123,8 @@ class Burst(Detector):
         return fold is not None and fold.last_ts <= event.ts <= fold.last_ts + self.burst.window_s
 
     def continued(self, ctx: EventContext) -> BurstFacts:
-        """The facts of a search that carries on a burst (for its alert's details)."""
+        """The facts of a search that carries on a burst, for its alert's details (worked
+        out only when the alert is published with it)."""
         own, windows = own_rate(ctx.user_state, self.geometry, ctx.bucket)
         new_user = windows < MIN_BASELINE_WINDOWS
         peers = peer_rate(ctx.agency_state, ctx.user_state, self.geometry.width, ctx.bucket)
@@ -147,7 +145,7 @@ class Burst(Detector):
     def describe(
         self, event: SearchEvent, ctx: EventContext, fold: Fold
     ) -> tuple[str, dict[str, Any]]:
-        facts: BurstFacts = ctx.scratch
+        facts: BurstFacts = ctx.scratch if ctx.scratch is not None else self.continued(ctx)
         s = self.burst
         peers = facts.peers
         raise_by = s.extreme_factor if facts.young_watch else 1.0

@@ -42,7 +42,6 @@ from streams.detectors.behavior_anomaly import describe_score
 from streams.detectors.detector import Detector, EventContext
 from streams.detectors.folding import (
     BEHAVIOR,
-    LATE,
     add_evidence,
     build_alert,
     close_time,
@@ -266,12 +265,10 @@ class Engine:
         agency's) and publish what is due (see :func:`.add_evidence`)."""
         detector = key[0]
         severity = self.severities[detector]
-        fold, emit, evicted = add_evidence(
+        key, fold, emit, evicted = add_evidence(
             folds, key, ts, event_id, since_clock=clock, gap_s=self.gaps[detector],
             prior=prior, cap=cap, opening_count=opening_count,
         )  # fmt: skip
-        if folds.get(key) is not fold:  # evidence behind the clock: the key's late alert
-            key = (detector, key[1] + LATE)
         if member is not None:
             fold.add_user(member)
         if evicted is not None:

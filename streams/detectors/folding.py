@@ -30,8 +30,8 @@ Consumers keep, per id, the version with the largest count, closed over open
 
 >>> folds = {}
 >>> key = ("burst", "")
->>> fold, _, _ = add_evidence(folds, key, 7300.0, "e0", since_clock=7300.0, gap_s=3600.0)
->>> [add_evidence(folds, key, 7300.0 + i, f"e{i}", since_clock=7300.0 + i, gap_s=3600.0)[1]
+>>> _, fold, _, _ = add_evidence(folds, key, 7300.0, "e0", since_clock=7300.0, gap_s=3600.0)
+>>> [add_evidence(folds, key, 7300.0 + i, f"e{i}", since_clock=7300.0 + i, gap_s=3600.0)[2]
 ...  for i in range(1, 8)]
 [True, False, True, False, False, False, True]
 >>> folds[key].count, folds[key].opened_by
@@ -64,18 +64,24 @@ def silenced_subject(subject: str, exception_id: str) -> str:
     """The fold-key subject of the alert an exception silences: apart from the
     subject's ordinary alert, one per exception.
 
-    >>> split_subject(silenced_subject("app.clearview.ai", "exc-1"))
-    ('app.clearview.ai', 'exc-1')
-    >>> split_subject("app.clearview.ai")
-    ('app.clearview.ai', None)
+    >>> key_parts(silenced_subject("app.clearview.ai", "exc-1"))
+    ('app.clearview.ai', 'exc-1', False)
+    >>> key_parts(silenced_subject("app.clearview.ai", "exc-1") + LATE)
+    ('app.clearview.ai', 'exc-1', True)
+    >>> key_parts("app.clearview.ai")
+    ('app.clearview.ai', None, False)
     """
     return f"{subject}{SILENCED}{exception_id}"
 
 
-def split_subject(key_subject: str) -> tuple[str, str | None]:
-    """A fold key's subject and the exception silencing it, if any."""
+def key_parts(key_subject: str) -> tuple[str, str | None, bool]:
+    """A fold key's subject, the exception silencing it (if any) and whether it is the
+    key's late alert (:data:`LATE`)."""
+    late = key_subject.endswith(LATE)
+    if late:
+        key_subject = key_subject[: -len(LATE)]
     subject, sep, exception_id = key_subject.partition(SILENCED)
-    return subject, (exception_id if sep else None)
+    return subject, (exception_id if sep else None), late
 
 
 def utc_day(ts: float) -> int:
@@ -115,13 +121,13 @@ def add_evidence(
     prior: Sequence[tuple[float, str]] = (),
     cap: int | None = None,
     opening_count: int = 0,
-) -> tuple[Fold, bool, tuple[FoldKey, Fold] | None]:
+) -> tuple[FoldKey, Fold, bool, tuple[FoldKey, Fold] | None]:
     """Fold one piece of evidence into the user's open alert ``key``.
 
-    Returns the fold it went into, whether to publish it now, and the alert closed to
-    make room (the user's least recent of the family, when the cap is reached), if any. A
-    fold that is not under ``key`` afterwards is the key's *late* alert (see
-    :data:`LATE`), for evidence behind the clock that no ordinary alert reaches.
+    Returns the key and fold it went into (the key's *late* alert, :data:`LATE`, for
+    evidence behind the clock that no ordinary alert reaches), whether to publish it now,
+    and the alert closed to make room (the user's least recent of the family, when the
+    cap is reached), if any.
     ``prior`` is earlier evidence that only counts when an alert opens (a burst's
     leading searches); ``opening_count`` is what an alert that opens counts, when more
     than its evidence (a burst's whole window). Due folds must be closed before (see
@@ -130,15 +136,17 @@ def add_evidence(
     """
     fold = folds.get(key)
     if fold is not None and reaches(fold, ts, gap_s):
-        count = fold.count + 1
-        fold.count = count
-        if ts < fold.first_ts:
-            fold.first_ts = ts
-        elif ts > fold.last_ts:
-            fold.last_ts = ts
-        if len(fold.event_ids) < FOLD_EVIDENCE_CAP:
-            fold.event_ids.append(event_id)
-        return fold, count & (count - 1) == 0 or utc_day(fold.last_ts) > fold.day, None
+        count = _join(fold, ts, event_id)
+        return key, fold, _doubled(count) or utc_day(fold.last_ts) > fold.day, None
+    late = ts + gap_s < since_clock or fold is not None
+    if late:
+        # Behind the clock, out of reach of an ordinary alert: the key's late alert, open
+        # while late evidence keeps coming (by the clock), however old it is.
+        key = (key[0], key[1] + LATE)
+        fold = folds.get(key)
+        if fold is not None:
+            fold.arrived = since_clock
+            return key, fold, _doubled(_join(fold, ts, event_id)), None
     evidence = sorted([*prior, (ts, event_id)])
     first_ts, opened_by = evidence[0]
     fold = Fold(
@@ -147,19 +155,7 @@ def add_evidence(
         first_ts, opened_by,
     )  # fmt: skip
     fold.day = utc_day(ts)  # published now
-    if ts + gap_s < since_clock or key in folds:
-        # Behind the clock, out of reach of an ordinary alert: the key's late alert, open
-        # while late evidence keeps coming (by the clock), however old it is.
-        key = (key[0], key[1] + LATE)
-        late = folds.get(key)
-        if late is not None:
-            count = late.count + 1
-            late.count = count
-            late.first_ts, late.last_ts = min(late.first_ts, ts), max(late.last_ts, ts)
-            late.arrived = since_clock
-            if len(late.event_ids) < FOLD_EVIDENCE_CAP:
-                late.event_ids.append(event_id)
-            return late, count & (count - 1) == 0, None
+    if late:
         fold.arrived = since_clock
     if cap is not None:
         family = list(folds)
@@ -172,7 +168,24 @@ def add_evidence(
         oldest = min(family, key=lambda k: (folds[k].last_ts, k))
         evicted = (oldest, folds.pop(oldest))
     folds[key] = fold
-    return fold, True, evicted
+    return key, fold, True, evicted
+
+
+def _join(fold: Fold, ts: float, event_id: str) -> int:
+    """Add one piece of evidence to an open alert; its new count."""
+    fold.count += 1
+    if ts < fold.first_ts:
+        fold.first_ts = ts
+    elif ts > fold.last_ts:
+        fold.last_ts = ts
+    if len(fold.event_ids) < FOLD_EVIDENCE_CAP:
+        fold.event_ids.append(event_id)
+    return fold.count
+
+
+def _doubled(count: int) -> bool:
+    """Whether ``count`` is a power of two (a version is published at 1, 2, 4, 8, ...)."""
+    return count & (count - 1) == 0
 
 
 def build_alert(
@@ -190,6 +203,8 @@ def build_alert(
     fold.day = utc_day(fold.last_ts)
     fold.emitted = fold.count
     fold.summary = summary
+    if key[1].endswith(LATE):
+        details = {**details, "late_evidence": True}
     fold.details = details = _with_members(fold, details)
     return _alert(key, fold, severity, agency, user, summary, details, OPEN)
 
@@ -201,7 +216,8 @@ def closing_alert(key: FoldKey, fold: Fold, *, severity: str, agency: str, user:
     if fold.users is not None and isinstance(said, list):  # restate the members too
         before = members(agency, said, bool(fold.details.get("more_users")))
         summary = summary.replace(before, members(agency, list(fold.users), fold.more_users), 1)
-    return _alert(key, fold, severity, agency, user, summary, fold.details, CLOSED)
+    return _alert(key, fold, severity, agency, user, summary, _with_members(fold, fold.details),
+                  CLOSED)  # fmt: skip
 
 
 def _with_members(fold: Fold, details: dict[str, Any]) -> dict[str, Any]:
@@ -222,15 +238,13 @@ def _alert(
     details: dict[str, Any],
     status: str,
 ) -> Alert:
+    """The alert ``fold`` is as published; ``details`` are as they stand (members
+    included: :func:`_with_members`)."""
     detector, key_subject = key
-    late = key_subject.endswith(LATE)
-    exception_id = split_subject(key_subject[: -len(LATE)] if late else key_subject)[1]
-    if late:
-        details = {**details, "late_evidence": True}
+    exception_id = key_parts(key_subject)[1]
     identity = user
     if fold.users is not None:  # agency-wide: named for its opening member, about them all
         identity, user = AGENCY_WIDE, next(iter(fold.users))
-        details = _with_members(fold, details)
     return Alert(
         alert_id=make_alert_id(
             detector, agency, identity, key_subject, fold.opened_ts, fold.opened_by
