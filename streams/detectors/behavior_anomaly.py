@@ -12,6 +12,8 @@ from typing import Any
 from models.features import FEATURE_NAMES
 
 MAX_REASONS = 5
+MAX_VERSIONS = 8
+"""An alert names at most this many model versions (the latest ones)."""
 
 
 def describe_score(
@@ -23,9 +25,23 @@ def describe_score(
     features: Sequence[float],
     *,
     model_version: str | None = None,
+    earlier: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """One-sentence summary and details for a behaviour score at or above its threshold;
-    ``details.model_version`` names the model that scored it."""
+    """One-sentence summary and details for a behaviour score at or above its threshold.
+
+    ``details.model_version`` names the model version that scored it;
+    ``details.model_versions`` every version that scored the alert's published versions
+    (``earlier``: the details the alert was last published with), oldest first.
+
+    >>> _, first = describe_score("MPD", "u1", 0.8, 0.6, [], [], model_version="v1")
+    >>> _, later = describe_score("MPD", "u1", 0.9, 0.6, [], [], model_version="v2",
+    ...                           earlier=first)
+    >>> later["model_version"], later["model_versions"]
+    ('v2', ['v1', 'v2'])
+    """
+    versions = [str(v) for v in (earlier or {}).get("model_versions", ())]
+    if model_version is not None and model_version not in versions:
+        versions = [*versions, model_version][-MAX_VERSIONS:]
     lead = " ".join(reasons[0].split()).rstrip(".") if reasons else ""
     because = f": {lead}" if lead else ""
     summary = (
@@ -34,6 +50,7 @@ def describe_score(
     )
     return summary, {
         "model_version": model_version,
+        "model_versions": versions,
         "score": round(float(score), 4),
         "threshold": round(float(threshold), 4),
         "reasons": [str(r) for r in reasons[:MAX_REASONS]],

@@ -356,6 +356,7 @@ class Engine:
                 reasons,
                 request.features,
                 model_version=model_version,
+                earlier=fold.details,
             )
 
         self._add(user_state.folds, key, request.ts, request.event_id, request.clock, (),

@@ -93,6 +93,7 @@ from streams.judge.progress_marks import Marks, join, split, split_journal
 
 if TYPE_CHECKING:
     from models.scoring import BehaviorModel
+    from models.versions import ModelTimeline, ModelVersion
     from streams.detectors.engine import Engine, ScoreRequest
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,17 @@ class BatchResult(Generic[T]):
     scored: int = 0
     excepted: int = 0
     """Findings an exception covered (:mod:`streams.exceptions`): no alert opened or grew."""
+    shadow: dict[str, ShadowTally] = field(default_factory=dict)
+    """What each shadow version scored beside the active one, by version: no alerts."""
+
+
+@dataclass(slots=True)
+class ShadowTally:
+    """A shadow version's scores in a batch: rows scored, and rows at or over its threshold
+    (the searches it would have alerted on)."""
+
+    rows: int = 0
+    flagged: int = 0
 
 
 def _noop(token: Any) -> None:
@@ -225,19 +237,33 @@ class ObjectStates:
 
 
 class Judge:
-    """Runs batches through one :class:`Engine` and an optional :class:`BehaviorModel`.
+    """Runs batches through one :class:`Engine` and the behaviour model.
 
-    ``threshold`` overrides the model's own (``frtwatch replay --threshold``).
+    ``model``: one model for all time, or a :class:`~models.versions.ModelTimeline`
+    whose version in force at each event's time scores it (the versions' own
+    ``applies_from``, never when a driver learnt of them). ``threshold`` overrides every
+    version's own (``frtwatch replay --threshold``).
     """
 
     def __init__(
-        self, engine: Engine, model: BehaviorModel | None = None, threshold: float | None = None
+        self,
+        engine: Engine,
+        model: BehaviorModel | ModelTimeline | None = None,
+        threshold: float | None = None,
     ) -> None:
+        from models.versions import ModelTimeline
+
         self.engine = engine
-        self.model = model
+        self.models = model if isinstance(model, ModelTimeline) else ModelTimeline.single(model)
+        self.override = threshold
+        versions = self.models.versions
         self.threshold = (
-            threshold if threshold is not None else (model.threshold if model else None)
+            threshold
+            if threshold is not None
+            else (versions[0].model.threshold if len(versions) == 1 else None)
         )
+        """The threshold every score is judged by, when there is one (one version, or
+        an override)."""
 
     def run(
         self,
@@ -340,7 +366,7 @@ class Judge:
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
 
-        if requests and self.model is not None:
+        if requests and self.models:
             self._score(requests, user_cache, agency_cache, user_token, result)
         for akey, last in agency_item.items():  # see Engine.close_behavior
             agency = agency_cache[akey]
@@ -487,23 +513,35 @@ class Judge:
         user_token: dict[str, T],
         result: BatchResult[T],
     ) -> None:
+        """Score each request with the version in force at its event's time (one model
+        call per version in the batch), then apply the scores in event order; shadow
+        versions score beside and only count."""
         import numpy as np
 
-        model = self.model
-        threshold = self.threshold
-        assert model is not None and threshold is not None
-        try:
-            scores = model.score(np.asarray([r.features for r, _ in requests], dtype=np.float64))
-        except Exception:
-            # The model is not the events' fault: keep the rule detectors going.
-            log.exception("behaviour model failed on a batch of %d rows", len(requests))
-            return
-        values = scores.tolist()
-        result.scores.extend(values)
-        result.score_tokens.extend(item.token for _, item in requests)
-        result.scored += len(values)
+        timeline = self.models
+        versions: list[ModelVersion | None] = [timeline.active_at(r.ts) for r, _ in requests]
+        values: list[float | None] = [None] * len(requests)
+        rows = np.asarray([r.features for r, _ in requests], dtype=np.float64)
+        for group, index in _groups(versions).items():
+            try:
+                scores = group.model.score(rows[index])
+            except Exception:
+                # The model is not the events' fault: keep the rule detectors going.
+                log.exception("behaviour model %s failed on %d rows", group.version, len(index))
+                continue
+            for i, value in zip(index, scores.tolist(), strict=True):
+                values[i] = value
+        if timeline.has_shadows:
+            self._shadow_scores(requests, rows, result)
         apply = self.engine.apply_score
-        for (request, item), value in zip(requests, values, strict=True):
+        for (request, item), value, version in zip(requests, values, versions, strict=True):
+            if value is None or version is None:
+                continue
+            result.scores.append(value)
+            result.score_tokens.append(item.token)
+            result.scored += 1
+            model = version.model
+            threshold = self.override if self.override is not None else model.threshold
             if value < threshold:
                 continue  # apply_score would change nothing
             if self.engine.score_exception(request) is not None:
@@ -515,13 +553,40 @@ class Judge:
                 assert current is not None
                 state, alerts = apply(current, request, value, threshold, reasons,
                                       agency_cache.get(request.agency),
-                                      model_version=model.version)  # fmt: skip
+                                      model_version=version.version)  # fmt: skip
             except Exception as exc:
                 log.exception("behaviour scoring failed for event %r", request.event_id)
                 result.failures.append((item, exc))
                 continue
             user_cache[ukey], user_token[ukey] = state, item.token
             result.alerts.extend(alerts)
+
+    def _shadow_scores(
+        self, requests: list[tuple[ScoreRequest, BatchItem[T]]], rows: Any, result: BatchResult[T]
+    ) -> None:
+        shadows = [self.models.shadows_at(r.ts) for r, _ in requests]
+        members: dict[ModelVersion, list[int]] = {}
+        for i, found in enumerate(shadows):
+            for version in found:
+                members.setdefault(version, []).append(i)
+        for version, index in members.items():
+            try:
+                scores = version.model.score(rows[index])
+            except Exception:
+                log.exception("shadow model %s failed on %d rows", version.version, len(index))
+                continue
+            tally = result.shadow.setdefault(version.version, ShadowTally())
+            tally.rows += len(index)
+            tally.flagged += int((scores >= version.model.threshold).sum())
+
+
+def _groups(versions: Sequence[ModelVersion | None]) -> dict[ModelVersion, list[int]]:
+    """The indexes of the requests each version scores (None: warm-up, not scored)."""
+    groups: dict[ModelVersion, list[int]] = {}
+    for i, version in enumerate(versions):
+        if version is not None:
+            groups.setdefault(version, []).append(i)
+    return groups
 
 
 def store_agencies(
