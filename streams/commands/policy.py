@@ -75,4 +75,12 @@ def _check(args: argparse.Namespace) -> int:
         if agency.timezone in zones
     )
     print(f"  time zones    {policy.default_timezone}{own_zones}")
+    if policy.behavior_anomaly.enabled:
+        t = policy.behavior_anomaly.training
+        shadow = (
+            f"shadow {t.shadow_s / 86400:g}d, promote {t.promote}" if t.shadow_s else "no shadow"
+        )
+        print(f"  training      first model after {t.min_history_s / 86400:g}d and {t.min_users} "
+              f"users; every {t.retrain_every_s / 86400:g}d on {t.history_s / 86400:g}d; lead "
+              f"{t.lead_s / 3600:g}h; {shadow}")  # fmt: skip
     return 0

@@ -10,6 +10,7 @@ from streams.policy.model import (
     CaseNumberSettings,
     DetectorSettings,
     Policy,
+    TrainingSettings,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "CertificateRegistry",
     "DetectorSettings",
     "Policy",
+    "TrainingSettings",
     "load_certificates_csv",
     "load_policy",
     "parse_duration",

@@ -27,6 +27,7 @@ from streams.policy.model import (
     CaseNumberSettings,
     DetectorSettings,
     Policy,
+    TrainingSettings,
 )
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*")
@@ -209,7 +210,7 @@ _DETECTOR_KEYS = {
     "missing_case_number": _COMMON | {"exempt_purposes"},
     "burst": _COMMON
     | {"window", "baseline", "min_count", "own_factor", "peer_factor", "extreme_factor"},
-    "behavior_anomaly": _COMMON | {"model"},
+    "behavior_anomaly": _COMMON | {"model", "training"},
 }
 _DEFAULT_SEVERITY = {
     "prohibited_endpoint": "critical",
@@ -271,8 +272,59 @@ def _detector(ctx: _Ctx, name: str, node: yaml.Node | None, base_dir: Path) -> D
         if "model" in fields:
             text = ctx.string(fields["model"][1], f"{where}.model")
             model = (base_dir / text).resolve() if text else None
-        return BehaviorSettings(**common, model_path=model)
+        training = (
+            _training(ctx, fields["training"][1], f"{where}.training")
+            if "training" in fields
+            else TrainingSettings()
+        )
+        return BehaviorSettings(**common, model_path=model, training=training)
     return DetectorSettings(**common)
+
+
+def _non_negative_duration(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds
+
+
+def _promote(value: Any) -> str:
+    if value not in ("auto", "manual"):
+        raise ValueError(f"must be auto or manual, got {value!r}")
+    return str(value)
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
+        raise ValueError(f"must be a number from -1 to 1, got {value!r}")
+    return float(value)
+
+
+_TRAINING_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "min_history": ("min_history_s", _positive_duration),
+    "min_users": ("min_users", _positive(int)),
+    "retrain_every": ("retrain_every_s", _positive_duration),
+    "history": ("history_s", _positive_duration),
+    "lead": ("lead_s", _non_negative_duration),
+    "shadow": ("shadow_s", _non_negative_duration),
+    "promote": ("promote", _promote),
+    "max_flagged_ratio": ("max_flagged_ratio", _at_least_one),
+    "min_correlation": ("min_correlation", _share),
+}
+
+
+def _training(ctx: _Ctx, node: yaml.Node, where: str) -> TrainingSettings:
+    fields = ctx.mapping(node, where, set(_TRAINING_KEYS))
+    defaults = TrainingSettings()
+    values: dict[str, Any] = {}
+    for key, (attr, fn) in _TRAINING_KEYS.items():
+        if key in fields:
+            values[attr] = ctx.convert(fields[key][1], f"{where}.{key}", fn,
+                                       getattr(defaults, attr))  # fmt: skip
+    settings = TrainingSettings(**values)
+    if settings.history_s < settings.min_history_s and "history" in fields:
+        ctx.error(fields["history"][1], f"{where}.history must be at least min_history")
+    return settings
 
 
 def _parse(ctx: _Ctx, root: yaml.Node) -> Policy | None:

@@ -71,8 +71,39 @@ class BurstSettings(DetectorSettings):
 
 
 @dataclass(frozen=True, slots=True)
+class TrainingSettings:
+    """``detectors.behavior_anomaly.training``: how the model keeps itself current
+    (:mod:`models.schedule`). Every time is event time."""
+
+    min_history_s: float = 7 * 86400.0
+    """The first model is trained once the events span this much."""
+    min_users: int = 20
+    """... and hold this many users with enough searches to score."""
+    retrain_every_s: float = 7 * 86400.0
+    """A new version is trained this long after the last one's cutoff."""
+    history_s: float = 28 * 86400.0
+    """Each version learns from this much history before its cutoff."""
+    lead_s: float = 3600.0
+    """A version applies from this far past the newest event the trainer has seen:
+    the time workers have to load it before events it should score arrive."""
+    shadow_s: float = 0.0
+    """A new version (not the first) scores beside the current one this long before
+    it is promoted; 0 promotes it at once."""
+    promote: str = "auto"
+    """``auto``: promote after the shadow period when within the limits below;
+    ``manual``: only ``frtwatch model promote`` does."""
+    max_flagged_ratio: float = 2.0
+    """Auto-promotion limit: the users the new version flags over the shadow period,
+    at most this many times the current version's (plus one)."""
+    min_correlation: float = 0.5
+    """Auto-promotion limit: the two versions' scores over the shadow period correlate
+    at least this much (Spearman)."""
+
+
+@dataclass(frozen=True, slots=True)
 class BehaviorSettings(DetectorSettings):
     model_path: Path | None = None
+    training: TrainingSettings = field(default_factory=TrainingSettings)
 
 
 @dataclass(frozen=True, slots=True)

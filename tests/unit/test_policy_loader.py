@@ -207,3 +207,33 @@ def test_a_bad_default_time_zone_is_an_error_at_its_line(tmp_path):
     assert error.startswith(
         f"{path}:2: default_timezone: 'Mars/Olympus_Mons' is not a known IANA time zone"
     ), error
+
+
+def test_training_settings_and_their_defaults(tmp_path):
+    assert load_policy(DEFAULT_POLICY).behavior_anomaly.training.retrain_every_s == 7 * 86400
+    path, _ = _detectors(
+        tmp_path,
+        "  behavior_anomaly:\n    training:\n      min_history: 3d\n      min_users: 5\n"
+        "      shadow: 2d\n      promote: manual\n",
+    )
+    training = load_policy(path).behavior_anomaly.training
+    assert (training.min_history_s, training.min_users) == (3 * 86400, 5)
+    assert (training.shadow_s, training.promote) == (2 * 86400, "manual")
+
+
+def test_every_bad_training_setting_is_an_error_at_its_line(tmp_path):
+    path, line = _detectors(
+        tmp_path,
+        "  behavior_anomaly:\n    training:\n      min_users: 0\n      promote: sometimes\n"
+        "      lead: -1h\n      min_history: 30d\n      history: 7d\n      retrain: 1w\n",
+    )
+    errors = errors_of(path)
+    where = "detectors.behavior_anomaly.training"
+    assert [e.split(": ", 2)[:2] for e in errors] == [
+        [f"{path}:{line + 2}", f"{where}.min_users"],
+        [f"{path}:{line + 3}", f"{where}.promote"],
+        [f"{path}:{line + 4}", f"{where}.lead"],
+        [f"{path}:{line + 6}", f"{where}.history must be at least min_history"],
+        [f"{path}:{line + 7}", where],
+    ], errors
+    assert "unknown key 'retrain' (expected one of history, lead," in errors[-1]
