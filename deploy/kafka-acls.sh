@@ -6,11 +6,12 @@
 set -eu
 : "${BOOTSTRAP:?set BOOTSTRAP to host:port of a SASL_SSL listener}"
 
-# frtwatch-worker: frtwatch worker: reads input, certificates and exceptions, writes alerts and dead letters, owns its internal topics and its two consumer groups
+# frtwatch-worker: frtwatch worker: reads input, certificates, exceptions and models, writes alerts and dead letters, owns its internal topics and its two consumer groups
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-worker --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-worker.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.certifications'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.exceptions'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --topic 'frt.models'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Write --topic 'frt.alerts'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Write --topic 'frt.search-events.dlq'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation All --topic 'frtwatch-' --resource-pattern-type prefixed
@@ -38,14 +39,21 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties 
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-dispatcher --operation Write --topic 'frt.alerts.webhook-dlq'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-dispatcher --operation Read --group 'frtwatch-webhooks'
 
-# frtwatch-replay: frtwatch replay and frtwatch model train from a topic: reads events, certificates and exceptions
+# frtwatch-replay: frtwatch replay and frtwatch model train from a topic: reads events, certificates, exceptions and models
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-replay --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-replay.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.certifications'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.exceptions'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-replay --operation Read --topic 'frt.models'
 
 # frtwatch-shipper: an agency's shipper (frtwatch produce, frtwatch ingest): writes events and certificates
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-shipper --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-shipper.password)]"
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-shipper --operation Write --topic 'frt.search-events'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-shipper --operation Write --topic 'frt.certifications'
+
+# frtwatch-trainer: frtwatch model trainer (and publish, promote): reads events, reads and writes models
+kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-trainer --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-trainer.password)]"
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-trainer --operation Read --topic 'frt.search-events'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-trainer --operation Read --topic 'frt.models'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-trainer --operation Write --topic 'frt.models'
 

@@ -42,6 +42,8 @@ DEMO_TOPICS = TopicNames(
     alerts="demo.frt.alerts",
     webhook_dlq="demo.frt.alerts.webhook-dlq",
     triage="demo.frt.triage",
+    exceptions="demo.frt.exceptions",
+    models="demo.frt.models",
 )
 out = Console(highlight=False)
 
@@ -64,6 +66,11 @@ def _env(base: Path, bootstrap: str) -> dict[str, str]:
         FRTWATCH_TOPIC_ALERTS=DEMO_TOPICS.alerts,
         FRTWATCH_TOPIC_WEBHOOK_DLQ=DEMO_TOPICS.webhook_dlq,
         FRTWATCH_TOPIC_TRIAGE=DEMO_TOPICS.triage,
+        FRTWATCH_TOPIC_EXCEPTIONS=DEMO_TOPICS.exceptions,
+        FRTWATCH_TOPIC_MODELS=DEMO_TOPICS.models,
+        # The demo trains its model file up front from the world's first week; the
+        # trainer, which would publish versions as a live stream's history grows, is off.
+        FRTWATCH_TRAINER="off",
         FRTWATCH_DATA_DIR=str(base / "state"),
         FRTWATCH_MODEL=str(base / "model" / "behavior.skops"),
         FRTWATCH_CERTIFICATIONS=str(base / "world" / "certifications.csv"),

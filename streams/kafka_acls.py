@@ -25,19 +25,21 @@ CONSOLE = "frtwatch-console"
 DISPATCHER = "frtwatch-dispatcher"
 REPLAY = "frtwatch-replay"
 SHIPPER = "frtwatch-shipper"
-PRINCIPALS = (WORKER, CONSOLE, DISPATCHER, REPLAY, SHIPPER)
+TRAINER = "frtwatch-trainer"
+PRINCIPALS = (WORKER, CONSOLE, DISPATCHER, REPLAY, SHIPPER, TRAINER)
 
 ROLES = {
-    WORKER: "frtwatch worker: reads input, certificates and exceptions, writes alerts and "
+    WORKER: "frtwatch worker: reads input, certificates, exceptions and models, writes alerts and "
     "dead letters, "
     "owns its internal topics and its two consumer groups",
     CONSOLE: "frtwatch console: reads alerts, events and certificates, writes triage; "
     "frtwatch exceptions runs as it (reads and writes exceptions)",
     DISPATCHER: "frtwatch webhooks: reads alerts, writes its dead-letter topic",
     REPLAY: "frtwatch replay and frtwatch model train from a topic: reads events, "
-    "certificates and exceptions",
+    "certificates, exceptions and models",
     SHIPPER: "an agency's shipper (frtwatch produce, frtwatch ingest): writes events and "
     "certificates",
+    TRAINER: "frtwatch model trainer (and publish, promote): reads events, reads and writes models",
 }
 
 
@@ -67,6 +69,7 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(WORKER, "Read", "topic", t.events),
         Grant(WORKER, "Read", "topic", t.certifications),
         Grant(WORKER, "Read", "topic", t.exceptions),
+        Grant(WORKER, "Read", "topic", t.models),
         Grant(WORKER, "Write", "topic", t.alerts),
         Grant(WORKER, "Write", "topic", t.dlq),
         Grant(WORKER, "All", "topic", f"{app}-", prefixed=True),  # internal topics, changelogs
@@ -88,6 +91,10 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(REPLAY, "Read", "topic", t.events),
         Grant(REPLAY, "Read", "topic", t.certifications),
         Grant(REPLAY, "Read", "topic", t.exceptions),
+        Grant(REPLAY, "Read", "topic", t.models),
+        Grant(TRAINER, "Read", "topic", t.events),
+        Grant(TRAINER, "Read", "topic", t.models),
+        Grant(TRAINER, "Write", "topic", t.models),
         Grant(SHIPPER, "Write", "topic", t.events),
         Grant(SHIPPER, "Write", "topic", t.certifications),
     ]
@@ -97,7 +104,7 @@ def grants(settings: Settings) -> list[Grant]:
 def shared_topics(settings: Settings) -> list[str]:
     """The topics the operator creates before the components start."""
     t = settings.topics
-    return [t.events, t.dlq, t.certifications, t.alerts, t.webhook_dlq, t.exceptions]
+    return [t.events, t.dlq, t.certifications, t.alerts, t.webhook_dlq, t.exceptions, t.models]
 
 
 def script(settings: Settings) -> str:

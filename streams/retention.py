@@ -59,6 +59,10 @@ class Retention:
     internal_ms: int = DEFAULTS["internal"]
 
 
+MODEL_RECORD_MAX_BYTES = 64 * 1024 * 1024
+"""The largest record the models topic takes (Kafka's default of 1 MiB is too small)."""
+
+
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """The cleanup and retention of every topic frtwatch creates, by topic name."""
     t, r = settings.topics, settings.retention
@@ -74,6 +78,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         f"{settings.app_id}-events-by-agency": delete(r.internal_ms),
         t.certifications: {"cleanup.policy": "compact"},
         t.exceptions: {"cleanup.policy": "compact"},
+        # A model version is one record of a few MiB (a zlib'd skops archive).
+        t.models: {"cleanup.policy": "compact", "max.message.bytes": str(MODEL_RECORD_MAX_BYTES)},
         t.triage: {"cleanup.policy": "compact"},
         f"{t.triage}.history": delete(FOREVER),
     }

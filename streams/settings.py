@@ -30,6 +30,7 @@ class TopicNames:
     webhook_dlq: str = "frt.alerts.webhook-dlq"
     triage: str = "frt.triage"
     exceptions: str = "frt.exceptions"
+    models: str = "frt.models"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,11 @@ class Settings:
     worker_status_url: str = ""
     """The worker's ``/status``, for the console (``FRTWATCH_WORKER_STATUS_URL``)."""
     allowed_lateness_s: float = 3600.0
+    trainer_mode: str = "auto"
+    """``FRTWATCH_TRAINER``: whether ``frtwatch worker`` starts the model trainer
+    (:mod:`streams.model_trainer`) in a process of its own: ``on``, ``off``, or ``auto``
+    (on, unless the cluster is SASL-secured: there the trainer runs as its own
+    principal, ``frtwatch model trainer``)."""
     max_clock_skew_s: float = 300.0
     watermark_idle_s: float = 2.0
     batch_size: int = 2000
@@ -64,6 +70,13 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def trainer(self) -> bool:
+        """Whether ``frtwatch worker`` starts the trainer (see ``trainer_mode``)."""
+        if self.trainer_mode == "auto":
+            return not self.kafka.uses_sasl
+        return self.trainer_mode == "on"
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -124,9 +137,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_dlq=env.get("FRTWATCH_TOPIC_WEBHOOK_DLQ", base.topics.webhook_dlq),
         triage=env.get("FRTWATCH_TOPIC_TRIAGE", base.topics.triage),
         exceptions=env.get("FRTWATCH_TOPIC_EXCEPTIONS", base.topics.exceptions),
+        models=env.get("FRTWATCH_TOPIC_MODELS", base.topics.models),
     )
     for name in (topics.events, topics.dlq, topics.certifications, topics.alerts,
-                 topics.exceptions):  # fmt: skip
+                 topics.exceptions, topics.models):  # fmt: skip
         if not name:
             raise ConfigError("topic names must not be empty")
     return Settings(
@@ -149,12 +163,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_port=_int(env, "FRTWATCH_METRICS_PORT", base.metrics_port),
         worker_status_url=env.get("FRTWATCH_WORKER_STATUS_URL", base.worker_status_url),
         allowed_lateness_s=_float(env, "FRTWATCH_ALLOWED_LATENESS", base.allowed_lateness_s),
+        trainer_mode=_choice(env, "FRTWATCH_TRAINER", base.trainer_mode, ("auto", "on", "off")),
         max_clock_skew_s=_float(env, "FRTWATCH_MAX_CLOCK_SKEW", base.max_clock_skew_s),
         watermark_idle_s=_float(env, "FRTWATCH_WATERMARK_IDLE", base.watermark_idle_s),
         batch_size=_int(env, "FRTWATCH_BATCH_SIZE", base.batch_size, minimum=1),
         batch_within_s=_float(env, "FRTWATCH_BATCH_WITHIN", base.batch_within_s),
         retention=_retention(env),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _retention(env: Mapping[str, str]) -> Retention:

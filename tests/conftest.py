@@ -53,6 +53,7 @@ def topic_names(unique_name: str) -> TopicNames:
         webhook_dlq=f"{p}.frt.alerts.webhook-dlq",
         triage=f"{p}.frt.triage",
         exceptions=f"{p}.frt.exceptions",
+        models=f"{p}.frt.models",
     )
 
 

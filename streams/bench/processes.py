@@ -149,6 +149,8 @@ def worker_env(
         FRTWATCH_TOPIC_WEBHOOK_DLQ=topics.webhook_dlq,
         FRTWATCH_TOPIC_TRIAGE=topics.triage,
         FRTWATCH_TOPIC_EXCEPTIONS=topics.exceptions,
+        FRTWATCH_TOPIC_MODELS=topics.models,
+        FRTWATCH_TRAINER="off",  # measured and tested apart: tests/integration/test_model_lifecycle.py
         PYTHONUNBUFFERED="1",
     )
     env.update(extra or {})

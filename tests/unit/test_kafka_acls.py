@@ -10,6 +10,7 @@ from streams.kafka_acls import (
     PRINCIPALS,
     REPLAY,
     SHIPPER,
+    TRAINER,
     WORKER,
     grants,
     kafka_python_acls,
@@ -46,6 +47,7 @@ def test_replay_only_reads() -> None:
         ("Read", "topic", t.events, False),
         ("Read", "topic", t.certifications, False),
         ("Read", "topic", t.exceptions, False),
+        ("Read", "topic", t.models, False),
     }
 
 
@@ -60,6 +62,7 @@ def test_only_the_worker_writes_alerts_and_only_the_console_writes_triage() -> N
     assert writers[t.triage] == writers[f"{t.triage}.history"] == {CONSOLE}
     assert writers[t.webhook_dlq] == {DISPATCHER}
     assert writers[t.events] == {SHIPPER}
+    assert writers[t.models] == {TRAINER}  # workers and replays only read model versions
     assert not [g for g in grants(settings) if g.resource == "group" and g.principal == SHIPPER]
 
 
