@@ -78,6 +78,19 @@ MODEL_STATE = Gauge(
     "behaviour alerts; disabled), 0 for the others.",
     ["state"],
 )
+MODEL_VERSIONS = Counter(
+    "frtwatch_model_versions",
+    "Behaviour-model versions read from the models topic, by outcome: loaded, refused (a "
+    "check failed; the versions in force stay), late (arrived after events it applies to "
+    "were judged).",
+    ["outcome"],
+)
+SHADOW_ROWS = Counter(
+    "frtwatch_shadow_rows",
+    "Rows a shadow model version scored beside the active one, and those at or over its "
+    "threshold (flagged; no alert is raised).",
+    ["version", "kind"],
+)
 WATERMARK_SECONDS = Gauge(
     "frtwatch_watermark_seconds",
     "The ingest stage's event-time watermark (epoch seconds): events before it are released.",
@@ -199,6 +212,17 @@ def set_model_state(state: str) -> None:
         raise ValueError(f"unknown model state {state!r}")
     for name in MODEL_STATES:
         MODEL_STATE.labels(state=name).set(1 if name == state else 0)
+
+
+def count_model_version(outcome: str) -> None:
+    """Count a models-topic record: ``loaded``, ``refused`` or ``late``."""
+    MODEL_VERSIONS.labels(outcome=outcome).inc()
+
+
+def count_shadow(version: str, rows: int, flagged: int) -> None:
+    """Count what a shadow version scored in a batch."""
+    SHADOW_ROWS.labels(version=version, kind="scored").inc(rows)
+    SHADOW_ROWS.labels(version=version, kind="flagged").inc(flagged)
 
 
 def observe_model_batch(size: int, seconds: float) -> None:

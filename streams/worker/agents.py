@@ -52,6 +52,7 @@ from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
 from streams.worker.delivery import deliver
 from streams.worker.detect.stage import Detection
 from streams.worker.ingest.stage import Ingest
+from streams.worker.model_feed import ModelRecords
 from streams.worker.runtime import WorkerRuntime
 from streams.worker.tables import WorkerTables
 from streams.worker.topics import WorkerTopics
@@ -72,11 +73,16 @@ def install(
     tables: WorkerTables,
     feed: CertificateFeed,
     exceptions: CompactedFeed | None = None,
+    models: CompactedFeed | None = None,
 ) -> None:
-    """Register the agents, the certificate reader and the readiness line on ``app``."""
+    """Register the agents, the certificate, exceptions and models readers and the
+    readiness line on ``app``."""
     settings = runtime.settings
     observability.publish_behavior(runtime.behavior)
-    detection = Detection(observability.timed_model(runtime), topics, tables)
+    detection = Detection(runtime, topics, tables)
+    feeds = [f for f in (feed, exceptions, models) if f is not None]
+    if models is not None and isinstance(models.records, ModelRecords):
+        models.records.judged_until = lambda: detection.judged_until
     observability.install(app, tables)
     # Up to batch_size records are taken (at live rates a record may hold one event),
     # and judged in batches of about batch_size events (a backlog's records hold many).
@@ -119,14 +125,10 @@ def install(
 
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)
-        await feed.loaded.wait()
-        if exceptions is not None:
-            await exceptions.loaded.wait()
+        for each in feeds:
+            await each.loaded.wait()
         async for batch in stream.take_events(size, within=within):
-            if exceptions is None:
-                await feed.catch_up()
-            else:
-                await asyncio.gather(feed.catch_up(), exceptions.catch_up())
+            await asyncio.gather(*(each.catch_up() for each in feeds))
             consumer: Any = app.consumer
             fresh = await detection.in_order(consumer, batch)
             for judged in detection.batches(fresh.records, size):
@@ -140,9 +142,8 @@ def install(
 
     app.service(IngestService)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
-    app.task(feed.run)
-    if exceptions is not None:
-        app.task(exceptions.run)
+    for each in feeds:
+        app.task(each.run)
 
     stall_watch: StallWatch[Any] = StallWatch(checks=STALL_CHECKS)
     sources = (topics.events_by_agency.get_topic_name(),)
@@ -181,9 +182,8 @@ def install(
     announcements: set[asyncio.Future[None]] = set()
 
     async def announce(sender: faust.App) -> None:
-        await feed.loaded.wait()
-        if exceptions is not None:
-            await exceptions.loaded.wait()
+        for each in feeds:
+            await each.loaded.wait()
         # Everything loaded so far (policy, model, certificates, Faust) lives as long as
         # the worker: keep it out of the collector's full passes, which otherwise pause
         # the event loop for longer the more was loaded (latency tail).
@@ -194,7 +194,8 @@ def install(
         print(
             f"frtwatch worker ready: {len(assigned)} partition(s) assigned; "
             f"{feed.applied} certificate update(s) applied; "
-            f"{len(runtime.engine.exceptions)} exception(s) known",
+            f"{len(runtime.engine.exceptions)} exception(s) known; "
+            f"{len(runtime.models)} model version(s)",
             file=sys.stdout,
             flush=True,
         )

@@ -31,11 +31,15 @@ import faust
 from faust.types import TransportT
 from mode import Service
 
+from models.versions import ModelTimeline
 from streams.exceptions import Exceptions
 from streams.exceptions.records import ExceptionRecords
+from streams.retention import MODEL_RECORD_MAX_BYTES
 from streams.settings import Settings, load_settings
+from streams.worker import observability
 from streams.worker.agents import install
 from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
+from streams.worker.model_feed import ModelRecords
 from streams.worker.runtime import WorkerRuntime, load_runtime
 from streams.worker.tables import declare_tables
 from streams.worker.topics import declare_topics, ensure_topics
@@ -88,13 +92,15 @@ def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None =
     app = WorkerApp(settings, **faust_settings(settings))
     topics = declare_topics(app, settings)
     tables = declare_tables(app, settings)
+    runtime = observability.timed_model(runtime)
+    models_feed = model_versions_feed(runtime)
     feed = CertificateFeed(
         runtime.engine.certificates,
         runtime.certifications_topic,
         settings.bootstrap,
         client_id=f"{settings.app_id}-certificates",
     )
-    install(app, runtime, topics, tables, feed, exceptions_feed(runtime))
+    install(app, runtime, topics, tables, feed, exceptions_feed(runtime), models_feed)
     if not settings.web_enabled:
         app.web_server(NoWebServer())
     return app
@@ -116,6 +122,23 @@ def exceptions_feed(runtime: WorkerRuntime) -> CompactedFeed:
         client_id=f"{settings.app_id}-exceptions",
         label="exceptions",
     )
+
+
+def model_versions_feed(runtime: WorkerRuntime) -> CompactedFeed:
+    """The models topic's reader: each version that loads joins the judge's timeline
+    (:mod:`streams.worker.model_feed`), and the behaviour state follows."""
+    settings = runtime.settings
+    topic = settings.topics.models
+
+    def changed(timeline: ModelTimeline) -> None:
+        if runtime.policy.behavior_anomaly.enabled:
+            observability.publish_behavior(observability.behavior_status(timeline, topic))
+
+    records = ModelRecords(runtime.models, runtime.policy.local_hours(), on_change=changed,
+                           wrap=observability.timed)  # fmt: skip
+    return CompactedFeed(records, topic, settings.bootstrap,
+                         client_id=f"{settings.app_id}-models", label="models",
+                         max_record_bytes=MODEL_RECORD_MAX_BYTES)  # fmt: skip
 
 
 class WorkerApp(faust.App):

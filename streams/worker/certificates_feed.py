@@ -74,7 +74,9 @@ class CompactedFeed:
         *,
         client_id: str,
         label: str,
+        max_record_bytes: int = 1024 * 1024,
     ) -> None:
+        self.max_record_bytes = max_record_bytes
         self.topic = topic
         self.bootstrap = bootstrap
         self.client_id = client_id
@@ -116,7 +118,8 @@ class CompactedFeed:
                 await asyncio.sleep(_RETRY_S)
 
     async def _run_once(self) -> None:
-        consumer = groupless_consumer(self.bootstrap, self.client_id)
+        consumer = groupless_consumer(self.bootstrap, self.client_id,
+                                      max_partition_fetch_bytes=self.max_record_bytes)  # fmt: skip
         offsets = groupless_consumer(self.bootstrap, f"{self.client_id}-offsets")
         log.info("%s: reading %r from %s", self.label, self.topic, self.bootstrap)
         await consumer.start()

@@ -11,7 +11,9 @@ from aiokafka import AIOKafkaConsumer
 from streams.kafka_client import aiokafka_kwargs
 
 
-def groupless_consumer(bootstrap: str, client_id: str) -> AIOKafkaConsumer:
+def groupless_consumer(
+    bootstrap: str, client_id: str, *, max_partition_fetch_bytes: int = 1024 * 1024
+) -> AIOKafkaConsumer:
     """A consumer with no group and no commits that reads from the earliest record
     (``bootstrap`` may list several ``host:port``)."""
     return AIOKafkaConsumer(
@@ -21,4 +23,5 @@ def groupless_consumer(bootstrap: str, client_id: str) -> AIOKafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
     )

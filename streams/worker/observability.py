@@ -9,10 +9,12 @@
   ``kind="new"`` the first time this worker process publishes an alert id and
   ``"update"`` after (a bounded memory of recent ids: a restarted worker counts its
   first message of an older alert as new);
-- :func:`timed_model` times every scored micro-batch of the behaviour model;
+- :func:`timed` times every scored micro-batch of each behaviour-model version;
 - :func:`publish_behavior` sets ``frtwatch_model_state`` and the ``behavior`` of
-  ``/status`` from the runtime's :class:`~streams.worker.runtime.BehaviorStatus`
-  (``warmup`` while there is no model);
+  ``/status`` from a :class:`~streams.worker.runtime.BehaviorStatus` (``warmup`` while
+  no version is known), again each time the models topic changes the versions
+  (:func:`behavior_status`);
+- :func:`count_shadows` counts the rows shadow versions scored and would have flagged;
 - :func:`install` beats the liveness clock on the event loop every second and publishes
   the size of the worker's tables every few seconds; readiness follows the worker's
   "ready" line and is withdrawn while partitions are revoked;
@@ -24,14 +26,24 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from models.versions import ACTIVE, SHADOW, ModelTimeline
 from streams.contract import Alert
 from streams.health import Health
-from streams.metrics import model_scoring_timer, record_alert, set_model_state, set_state_entries
+from streams.metrics import (
+    count_shadow,
+    model_scoring_timer,
+    record_alert,
+    set_model_state,
+    set_state_entries,
+)
 from streams.worker.runtime import BehaviorStatus, WorkerRuntime
+
+if TYPE_CHECKING:
+    from models.scoring import BehaviorModel
 from streams.worker.tables import WorkerTables
 
 HEALTH = Health()
@@ -63,11 +75,8 @@ def publish_behavior(status: BehaviorStatus) -> None:
     HEALTH.status["behavior"] = status.to_dict()
 
 
-def timed_model(runtime: WorkerRuntime) -> WorkerRuntime:
-    """``runtime`` with a behaviour model whose every ``score`` call is timed."""
-    model = runtime.model
-    if model is None:
-        return runtime
+def timed(model: BehaviorModel) -> BehaviorModel:
+    """``model`` with every ``score`` call timed (``frtwatch_model_scoring_seconds``)."""
     base = type(model)
 
     class TimedModel(base):  # type: ignore[valid-type,misc]
@@ -75,9 +84,44 @@ def timed_model(runtime: WorkerRuntime) -> WorkerRuntime:
             with model_scoring_timer(len(X)):
                 return super().score(X)
 
-    timed = object.__new__(TimedModel)
-    timed.__dict__.update(model.__dict__)
-    return dataclasses.replace(runtime, model=timed)
+    copy = object.__new__(TimedModel)
+    copy.__dict__.update(model.__dict__)
+    return cast("BehaviorModel", copy)
+
+
+def timed_model(runtime: WorkerRuntime) -> WorkerRuntime:
+    """``runtime`` with its model file's version timed (the models topic's are timed as
+    they load: :mod:`streams.worker.model_feed`)."""
+    model = runtime.model
+    if model is None:
+        return runtime
+    copy = timed(model)
+    return dataclasses.replace(runtime, model=copy, models=ModelTimeline.single(copy))
+
+
+def behavior_status(timeline: ModelTimeline, topic: str) -> BehaviorStatus:
+    """The behaviour detector's state for the versions known."""
+    active = [v for v in timeline.versions if v.role == ACTIVE]
+    shadows = [v for v in timeline.versions if v.role == SHADOW]
+    if not active:
+        return BehaviorStatus(
+            "warmup",
+            "none yet: behaviour detection warming up, no behaviour alerts, until the "
+            f"trainer publishes a version to {topic} (or a model file is given)",
+        )
+    latest = active[-1]
+    start = latest.describe()["applies_from"] or "the start"
+    detail = (f"version {latest.version} (threshold {latest.model.threshold:.4f}) from "
+              f"{start}; {len(active)} active version(s)")  # fmt: skip
+    if shadows:
+        detail += f", {len(shadows)} in shadow ({', '.join(v.version for v in shadows)})"
+    return BehaviorStatus("scoring", detail)
+
+
+def count_shadows(result: Any) -> None:
+    """Count what shadow versions scored in a judged batch (no alerts come of it)."""
+    for version, tally in result.shadow.items():
+        count_shadow(version, tally.rows, tally.flagged)
 
 
 def install(app: Any, tables: WorkerTables) -> None:

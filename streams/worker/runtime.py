@@ -9,17 +9,20 @@ A worker whose policy enables ``behavior_anomaly`` but which has no model yet (n
 configured, or no file at the configured path: a fresh deployment) starts with
 behaviour detection in **warm-up** (:class:`BehaviorStatus`): the rule detectors judge
 from the first event, the behaviour features are kept per user as always, and no
-event is scored, so no behaviour alert is raised until a model is given. The state
-is in the start-up banner, the ``frtwatch_model_state`` metric and the worker's
-``/status`` endpoint.
+event is scored, so no behaviour alert is raised until a model version applies. The
+versions come from the models topic (:mod:`streams.worker.model_feed`), where the
+trainer publishes them (:mod:`streams.model_trainer`); a model file, when there is
+one, applies from the beginning of time beneath them. The state is in the start-up
+banner, the ``frtwatch_model_state`` metric and the worker's ``/status`` endpoint.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from models.versions import ModelTimeline
 from streams.errors import ModelError
 from streams.policy import CertificateRegistry, Policy, load_certificates_csv, load_policy
 from streams.settings import Settings, TopicNames
@@ -55,6 +58,9 @@ class WorkerRuntime:
     model: BehaviorModel | None
     model_path: Path | None
     behavior: BehaviorStatus = BehaviorStatus("disabled", "none (behavior_anomaly disabled)")
+    models: ModelTimeline = field(default_factory=ModelTimeline)
+    """The versions the judge scores with: the model file's (if any) from the start, and
+    the models topic's on top (:mod:`streams.worker.model_feed`)."""
 
     @property
     def certifications_topic(self) -> str:
@@ -93,6 +99,10 @@ class WorkerRuntime:
             ("policy", str(self.policy.source)),
             ("detectors", ", ".join(enabled) or "none"),
             ("model", model),
+            (
+                "model versions",
+                f"live topic {topics.models} (trainer: {'on' if self.settings.trainer else 'off'})",
+            ),
             ("state", f"{self.settings.data_dir} (changelogged tables)"),
         ]
 
@@ -107,7 +117,10 @@ def model_path_for(settings: Settings, policy: Policy) -> Path | None:
     return settings.model_path or policy.behavior_anomaly.model_path
 
 
-TRAIN_HINT = "train one with 'frtwatch model train' (see models/artifacts/README.md)"
+TRAIN_HINT = (
+    "the trainer publishes the first version to the models topic once there is enough "
+    "history (detectors.behavior_anomaly.training), or train one with 'frtwatch model train'"
+)
 
 
 def load_behavior_model(
@@ -139,7 +152,7 @@ def load_behavior_model(
             BehaviorStatus(
                 "warmup",
                 f"none yet: behaviour detection warming up, no behaviour alerts (no model at "
-                f"{path}: {TRAIN_HINT}, then restart the worker)",
+                f"{path}: {TRAIN_HINT})",
             ),
         )
     from models.scoring import load_model
@@ -189,4 +202,5 @@ def load_runtime(settings: Settings) -> WorkerRuntime:
         model=model,
         model_path=model_path,
         behavior=behavior,
+        models=ModelTimeline.single(model),
     )

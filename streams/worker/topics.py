@@ -54,7 +54,7 @@ async def ensure_topics(settings: Settings, *, retry_s: float = 2.0) -> None:
     wanted = [
         NewTopic(name, count, replicas, topic_configs=configs[name])
         for name in (names.events, names.dlq, by_agency_topic_name(settings), names.alerts,
-                     names.certifications, names.exceptions)
+                     names.certifications, names.exceptions, names.models)
     ]  # fmt: skip
     while True:
         admin = AIOKafkaAdminClient(

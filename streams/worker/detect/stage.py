@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from streams.judge.batch import (
     store_agencies,
     store_users,
 )
+from streams.worker import observability
 from streams.worker.delivery import Outgoing
 from streams.worker.detect.state_writes import StateWrites
 from streams.worker.ingest.triage import HEADER_RESENT, origin_of
@@ -50,7 +52,10 @@ class Detection:
         topics: WorkerTopics,
         tables: WorkerTables,
     ) -> None:
-        self.judge = Judge(runtime.engine, runtime.model)
+        self.judge = Judge(runtime.engine, runtime.models)
+        self.judged_until = -math.inf
+        """The latest event time judged (a model version arriving later than this for
+        events it applies to is late: :mod:`streams.worker.model_feed`)."""
         self.topics = topics
         self.tables = tables
         self.order: PartitionOrder[TP] = PartitionOrder()
@@ -176,6 +181,10 @@ class Detection:
         judged.outgoing.extend(
             Outgoing(alerts, a.alert_id.encode(), a.to_json()) for a in result.alerts
         )
+        if result.accepted:
+            self.judged_until = max(self.judged_until, max(e.ts for e in result.accepted))
+        if result.shadow:
+            observability.count_shadows(result)
         judged.result = result
         return judged
 
