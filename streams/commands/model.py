@@ -1,4 +1,5 @@
-"""``frtwatch model train|eval|show``: the behaviour model's life cycle from the command line.
+"""``frtwatch model train|eval|compare|trainer|publish|promote|versions|show``: the
+behaviour model's life cycle from the command line.
 
 The model path defaults to ``FRTWATCH_MODEL``, else the policy's
 ``detectors.behavior_anomaly.model``, else ``models/artifacts/behavior.skops``.
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from streams.contract.alert import format_ts
 from streams.contract.event import parse_timestamp
 from streams.errors import ContractError, UsageError
 from streams.settings import load_settings
@@ -41,6 +43,16 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0.0 < value < 0.5:
         raise argparse.ArgumentTypeError("must be between 0 and 0.5 (e.g. 0.01 for 1%)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 
@@ -115,6 +127,62 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     compare.add_argument("--candidate", type=Path, required=True, help="the candidate artifact")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.set_defaults(func=_compare)
+
+    trainer = actions.add_parser(
+        "trainer",
+        help="keep the model current: train from the events topic, publish versions",
+        description=(
+            "Run the trainer: once the events topic holds enough history "
+            "(detectors.behavior_anomaly.training in the policy: min_history, min_users), "
+            "train the first model from it with the stream's own feature code; then every "
+            "retrain_every (event time) train again on the last `history`. Each version is "
+            "published to the compacted models topic (FRTWATCH_TOPIC_MODELS, default "
+            "frt.models) with the event time it applies from; workers and replays score each "
+            "event with the version in force at its time. With training.shadow a new version "
+            "first scores beside the current one, then is promoted or rejected. frtwatch "
+            "worker runs one itself unless FRTWATCH_TRAINER=off. Stop it with Ctrl-C."
+        ),
+    )
+    trainer.add_argument("--every", type=_seconds, metavar="SECONDS",
+                         help="how often to check what is due (FRTWATCH_TRAINER_EVERY, "
+                              "default 30)")  # fmt: skip
+    trainer.add_argument("--once", action="store_true",
+                         help="do what is due now, print it and exit")  # fmt: skip
+    trainer.set_defaults(func=_trainer)
+
+    publish = actions.add_parser(
+        "publish",
+        help="publish a trained artifact to the models topic as a version",
+        description=(
+            "Publish an artifact and its card (frtwatch model train --out) to the models "
+            "topic, applying from --applies-from (event time). Workers load it as it "
+            "arrives, with the same checks as a model file (skops, allow-listed types, "
+            "sha256, features, time zones); a replay uses it for the events it applies to."
+        ),
+    )
+    publish.add_argument("--model", type=Path, help="artifact (default: the model path)")
+    publish.add_argument("--applies-from", type=_time_arg, required=True, metavar="TIME",
+                         help="event time from which it scores (date or RFC 3339)")  # fmt: skip
+    publish.add_argument("--shadow", action="store_true",
+                         help="score beside the version in force without alerts")  # fmt: skip
+    publish.add_argument("--version", help="version name (default: the artifact's sha256 prefix)")
+    publish.set_defaults(func=_publish)
+
+    promote = actions.add_parser(
+        "promote",
+        help="make a shadow version the one in force from an event time",
+        description="Publish a version of the models topic again as active from --at.",
+    )
+    promote.add_argument("version", help="the version's name (frtwatch model versions)")
+    promote.add_argument("--at", type=_time_arg, required=True, metavar="TIME",
+                         help="event time from which it is in force")  # fmt: skip
+    promote.set_defaults(func=_promote)
+
+    versions = actions.add_parser(
+        "versions", help="list the versions on the models topic, and whether each loads"
+    )
+    versions.add_argument("--json", action="store_true", help="print them as JSON")
+    versions.set_defaults(func=_versions)
 
     show = actions.add_parser("show", help="print a model's card (JSON)")
     show.add_argument("--model", type=Path, help="artifact (default: the model path)")
@@ -260,4 +328,99 @@ def _show(args: argparse.Namespace) -> int:
     print(json.dumps(read_card(path), indent=2))
     if args.verify:
         print(f"verified: {path} matches its card and loads with trusted types only")
+    return 0
+
+
+def _trainer(args: argparse.Namespace) -> int:
+    import contextlib
+    import logging
+    import os
+
+    from streams.model_trainer import Trainer
+    from streams.policy import load_policy
+
+    settings = load_settings()
+    trainer = Trainer(settings, load_policy(settings.policy_path))
+    every = args.every
+    if every is None:
+        try:
+            every = _seconds(os.environ.get("FRTWATCH_TRAINER_EVERY", "30"))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"FRTWATCH_TRAINER_EVERY: {exc}") from None
+    if args.once:
+        print(trainer.step())
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    parent = os.getppid()
+    # Started by a worker (FRTWATCH_TRAINER_PARENT): stop when that worker is gone.
+    watched = os.environ.get("FRTWATCH_TRAINER_PARENT") == str(parent)
+    with contextlib.suppress(KeyboardInterrupt):
+        trainer.run(every, stop=(lambda: os.getppid() != parent) if watched else None)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from models.scoring import load_model
+    from models.version_record import encode
+    from models.versions import ACTIVE, SHADOW
+    from streams.model_topic import publish_record
+
+    path = _model_path(args.model)
+    load_model(path, _policy_hours())  # refuse here what every worker would refuse
+    role = SHADOW if args.shadow else ACTIVE
+    key, value = encode(path, role=role, applies_from=args.applies_from, version=args.version,
+                        reason="published by hand", published_at=time.time())  # fmt: skip
+    settings = load_settings()
+    publish_record(settings, key, value)
+    print(f"published version {key.decode()} ({role}) to {settings.topics.models}, applying "
+          f"from {format_ts(args.applies_from)}")  # fmt: skip
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from models.versions import ACTIVE
+    from streams.model_topic import read_versions
+    from streams.model_trainer import republish
+
+    settings = load_settings()
+    versions = read_versions(settings)
+    if args.version not in versions.values:
+        known = ", ".join(sorted(versions.values)) or "none"
+        raise UsageError(
+            f"no version {args.version!r} on {settings.topics.models} (known: {known})"
+        )
+    print(republish(settings, args.version, ACTIVE, args.at, "promoted by hand", versions))
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    from streams.model_topic import read_versions
+
+    settings = load_settings()
+    versions = read_versions(settings)
+    versions.timeline(_policy_hours())
+    rows = []
+    for record in versions.headers():
+        name = str(record.get("version"))
+        card = record.get("card", {})
+        rows.append({
+            "version": name,
+            "role": record.get("role"),
+            "applies_from": record.get("applies_from"),
+            "cutoff": card.get("training", {}).get("cutoff"),
+            "threshold": card.get("threshold"),
+            "loads": name not in versions.refused,
+            "refused": versions.refused.get(name),
+            "reason": record.get("reason"),
+        })  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no versions on {settings.topics.models}")
+        return 0
+    for row in rows:
+        state = "ok" if row["loads"] else f"REFUSED: {row['refused']}"
+        print(f"{row['version']:<34} {row['role']:<8} from {row['applies_from']}  {state}"
+              f"  ({row['reason']})")  # fmt: skip
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--model", type=Path, help="behaviour model artifact (FRTWATCH_MODEL)")
     parser.add_argument("--data-dir", type=Path, help="worker data directory (FRTWATCH_DATA_DIR)")
+    parser.add_argument("--trainer", choices=("auto", "on", "off"),
+                        help="start the model trainer beside the worker (FRTWATCH_TRAINER; "
+                             "auto: on unless the cluster uses SASL)")  # fmt: skip
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="warning",
                         help="log level (default: warning)")  # fmt: skip
     parser.set_defaults(func=_run)
@@ -60,6 +66,8 @@ def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -
         changes["model_path"] = args.model
     if args.data_dir is not None:
         changes["data_dir"] = args.data_dir
+    if getattr(args, "trainer", None):
+        changes["trainer_mode"] = args.trainer
     return settings.with_overrides(**changes) if changes else settings
 
 
@@ -71,6 +79,19 @@ def print_banner(runtime: WorkerRuntime, out: TextIO = sys.stdout) -> None:
     for label, value in rows:
         print(f"  {label:<{width}}  {value}", file=out)
     out.flush()
+
+
+def start_trainer(settings: Settings) -> subprocess.Popen[bytes]:
+    """``frtwatch model trainer`` in a process of its own, for this worker's settings; it
+    stops when this process is gone."""
+    env = dict(os.environ)
+    env.update(
+        FRTWATCH_POLICY=str(settings.policy_path),
+        FRTWATCH_BOOTSTRAP=settings.bootstrap,
+        FRTWATCH_APP_ID=settings.app_id,
+        FRTWATCH_TRAINER_PARENT=str(os.getpid()),
+    )
+    return subprocess.Popen([sys.executable, "-m", "streams.cli", "model", "trainer"], env=env)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -90,6 +111,10 @@ def _run(args: argparse.Namespace) -> int:
 
         ops = serve(settings.metrics_host, settings.metrics_port, HEALTH)
         print(f"  {'metrics':<12}  {ops.url}/metrics, /livez, /readyz", flush=True)
+    if settings.trainer and runtime.policy.behavior_anomaly.enabled:
+        trainer = start_trainer(runtime.settings)
+        atexit.register(trainer.terminate)
+        print(f"  {'trainer':<12}  process {trainer.pid} (frtwatch model trainer)", flush=True)
     app = create_app(runtime=runtime)
     worker = faust.Worker(app, loglevel=args.log_level.upper(), quiet=True)
     # Faust's progress spinner writes terminal escapes to stdout and, at the
