@@ -70,6 +70,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="behaviour model artifact (default: FRTWATCH_MODEL, else the "
                             "policy's model if the file exists)")  # fmt: skip
     model.add_argument("--no-model", action="store_true", help="do not score behaviour")
+    model.add_argument("--models-topic", metavar="TOPIC",
+                       help="score each event with the version of this models topic in force "
+                            "at its time, as the worker does (default for Kafka replays: "
+                            "FRTWATCH_TOPIC_MODELS; with --model, that file alone scores)")  # fmt: skip
+    parser.add_argument("--no-models-topic", action="store_true",
+                        help="do not read the models topic: the model file alone scores")  # fmt: skip
     parser.add_argument("--threshold", type=float,
                         help="behaviour alert threshold (default: the model card's)")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
@@ -147,6 +153,12 @@ def _replay(args: argparse.Namespace) -> int:
             and not args.no_exceptions_topic):  # fmt: skip
         exceptions_topic = settings.topics.exceptions
     model_path = None
+    models_topic = args.models_topic
+    if (models_topic is None and args.from_file is None and args.model is None
+            and not args.no_model and not args.no_models_topic):  # fmt: skip
+        models_topic = settings.topics.models
+    if models_topic is not None and args.no_models_topic:
+        raise UsageError("--models-topic and --no-models-topic contradict each other")
     if not args.no_model:
         model_path = args.model or settings.model_path
         if model_path is None:
@@ -165,6 +177,7 @@ def _replay(args: argparse.Namespace) -> int:
         exceptions_file=args.exceptions,
         exceptions_topic=exceptions_topic,
         model_path=model_path,
+        models_topic=models_topic,
         threshold=args.threshold,
         allowed_lateness_s=settings.allowed_lateness_s,
         max_clock_skew_s=settings.max_clock_skew_s,

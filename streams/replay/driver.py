@@ -18,6 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from models.scoring import BehaviorModel
+from models.versions import ModelTimeline
 from streams.contract import SearchEvent
 from streams.detectors import Engine
 from streams.judge.batch import BatchItem, BatchResult, Judge, ObjectStates
@@ -38,7 +39,7 @@ class ReplayDriver:
         self,
         engine: Engine,
         *,
-        model: BehaviorModel | None = None,
+        model: BehaviorModel | ModelTimeline | None = None,
         threshold: float | None = None,
         tally: SearchTally | None = None,
         score_batch: int = SCORE_BATCH,

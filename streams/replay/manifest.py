@@ -64,6 +64,12 @@ class RunInputs:
     """How many exceptions the run judged with."""
     timezones: dict[str, Any] | None = None
     """The policy's agency time zones (``LocalHours.describe()``): the report's days."""
+    models_topic: str | None = None
+    """The models topic whose versions scored the run (None: not read)."""
+    model_versions: list[dict[str, Any]] | None = None
+    """Every version the run knew (``ModelVersion.describe()``), in force by event time."""
+    refused_versions: dict[str, str] | None = None
+    """Versions of the models topic that failed a check, with the reason."""
 
 
 def run_warnings(inputs: RunInputs, source: EventSource, judged: Judged) -> list[str]:
@@ -107,8 +113,11 @@ def run_warnings(inputs: RunInputs, source: EventSource, judged: Judged) -> list
             f"{stats.invalid} invalid message(s) skipped (the live worker sends them to its "
             "dead-letter topic)"
         )
-    if inputs.behaviour_enabled and inputs.model_path is None:
-        warnings.append("no behaviour model given (--model): behavior_anomaly was not scored")
+    if inputs.behaviour_enabled and inputs.model_path is None and not inputs.model_versions:
+        warnings.append("no behaviour model given (--model) and no version on the models "
+                        "topic: behavior_anomaly was not scored")  # fmt: skip
+    for name, reason in sorted((inputs.refused_versions or {}).items()):
+        warnings.append(f"model version {name} on the models topic was refused: {reason}")
     return warnings
 
 
@@ -172,6 +181,15 @@ def build_manifest(
                 "threshold": driver.threshold,
             }
             if inputs.model_path is not None
+            else None
+        ),
+        "model_versions": (
+            {
+                "topic": inputs.models_topic,
+                "versions": inputs.model_versions or [],
+                "refused": inputs.refused_versions or {},
+            }
+            if inputs.models_topic is not None
             else None
         ),
         "allowed_lateness_s": inputs.allowed_lateness_s,

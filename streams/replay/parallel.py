@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 
 from models.scoring import BehaviorModel
+from models.versions import ModelTimeline
 from streams.contract import Alert, SearchEvent
 from streams.detectors import Engine
 from streams.errors import FrtwatchError
@@ -132,7 +133,7 @@ class ParallelDriver(ReplayDriver):
         self,
         engine: Engine,
         *,
-        model: BehaviorModel | None = None,
+        model: BehaviorModel | ModelTimeline | None = None,
         threshold: float | None = None,
         tally: SearchTally | None = None,
         score_batch: int = SCORE_BATCH,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from models.scoring import BehaviorModel, load_model
+from models.versions import ModelTimeline
 from streams.detectors import Engine
 from streams.errors import FrtwatchError, UsageError
 from streams.exceptions import Exceptions
@@ -76,6 +77,9 @@ class ReplayOptions:
     """Judge with this file's exceptions (and the policy's file's) instead of the topic's."""
     exceptions_topic: str | None = None
     model_path: Path | None = None
+    models_topic: str | None = None
+    """Score with the versions of this models topic, each from its ``applies_from``, on
+    top of ``model_path`` (which then applies before the first), as the worker does."""
     threshold: float | None = None
     allowed_lateness_s: float = 3600.0
     max_clock_skew_s: float = 300.0
@@ -156,7 +160,10 @@ def _exceptions(
 
 
 def _driver(
-    options: ReplayOptions, engine: Engine, model: BehaviorModel | None, tally: SearchTally
+    options: ReplayOptions,
+    engine: Engine,
+    model: BehaviorModel | ModelTimeline | None,
+    tally: SearchTally,
 ) -> ReplayDriver:
     if options.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {options.jobs}")
@@ -205,6 +212,15 @@ def run_replay(
         if options.model_path is not None
         else None
     )
+    timeline = ModelTimeline.single(model)
+    refused: dict[str, str] = {}
+    if options.models_topic:
+        from streams.model_topic import read_topic_versions
+
+        versions = read_topic_versions(options.bootstrap, options.models_topic,
+                                       client_id="frtwatch-replay-models")  # fmt: skip
+        versions.timeline(policy.local_hours(), timeline)
+        refused = versions.refused
     exceptions, exceptions_path, exceptions_load = _exceptions(options, policy)
     engine = Engine(
         policy,
@@ -215,7 +231,7 @@ def run_replay(
     tally = SearchTally(policy, certificates)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     # Made before the source: judging processes are forked before any Kafka client exists.
-    driver = _driver(options, engine, model, tally)
+    driver = _driver(options, engine, timeline if timeline else None, tally)
     try:
         started_at = datetime.now(UTC)
         source = _source(options)
@@ -248,13 +264,16 @@ def run_replay(
         exceptions_topic=exceptions_load,
         exceptions=len(exceptions),
         timezones=policy.local_hours().describe(),
+        models_topic=options.models_topic,
+        model_versions=[v.describe() for v in timeline.versions],
+        refused_versions=refused,
     )
     manifest = build_manifest(inputs, source, source_info, driver, judged, started_at)
     result = ReplayResult(manifest, driver)
     out = options.out_dir
     driver.alerts.write(out)
     tally.write_parquet(out / SEARCHES_PARQUET)
-    if model is not None:
+    if timeline:
         driver.scores.write_parquet(out / SCORES_PARQUET)
     else:
         (out / SCORES_PARQUET).unlink(missing_ok=True)
