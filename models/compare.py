@@ -96,13 +96,23 @@ def compare_models(
     candidate: BehaviorModel,
     events: Iterable[SearchEvent],
     hours: LocalHours = UTC_HOURS,
+    *,
+    score_from: float | None = None,
 ) -> Comparison:
-    """Score ``events`` with both models and say where they disagree."""
+    """Score ``events`` with both models and say where they disagree.
+
+    ``score_from``: compare only the rows of events at or after this time; the earlier
+    events only build the users' feature windows, as a live worker's history does.
+    """
     rows = replay_features(events, hours)
-    a, b = _scores(current, rows.X), _scores(candidate, rows.X)
+    X, owners = rows.X, rows.user_index
+    if score_from is not None:
+        keep = rows.ts >= score_from
+        X, owners = X[keep], owners[keep]
+    a, b = _scores(current, X), _scores(candidate, X)
     n_users = len(rows.users)
-    top_a = user_max(a, rows.user_index, n_users)
-    top_b = user_max(b, rows.user_index, n_users)
+    top_a = user_max(a, owners, n_users)
+    top_b = user_max(b, owners, n_users)
     scored = np.isfinite(top_a) & np.isfinite(top_b)
     flag_a = top_a >= current.threshold
     flag_b = top_b >= candidate.threshold

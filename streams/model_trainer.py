@@ -12,8 +12,9 @@ from the events topic's span and the versions on the models topic:
   ``applies_from``. Too few users with enough searches: nothing is published, and
   the same cutoff is not tried again;
 * **decide** on a shadow version: compare it with the version in force over its
-  shadow period's events (:func:`models.compare.compare_models`), then publish it
-  again as active (promoted) or rejected, with the reason.
+  shadow period's events (:func:`models.compare.compare_models`, the users' feature
+  windows built from the week before), then publish it again as active (promoted) or
+  rejected, with the reason.
 
 Training runs here, never in the worker's hot path. Every decision is by event
 time and training is seeded. Run one trainer per deployment: two would each publish
@@ -49,6 +50,8 @@ from streams.settings import Settings
 log = logging.getLogger("frtwatch.trainer")
 
 DEFAULT_EVERY_S = 30.0
+COMPARE_WARMUP_S = 7 * 86400.0
+"""Events read before a shadow period to build the feature windows its rows are scored on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +187,11 @@ class Trainer:
             current = timeline.get(step.current)
             if current is None:
                 return f"waiting: version {step.current} in force does not load"
+            # A week before the shadow period builds the users' feature windows.
             batch = read_topic_range(self.settings.topics.events, self.settings.bootstrap,
-                                     step.since, step.until)  # fmt: skip
-            compared = compare_models(current.model, shadow.model, batch.events, self.hours)
+                                     step.since - COMPARE_WARMUP_S, step.until)  # fmt: skip
+            compared = compare_models(current.model, shadow.model, batch.events, self.hours,
+                                      score_from=step.since)  # fmt: skip
             verdict = judge_shadow(
                 self.rules,
                 current_flagged=len(compared.flagged_both) + len(compared.current_only),

@@ -21,6 +21,7 @@ from streams.settings import load_settings
 
 if TYPE_CHECKING:
     from models.features import LocalHours
+    from models.scoring import BehaviorModel
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -122,9 +123,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     compare.add_argument("--events", type=Path, required=True,
                          help="frt.search.v1 events (JSONL) to score with both")  # fmt: skip
-    compare.add_argument("--model", type=Path,
+    current = compare.add_mutually_exclusive_group()
+    current.add_argument("--model", type=Path,
                          help="the model in force (default: the model path)")  # fmt: skip
-    compare.add_argument("--candidate", type=Path, required=True, help="the candidate artifact")
+    current.add_argument("--model-version", metavar="NAME",
+                         help="the model in force: this version of the models topic")  # fmt: skip
+    candidate = compare.add_mutually_exclusive_group(required=True)
+    candidate.add_argument("--candidate", type=Path, help="the candidate artifact")
+    candidate.add_argument("--candidate-version", metavar="NAME",
+                           help="the candidate: this version of the models topic (e.g. "
+                                "one in its shadow period)")  # fmt: skip
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.set_defaults(func=_compare)
 
@@ -286,8 +294,25 @@ def _compare(args: argparse.Namespace) -> int:
     from models.scoring import load_model
 
     hours = _policy_hours()
-    current = load_model(_model_path(args.model), hours)
-    candidate = load_model(args.candidate, hours)
+    topic: dict[str, BehaviorModel] = {}
+    if args.model_version or args.candidate_version:
+        from streams.model_topic import read_versions
+
+        settings = load_settings()
+        versions = read_versions(settings)
+        timeline = versions.timeline(hours)
+        for name in (args.model_version, args.candidate_version):
+            if name is None:
+                continue
+            found = timeline.get(name)
+            if found is None:
+                why = versions.refused.get(name, f"no such version on {settings.topics.models}")
+                raise UsageError(f"version {name!r}: {why}")
+            topic[name] = found.model
+    current = (topic[args.model_version] if args.model_version
+               else load_model(_model_path(args.model), hours))  # fmt: skip
+    candidate = (topic[args.candidate_version] if args.candidate_version
+                 else load_model(args.candidate, hours))  # fmt: skip
     result = compare_models(current, candidate, read_events_file(args.events).events, hours)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -181,3 +181,74 @@ def test_a_worker_trains_its_own_model_and_replay_uses_each_version_where_it_app
     versions = manifest["model_versions"]
     assert [v["version"] for v in versions["versions"]] == [trained["version"], "loud"]
     assert "tampered" in versions["refused"]
+
+
+def test_the_trainer_retrains_on_schedule_shadows_and_promotes_within_limits(
+    kafka_bootstrap: str, topic_names: TopicNames, create_topics: Any, tmp_path: Path
+) -> None:
+    """The trainer alone, one step at a time (``frtwatch model trainer --once``): the first
+    model, a retrained version in its shadow period, its promotion by comparison."""
+    world = tmp_path / "world"
+    simulate(SimulationConfig(users=200, days=14, seed=11, start=date(2026, 3, 2)), world)
+    events = sorted(read_events_file(world / "events.jsonl").events, key=lambda e: e.ts)
+    policy = _policy(tmp_path, world)
+    data = yaml.safe_load(policy.read_text(encoding="utf-8"))
+    data["detectors"]["behavior_anomaly"]["training"].update(retrain_every="3d", shadow="1d")
+    policy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    env.update(FRTWATCH_BOOTSTRAP=kafka_bootstrap, FRTWATCH_POLICY=str(policy),
+               FRTWATCH_TOPIC_EVENTS=topic_names.events,
+               FRTWATCH_TOPIC_MODELS=topic_names.models)  # fmt: skip
+    create_topics([topic_names.events], partitions=4)
+    sent = 0
+
+    def produce_until(text: str) -> None:
+        nonlocal sent
+        until = parse_timestamp(text)
+        batch = [e for e in events[sent:] if e.ts < until]
+        _produce(kafka_bootstrap, topic_names.events, batch)
+        sent += len(batch)
+
+    def step() -> str:
+        return _cli(env, "model", "trainer", "--once").strip()
+
+    produce_until("2026-03-05T00:00:00Z")
+    assert step().startswith("waiting: 7 days of history before the first model")
+    produce_until("2026-03-10T02:00:00Z")
+    said = step()
+    assert said.startswith("published version 2026-03-10-") and "(active," in said, said
+    assert step().startswith("waiting: next version at cutoff 2026-03-13T00:00:00Z")
+
+    produce_until("2026-03-13T08:00:00Z")
+    said = step()
+    assert "(shadow, applies from 2026-03-13T0" in said, said
+    first, shadow = _versions(env)
+    assert (first["role"], shadow["role"]) == ("active", "shadow")
+    assert shadow["cutoff"] == "2026-03-13T00:00:00Z"
+    assert step().startswith(f"waiting: version {shadow['version']} in its shadow period")
+
+    produce_until("2026-03-14T14:00:00Z")
+    said = step()
+    assert said.startswith(f"version {shadow['version']} is now active from 2026-03-14T"), said
+    assert "promoted: within limits" in said
+    promoted = {v["version"]: v for v in _versions(env)}[shadow["version"]]
+    assert promoted["role"] == "active" and promoted["loads"]
+    shadowed_until = parse_timestamp(shadow["applies_from"]) + 86400
+    assert parse_timestamp(promoted["applies_from"]) > shadowed_until
+
+    # A replay scores with the first version until the promotion, the second after it;
+    # the shadow period raised nothing.
+    produce_until("2026-03-17T00:00:00Z")
+    out = tmp_path / "replay"
+    _cli(env, "replay", "--out", str(out), "--quiet", "--no-report",
+         "--certifications", str(world / "certifications.csv"),
+         "--no-certifications-topic", "--no-exceptions-topic")  # fmt: skip
+    behaviour = [
+        r for r in map(orjson.loads, (out / "alerts.jsonl").read_bytes().splitlines())
+        if r["detector"] == "behavior_anomaly"
+    ]  # fmt: skip
+    assert behaviour
+    switch = parse_timestamp(promoted["applies_from"])
+    for alert in behaviour:
+        if shadow["version"] in alert["details"]["model_versions"]:
+            assert parse_timestamp(alert["last_seen"]) >= switch, alert

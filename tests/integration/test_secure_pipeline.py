@@ -39,7 +39,7 @@ from kafka.errors import TopicAuthorizationFailedError
 
 from streams import broker_tls
 from streams import secure_broker as secured
-from streams.kafka_acls import CONSOLE, DISPATCHER, REPLAY, SHIPPER, WORKER
+from streams.kafka_acls import CONSOLE, DISPATCHER, REPLAY, SHIPPER, TRAINER, WORKER
 from streams.kafka_client import KafkaSecurity
 from streams.localbroker import BrokerConfig
 from streams.settings import TopicNames
@@ -310,6 +310,8 @@ def _producer(cfg: BrokerConfig, principal: str) -> KafkaProducer:
         (REPLAY, TOPICS.triage),
         (REPLAY, TOPICS.events),
         (DISPATCHER, TOPICS.alerts),
+        (WORKER, TOPICS.models),  # only the trainer publishes model versions
+        (REPLAY, TOPICS.models),
     ],
 )
 def test_a_principal_cannot_write_where_no_acl_lets_it(
@@ -395,3 +397,28 @@ def test_the_shared_topics_were_created_with_their_retention(secure_broker: Brok
     assert f"{TOPICS.events}: delete, 1095d  ok" in done.stdout
     assert f"{TOPICS.dlq}: delete, 90d  ok" in done.stdout
     assert f"{TOPICS.certifications}: compact  ok" in done.stdout
+
+
+def test_only_the_trainer_publishes_model_versions_and_workers_read_them(
+    secure_broker: BrokerConfig, tmp_path: Path
+) -> None:
+    from models.dataset import EventBatch
+    from models.train import train_to_file
+    from tests.unit.models.synthetic_world import make_world
+
+    artifact = tmp_path / "behavior.skops"
+    world = make_world(seed=3, users=60)
+    train_to_file(EventBatch(world.events, rejected=0, source="synthetic"), artifact, seed=3)
+    publish = ("model", "publish", "--model", str(artifact), "--applies-from", "2026-03-10",
+               "--version", "secured-v1")  # fmt: skip
+    refused = run(secure_broker, WORKER, *publish)
+    assert refused.returncode != 0
+    assert "TopicAuthorizationFailed" in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1  # one line, no traceback
+    done = run(secure_broker, TRAINER, *publish)
+    assert done.returncode == 0, done.stderr
+    for reader in (WORKER, REPLAY):
+        listed = run(secure_broker, reader, "model", "versions", "--json")
+        assert listed.returncode == 0, listed.stderr
+        (version,) = [v for v in json.loads(listed.stdout) if v["version"] == "secured-v1"]
+        assert version["loads"] and version["applies_from"] == "2026-03-10T00:00:00Z"
