@@ -62,6 +62,14 @@ def rows(results: dict[str, Any]) -> list[Row]:
     if pair is not None:
         out.append(Row("two workers in one group (both stages each)", f"{pair:,.0f} events/s",
                        "", None))  # fmt: skip
+    for label, what in (("one_worker", "pinned: one worker on core 1, broker on core 0"),
+                        ("two_workers_one_core", "pinned: two workers sharing core 1")):  # fmt: skip
+        pinned = _get(results, "pinned", label)
+        if isinstance(pinned, dict) and "events_per_s" in pinned:
+            cpu = pinned["cpu_us_per_event"]
+            out.append(Row(what, f"{pinned['events_per_s']:,.0f} events/s (CPU per event: "
+                                 f"workers {cpu['workers']} µs, broker {cpu['broker']} µs)",
+                           "", None))  # fmt: skip
     worker_rss = _get(results, "throughput", "worker", "rss_mib")
     if worker_rss is not None:
         users = _get(results, "state", "worker", "users")

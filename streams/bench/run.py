@@ -15,9 +15,12 @@ nothing measured runs beside anything else measured):
    (:mod:`streams.bench.latency`);
 4. **scale**: two workers in one consumer group over the same pre-loaded
    input, timed like the single worker;
-5. **population**: a second worker fed distinct users until 100k and 1M are
+5. **pinned**: the broker pinned to one core, one worker and then two workers in one
+   group pinned to the other: contention apart from the design
+   (:mod:`streams.bench.pinned`);
+6. **population**: a second worker fed distinct users until 100k and 1M are
    in its tables; memory and state per user (:mod:`streams.bench.population`);
-6. **replay**: ``frtwatch replay``'s engine over the bulk topic next to raw
+7. **replay**: ``frtwatch replay``'s engine over the bulk topic next to raw
    reads of it by confluent-kafka (the replay's reader), aiokafka and
    kafka-python (:mod:`streams.bench.replay_phase`).
 
@@ -42,7 +45,7 @@ from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
 from streams.worker.consumer_lag import LagWatch, worker_groups
 
-PHASES = ("throughput", "latency", "scale", "population", "replay")
+PHASES = ("throughput", "latency", "scale", "pinned", "population", "replay")
 IDLE_SECONDS = 10.0
 """After the latency phase, the caught-up worker's CPU is measured this long with no input."""
 
@@ -229,6 +232,22 @@ class Bench:
             first.stop()
             second.stop()
 
+    def pinned(self, workload: Workload) -> None:
+        """The broker on one core, the workers on another (:mod:`streams.bench.pinned`)."""
+        from streams.bench.pinned import available, run_pinned
+
+        why_not = available()
+        pid = self.broker_pid().get("broker")
+        if pid is None:
+            why_not = why_not or "the broker is not the one frtwatch kafka up started here"
+        if why_not is not None:
+            self.results["pinned"] = {"skipped": why_not}
+            _say(f"pinned phase skipped: {why_not}")
+            return
+        assert pid is not None
+        self.results["pinned"] = run_pinned(bench=self, workload=workload, broker_pid=pid,
+                                            say=_say)  # fmt: skip
+
     def population(self, workload: Workload) -> None:
         from streams.bench import population as pop
         from streams.bench.bulk_produce import load_topic
@@ -329,6 +348,8 @@ class Bench:
                 worker.stop()
         if "scale" not in skip:
             self.scale(workload)
+        if "pinned" not in skip:
+            self.pinned(workload)
         if "population" not in skip:
             self.population(workload)
         if "replay" not in skip:
