@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--model", type=Path, help="behaviour model artifact (FRTWATCH_MODEL)")
     parser.add_argument("--data-dir", type=Path, help="worker data directory (FRTWATCH_DATA_DIR)")
+    parser.add_argument("--stage", choices=("both", "ingest", "detect"), default="both",
+                        help="run both stages (default), or one: an ingest and a detect "
+                             "process with the same app id are one worker on two cores")  # fmt: skip
     parser.add_argument("--trainer", choices=("auto", "on", "off"),
                         help="start the model trainer beside the worker (FRTWATCH_TRAINER; "
                              "auto: on unless the cluster uses SASL)")  # fmt: skip
@@ -98,6 +101,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     runtime = load_runtime(settings)
     print_banner(runtime)
+    if args.stage != "both":
+        print(f"  {'stage':<12}  {args.stage} only (run the other stage with the same app id)",
+              flush=True)  # fmt: skip
 
     import faust
 
@@ -111,11 +117,11 @@ def _run(args: argparse.Namespace) -> int:
 
         ops = serve(settings.metrics_host, settings.metrics_port, HEALTH)
         print(f"  {'metrics':<12}  {ops.url}/metrics, /livez, /readyz", flush=True)
-    if settings.trainer and runtime.policy.behavior_anomaly.enabled:
+    if settings.trainer and runtime.policy.behavior_anomaly.enabled and args.stage != "ingest":
         trainer = start_trainer(runtime.settings)
         atexit.register(trainer.terminate)
         print(f"  {'trainer':<12}  process {trainer.pid} (frtwatch model trainer)", flush=True)
-    app = create_app(runtime=runtime)
+    app = create_app(runtime=runtime, stage=args.stage)
     worker = faust.Worker(app, loglevel=args.log_level.upper(), quiet=True)
     # Faust's progress spinner writes terminal escapes to stdout and, at the
     # default level, turns the root logger up to DEBUG to animate: not wanted.

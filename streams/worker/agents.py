@@ -66,28 +66,17 @@ STALL_CHECKS = 2
 """A commit gap must persist this many checks (about 10 s) before a partition is re-read."""
 
 
-def install(
-    app: faust.App,
-    runtime: WorkerRuntime,
-    topics: WorkerTopics,
-    tables: WorkerTables,
-    feed: CertificateFeed,
-    exceptions: CompactedFeed | None = None,
-    models: CompactedFeed | None = None,
-) -> None:
-    """Register the agents, the certificate, exceptions and models readers and the
-    readiness line on ``app``."""
-    settings = runtime.settings
-    observability.publish_behavior(runtime.behavior)
-    detection = Detection(runtime, topics, tables)
-    feeds = [f for f in (feed, exceptions, models) if f is not None]
-    if models is not None and isinstance(models.records, ModelRecords):
-        models.records.judged_until = lambda: detection.judged_until
-    observability.install(app, tables)
-    # Up to batch_size records are taken (at live rates a record may hold one event),
-    # and judged in batches of about batch_size events (a backlog's records hold many).
-    size, within = settings.batch_size, settings.batch_within_s
+STAGES = ("both", "ingest", "detect")
+"""What one worker process runs (``frtwatch worker --stage``): both stages, or one."""
+INGEST_READY = "frtwatch worker ready: ingest stage"
 
+
+def install_ingest(
+    app: faust.App, runtime: WorkerRuntime, topics: WorkerTopics, *, announce: bool = False
+) -> None:
+    """Register the ingest stage on ``app``; ``announce``: print :data:`INGEST_READY` once
+    it runs (a process that runs this stage alone)."""
+    settings = runtime.settings
     conf: Any = app.conf  # the same commit and group timing as the Faust consumer's
     ingest = Ingest(
         settings,
@@ -107,6 +96,9 @@ def install(
 
         async def on_start(self) -> None:
             self._task = asyncio.ensure_future(self._run())
+            if announce:
+                observability.now_ready()
+                print(INGEST_READY, file=sys.stdout, flush=True)
 
         async def _run(self) -> None:
             try:
@@ -122,6 +114,33 @@ def install(
                 self._task.cancel()
                 with suppress(asyncio.CancelledError):
                     await self._task
+
+    app.service(IngestService)
+    if announce:
+        observability.install_beat(app)
+
+
+def install_detect(
+    app: faust.App,
+    runtime: WorkerRuntime,
+    topics: WorkerTopics,
+    tables: WorkerTables,
+    feed: CertificateFeed,
+    exceptions: CompactedFeed | None = None,
+    models: CompactedFeed | None = None,
+) -> None:
+    """Register the detection stage (the ``detect`` agent), the certificate, exceptions
+    and models readers and the readiness line on ``app``."""
+    settings = runtime.settings
+    observability.publish_behavior(runtime.behavior)
+    detection = Detection(runtime, topics, tables)
+    feeds = [f for f in (feed, exceptions, models) if f is not None]
+    if models is not None and isinstance(models.records, ModelRecords):
+        models.records.judged_until = lambda: detection.judged_until
+    observability.install(app, tables)
+    # Up to batch_size records are taken (at live rates a record may hold one event),
+    # and judged in batches of about batch_size events (a backlog's records hold many).
+    size, within = settings.batch_size, settings.batch_within_s
 
     async def detect(agent_stream: StreamT) -> None:
         stream = cast(faust.Stream, agent_stream)
@@ -140,7 +159,6 @@ def install(
             for tp, first, last in fresh.holes:  # done: let Faust's commits pass them
                 await private.add_gap(consumer, tp, first, last)
 
-    app.service(IngestService)
     app.agent(topics.events_by_agency, name="frtwatch.detect")(detect)
     for each in feeds:
         app.task(each.run)

@@ -19,7 +19,8 @@ Choices that matter (see also :mod:`streams.worker.agents`):
 * ``acks=all`` for every record the worker produces; offsets are read from
   the earliest record when the consumer group has none.
 * ``autodiscover`` is off: agents are registered explicitly by
-  :func:`streams.worker.agents.install`.
+  :func:`streams.worker.agents.install_ingest` and
+  :func:`~streams.worker.agents.install_detect`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from streams.exceptions.records import ExceptionRecords
 from streams.retention import MODEL_RECORD_MAX_BYTES
 from streams.settings import Settings, load_settings
 from streams.worker import observability
-from streams.worker.agents import install
+from streams.worker.agents import STAGES, install_detect, install_ingest
 from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
 from streams.worker.model_feed import ModelRecords
 from streams.worker.runtime import WorkerRuntime, load_runtime
@@ -85,22 +86,36 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings | None = None, runtime: WorkerRuntime | None = None) -> faust.App:
-    """Build the worker's Faust app (no broker I/O until it is started)."""
+def create_app(
+    settings: Settings | None = None, runtime: WorkerRuntime | None = None, stage: str = "both"
+) -> faust.App:
+    """Build the worker's Faust app (no broker I/O until it is started).
+
+    ``stage``: ``both`` (the default), or ``ingest`` or ``detect`` alone, for a process
+    per stage (``frtwatch worker --stage``): the two groups and the internal topic are the
+    same, so one ``ingest`` and one ``detect`` process with the same app id are one worker.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
     runtime = runtime or load_runtime(settings or load_settings())
     settings = runtime.settings
     app = WorkerApp(settings, **faust_settings(settings))
     topics = declare_topics(app, settings)
-    tables = declare_tables(app, settings)
-    runtime = observability.timed_model(runtime)
-    models_feed = model_versions_feed(runtime)
-    feed = CertificateFeed(
-        runtime.engine.certificates,
-        runtime.certifications_topic,
-        settings.bootstrap,
-        client_id=f"{settings.app_id}-certificates",
-    )
-    install(app, runtime, topics, tables, feed, exceptions_feed(runtime), models_feed)
+    if stage == "ingest":
+        install_ingest(app, runtime, topics, announce=True)
+    else:
+        tables = declare_tables(app, settings)
+        runtime = observability.timed_model(runtime)
+        models_feed = model_versions_feed(runtime)
+        feed = CertificateFeed(
+            runtime.engine.certificates,
+            runtime.certifications_topic,
+            settings.bootstrap,
+            client_id=f"{settings.app_id}-certificates",
+        )
+        if stage == "both":
+            install_ingest(app, runtime, topics)
+        install_detect(app, runtime, topics, tables, feed, exceptions_feed(runtime), models_feed)
     if not settings.web_enabled:
         app.web_server(NoWebServer())
     return app

@@ -124,11 +124,19 @@ def count_shadows(result: Any) -> None:
         count_shadow(version, tally.rows, tally.flagged)
 
 
-def install(app: Any, tables: WorkerTables) -> None:
-    """Register the liveness beat, the table sizes and readiness on ``app``."""
+def install_beat(app: Any) -> None:
+    """Beat the liveness clock on ``app``'s event loop every second."""
 
     async def beat() -> None:
         HEALTH.beat()
+
+    app.timer(BEAT_S, name="frtwatch.health_beat")(beat)
+
+
+def install(app: Any, tables: WorkerTables) -> None:
+    """Register the liveness beat, the table sizes and readiness on ``app``."""
+
+    install_beat(app)
 
     async def state_sizes() -> None:
         for name, table in (("users", tables.users), ("agencies", tables.agencies)):
@@ -137,7 +145,6 @@ def install(app: Any, tables: WorkerTables) -> None:
     async def not_ready(sender: Any, *args: Any, **kwargs: Any) -> None:
         HEALTH.ready = False
 
-    app.timer(BEAT_S, name="frtwatch.health_beat")(beat)
     app.timer(STATE_EVERY_S, name="frtwatch.state_sizes")(state_sizes)
     # mode types receivers with mypy_extensions.NamedArg, which no plain def matches.
     app.on_partitions_revoked.connect(not_ready)

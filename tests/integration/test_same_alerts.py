@@ -1,4 +1,4 @@
-"""Same events, same alerts: five ways of running one world give one set of alerts.
+"""Same events, same alerts: six ways of running one world give one set of alerts.
 
 The world (150 users, 14 days, seed 7) holds every kind of incident the
 simulator plants, among them a loud burst, a quiet burst, a burst on the
@@ -12,7 +12,7 @@ plain dicts, per agency in event-time order
 exactly its alerts: the same ids, and for every id the same latest record
 (event count, first and last seen, evidence ids, details, score), field for
 field. The live runs must also leave every user's and agency's state record
-equal to the recomputed one, byte for byte. The five runs:
+equal to the recomputed one, byte for byte. The six runs:
 
 1. **null keys**: Debian's ``kcat`` produces the events without keys onto 4
    partitions (librdkafka's partitioner spreads them at random), so each
@@ -22,7 +22,9 @@ equal to the recomputed one, byte for byte. The five runs:
    backlog reaches the broker a second later;
 4. **killed**: null keys, sent in slices while the worker is SIGKILLed three
    times; a fifth worker finishes;
-5. **replay**: ``frtwatch replay`` of the range run 1 read.
+5. **replay**: ``frtwatch replay`` of the range run 1 read;
+6. **split**: one worker as two processes, ``frtwatch worker --stage ingest`` and
+   ``--stage detect`` with the same app id.
 
 The live workers run with ``FRTWATCH_WATERMARK_IDLE=6``: the skew of run 3 (the
 time to send partitions 1 to 3 plus a second) must stay below the time the
@@ -214,6 +216,24 @@ def test_every_mode_gives_the_recomputed_alerts(
         produce(kafka_bootstrap, topics.events, shares[0], partition=0)
 
     live("skewed", skewed)
+
+    # 6. one worker as two processes: the ingest stage and the detection stage apart
+    topics = _topics(topic_names, "split")
+    create_topics([topics.events], partitions=4)
+    app_id = f"frtwatch-same-split-{uuid.uuid4().hex[:6]}"
+    stages = [
+        worker_factory(setup.policy, topics=topics, app_id=app_id, extra_env=LIVE_ENV,
+                       command=[str(FRTWATCH), "worker", "--stage", stage],
+                       log_name=f"split-{stage}")
+        for stage in ("ingest", "detect")
+    ]  # fmt: skip
+    produce(kafka_bootstrap, topics.events, [(None, line) for line in lines])
+    wait_drained(stages[1], kafka_bootstrap, total, timeout=300)
+    got = worker_outcome(kafka_bootstrap, app_id, topics.alerts)
+    assert [stage.stop() for stage in stages] == [0, 0]
+    outcomes["split stages"] = got
+    rows.append(("split", len(got.details), _differences(got.details, expected),
+                 _collisions(kafka_bootstrap, topics.alerts)))  # fmt: skip
 
     # 4. killed three times while the input still arrives
     topics = _topics(topic_names, "killed")
