@@ -157,8 +157,9 @@ def worker_env(
     return env
 
 
-def start_worker(env: Mapping[str, str], log: Path) -> Consumer:
-    return start([str(FRTWATCH), "worker"], log, env)
+def start_worker(env: Mapping[str, str], log: Path, stage: str = "both") -> Consumer:
+    """``frtwatch worker`` (``stage``: both stages, or ``ingest`` or ``detect`` alone)."""
+    return start([str(FRTWATCH), "worker", "--stage", stage], log, env)
 
 
 def start_empty_agent(

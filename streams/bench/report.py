@@ -43,6 +43,25 @@ def _rate(v: Any) -> str:
     return "n/a" if v is None else f"{v:,.0f} events/s"
 
 
+def _latency_rows(out: list[Row], latency: dict[str, Any] | None, label: str) -> None:
+    if not latency:
+        return
+    p99 = latency.get("p99_ms")
+    rate = latency.get("offered_events_per_s")
+    out.append(Row(f"event -> alert latency p50{label}", _ms(latency.get("p50_ms")), "", None))
+    out.append(Row(f"event -> alert latency p99 at {rate:,.0f}/s offered{label}", _ms(p99),
+                   "<= 500 ms", None if p99 is None else p99 <= 500))  # fmt: skip
+    if latency.get("ingest_p99_ms") is not None:
+        out.append(Row("  p99 in the ingest / detection stage",
+                       f"{_ms(latency['ingest_p99_ms'])} / {_ms(latency['detect_p99_ms'])}",
+                       "", None))  # fmt: skip
+    if latency.get("idle_worker_cores") is not None:
+        out.append(Row(f"worker CPU when idle{label}", f"{latency['idle_worker_cores']:.3f} cores",
+                       "", None))  # fmt: skip
+    missing = latency.get("probes_without_alert")
+    out.append(Row(f"latency probes without an alert{label}", f"{missing}", "0", missing == 0))
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     """The table's rows, targets checked, from the results dictionary."""
     out: list[Row] = []
@@ -58,6 +77,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(
             Row("full worker / empty Faust agent", f"{ratio:.2f}x", ">= 0.70x", ratio >= 0.7)
         )
+    split = _get(results, "throughput", "split_stages", "events_per_s")
+    if split is not None:
+        out.append(Row("worker as two processes (--stage ingest | detect)", _rate(split),
+                       ">= 20,000 events/s", split >= 20_000))  # fmt: skip
     pair = _get(results, "throughput", "two_workers", "events_per_s")
     if pair is not None:
         out.append(Row("two workers in one group (both stages each)", f"{pair:,.0f} events/s",
@@ -75,22 +98,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
         users = _get(results, "state", "worker", "users")
         out.append(Row(f"worker RSS after the bulk load ({users or '?'} users)",
                        f"{worker_rss:,.0f} MiB", "", None))  # fmt: skip
-    latency = _get(results, "latency")
-    if latency:
-        p99 = latency.get("p99_ms")
-        rate = latency.get("offered_events_per_s")
-        out.append(Row("event -> alert latency p50", _ms(latency.get("p50_ms")), "", None))
-        out.append(Row(f"event -> alert latency p99 at {rate:,.0f}/s offered", _ms(p99),
-                       "<= 500 ms", None if p99 is None else p99 <= 500))  # fmt: skip
-        if latency.get("ingest_p99_ms") is not None:
-            out.append(Row("  p99 in the ingest / detection stage",
-                           f"{_ms(latency['ingest_p99_ms'])} / {_ms(latency['detect_p99_ms'])}",
-                           "", None))  # fmt: skip
-        if latency.get("idle_worker_cores") is not None:
-            out.append(Row("worker CPU when idle", f"{latency['idle_worker_cores']:.3f} cores",
-                           "", None))  # fmt: skip
-        missing = latency.get("probes_without_alert")
-        out.append(Row("latency probes without an alert", f"{missing}", "0", missing == 0))
+    for key, label in (("latency", ""), ("latency_split", " (two processes)")):
+        _latency_rows(out, _get(results, key), label)
     state = _get(results, "state", "worker")
     if state:
         mean = state.get("mean_bytes")

@@ -13,14 +13,16 @@ nothing measured runs beside anything else measured):
 3. **latency**: the live events offered to the same, caught-up worker at a
    fixed rate, with probe searches whose alerts are recognisable
    (:mod:`streams.bench.latency`);
-4. **scale**: two workers in one consumer group over the same pre-loaded
+4. **split**: the worker as two processes, ``--stage ingest`` and ``--stage detect``,
+   over a copy of the bulk input, then the live latency through them;
+5. **scale**: two workers in one consumer group over the same pre-loaded
    input, timed like the single worker;
-5. **pinned**: the broker pinned to one core, one worker and then two workers in one
+6. **pinned**: the broker pinned to one core, one worker and then two workers in one
    group pinned to the other: contention apart from the design
    (:mod:`streams.bench.pinned`);
-6. **population**: a second worker fed distinct users until 100k and 1M are
+7. **population**: a second worker fed distinct users until 100k and 1M are
    in its tables; memory and state per user (:mod:`streams.bench.population`);
-7. **replay**: ``frtwatch replay``'s engine over the bulk topic next to raw
+8. **replay**: ``frtwatch replay``'s engine over the bulk topic next to raw
    reads of it by confluent-kafka (the replay's reader), aiokafka and
    kafka-python (:mod:`streams.bench.replay_phase`).
 
@@ -45,7 +47,7 @@ from streams.bench.topic_setup import TopicAdmin, bench_topics, new_run_id
 from streams.bench.workload import Workload, build_workload, describe, write_policy
 from streams.worker.consumer_lag import LagWatch, worker_groups
 
-PHASES = ("throughput", "latency", "scale", "pinned", "population", "replay")
+PHASES = ("throughput", "latency", "split", "scale", "pinned", "population", "replay")
 IDLE_SECONDS = 10.0
 """After the latency phase, the caught-up worker's CPU is measured this long with no input."""
 
@@ -156,41 +158,85 @@ class Bench:
         return worker
 
     def latency(self, worker: Consumer) -> None:
+        self.results["latency"] = self._latency([("worker", worker)], self.app_id, self.topics)
+
+    def _latency(
+        self, processes: list[tuple[str, Consumer]], app_id: str, topics: Any
+    ) -> dict[str, Any]:
+        """Live events offered at the set rate to a caught-up worker (its processes)."""
         from streams.bench.latency import Latency, offer, probe_alerts, probe_handoffs
         from streams.bench.processes import CpuShares
 
         assert self.workload is not None
-        cpu = CpuShares({"worker": worker.pid, "bench": os.getpid(), **self.broker_pid()})
+        pids = {label: p.pid for label, p in processes}
+        cpu = CpuShares({**pids, "bench": os.getpid(), **self.broker_pid()})
         offered = offer(
-            self.bootstrap, self.topics.events, self.workload.live,
+            self.bootstrap, topics.events, self.workload.live,
             rate=self.args.rate, seconds=self.args.latency_seconds, probe_every=20,
             run_id=self.run_id,
         )  # fmt: skip
-        internal = f"{self.app_id}-events-by-agency"
-        with LagWatch(
-            self.bootstrap, worker_groups(self.app_id), [self.topics.events, internal]
-        ) as watch:
+        internal = f"{app_id}-events-by-agency"
+
+        def alive() -> bool:
+            return all(p.alive() for _, p in processes)
+
+        with LagWatch(self.bootstrap, worker_groups(app_id), [topics.events, internal]) as watch:
             expected = self.workload.event_count + offered.sent
-            watch.wait_zero(expected, timeout_s=600, alive=worker.alive)
+            watch.wait_zero(expected, timeout_s=600, alive=alive)
         cores = cpu.read()
         probes = offered.probes
         latency = Latency(
             offered,
-            probe_alerts(self.bootstrap, self.topics.alerts, probes, timeout_s=60),
+            probe_alerts(self.bootstrap, topics.alerts, probes, timeout_s=60),
             probe_handoffs(self.bootstrap, internal, probes),
             cores,
         )
-        self.results["latency"] = latency.to_dict()
-        self.results["latency"]["worker_rss_mib"] = round(worker.rss_mib(), 1)
-        idle = CpuShares({"worker": worker.pid})
+        r = latency.to_dict()
+        r["worker_rss_mib"] = round(sum(p.rss_mib() for _, p in processes), 1)
+        idle = CpuShares(pids)
         time.sleep(IDLE_SECONDS)  # caught up, nothing offered: what waiting costs
-        self.results["latency"]["idle_worker_cores"] = idle.read().get("worker")
-        r = self.results["latency"]
-        _say(f"latency at {offered.per_second:,.0f}/s: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} "
-             f"ms (ingest stage p99 {r['ingest_p99_ms']} ms, detection stage p99 "
-             f"{r['detect_p99_ms']} ms), {latency.missing} probe(s) without alert; CPU "
-             + ", ".join(f"{k} {v:.2f} cores" for k, v in cores.items())
+        r["idle_worker_cores"] = round(sum(idle.read().values()), 3)
+        _say(f"latency at {offered.per_second:,.0f}/s ({', '.join(pids)}): p50 {r['p50_ms']} "
+             f"ms, p99 {r['p99_ms']} ms (ingest stage p99 {r['ingest_p99_ms']} ms, detection "
+             f"stage p99 {r['detect_p99_ms']} ms), {latency.missing} probe(s) without alert; "
+             "CPU " + ", ".join(f"{k} {v:.2f} cores" for k, v in cores.items())
              + f"; idle worker {r['idle_worker_cores']} cores")  # fmt: skip
+        return r
+
+    def split(self, workload: Workload) -> None:
+        """One worker as two processes (``--stage ingest`` and ``--stage detect``) over a
+        copy of the bulk input: throughput, each process's CPU, then live latency."""
+        from streams.bench.bulk_produce import event_items, load_topic
+        from streams.bench.processes import CpuShares
+        from streams.bench.throughput import measure_worker
+        from streams.producing import event_time_ms, key_function
+
+        topics = bench_topics(self.run_id, "split")
+        self.admin.create_worker_topics(topics)
+        load_topic(self.bootstrap, topics.events,
+                   event_items(str(workload.events), key_function("agency-user"),
+                               event_time_ms))  # fmt: skip
+        app_id = f"bench-{self.run_id}-split"
+        ingest = self.start_worker(workload.policy, app_id, topics, "split-ingest", "ingest")
+        detect = self.start_worker(workload.policy, app_id, topics, "split-detect", "detect")
+        try:
+            ingest.wait_for(WORKER_READY, timeout_s=180)
+            detect.wait_for(WORKER_READY, timeout_s=180)
+            cpu = CpuShares({"ingest": ingest.pid, "detect": detect.pid, **self.broker_pid()})
+            timed = measure_worker(detect, self.bootstrap, topics.events, app_id,
+                                   workload.event_count, timeout_s=3600)  # fmt: skip
+            section = self.results.setdefault("throughput", {})
+            section["split_stages"] = timed.to_dict() | {"cpu_cores": cpu.read()}
+            section["split_stages"]["rss_mib"] = round(ingest.rss_mib() + detect.rss_mib(), 1)
+            _say(f"worker as two processes (ingest | detect): {timed.per_second:,.0f} events/s"
+                 f" (CPU {section['split_stages']['cpu_cores']})")  # fmt: skip
+            if "latency" not in self.args.skip:
+                self.results["latency_split"] = self._latency(
+                    [("ingest", ingest), ("detect", detect)], app_id, topics
+                )
+        finally:
+            ingest.stop()
+            detect.stop()
 
     def broker_pid(self) -> dict[str, int]:
         """The local broker's pid, when the benchmark runs on the one ``frtwatch kafka up``
@@ -319,9 +365,11 @@ class Bench:
 
     workload: Workload | None = None
 
-    def start_worker(self, policy: Path, app_id: str, topics: Any, label: str) -> Consumer:
+    def start_worker(
+        self, policy: Path, app_id: str, topics: Any, label: str, stage: str = "both"
+    ) -> Consumer:
         env = worker_env(self.bootstrap, topics, app_id, self.work / f"data-{label}", policy)
-        return start_worker(env, self.work / f"{label}.log")
+        return start_worker(env, self.work / f"{label}.log", stage)
 
     def cleanup(self) -> None:
         if self.args.keep:
@@ -346,6 +394,8 @@ class Bench:
         finally:
             if worker is not None:
                 worker.stop()
+        if "split" not in skip:
+            self.split(workload)
         if "scale" not in skip:
             self.scale(workload)
         if "pinned" not in skip:

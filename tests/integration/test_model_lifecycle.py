@@ -49,6 +49,21 @@ def _policy(tmp_path: Path, world: Path) -> Path:
     return path
 
 
+def _deployment(
+    tmp_path: Path, bootstrap: str, topics: TopicNames
+) -> tuple[Path, list[Any], Path, dict[str, str]]:
+    """A simulated world (200 users, 14 days from 2026-03-02), its events in time order,
+    a policy with no model file yet, and the environment of frtwatch commands on it."""
+    world = tmp_path / "world"
+    simulate(SimulationConfig(users=200, days=14, seed=11, start=date(2026, 3, 2)), world)
+    events = sorted(read_events_file(world / "events.jsonl").events, key=lambda e: e.ts)
+    policy = _policy(tmp_path, world)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
+    env.update(FRTWATCH_BOOTSTRAP=bootstrap, FRTWATCH_POLICY=str(policy),
+               FRTWATCH_TOPIC_EVENTS=topics.events, FRTWATCH_TOPIC_MODELS=topics.models)  # fmt: skip
+    return world, events, policy, env
+
+
 def _produce(bootstrap: str, topic: str, events: list[Any]) -> None:
     """Send events keyed by agency and stamped with their event time, as shippers do."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
@@ -98,14 +113,7 @@ def test_a_worker_trains_its_own_model_and_replay_uses_each_version_where_it_app
     worker_factory: WorkerFactory,
     tmp_path: Path,
 ) -> None:
-    world = tmp_path / "world"
-    simulate(SimulationConfig(users=200, days=14, seed=11, start=date(2026, 3, 2)), world)
-    events = sorted(read_events_file(world / "events.jsonl").events, key=lambda e: e.ts)
-    policy = _policy(tmp_path, world)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
-    env.update(FRTWATCH_BOOTSTRAP=kafka_bootstrap, FRTWATCH_POLICY=str(policy),
-               FRTWATCH_TOPIC_EVENTS=topic_names.events,
-               FRTWATCH_TOPIC_MODELS=topic_names.models)  # fmt: skip
+    world, events, policy, env = _deployment(tmp_path, kafka_bootstrap, topic_names)
 
     worker = worker_factory(
         policy, extra_env={"FRTWATCH_TRAINER": "on", "FRTWATCH_TRAINER_EVERY": "1"}
@@ -188,17 +196,10 @@ def test_the_trainer_retrains_on_schedule_shadows_and_promotes_within_limits(
 ) -> None:
     """The trainer alone, one step at a time (``frtwatch model trainer --once``): the first
     model, a retrained version in its shadow period, its promotion by comparison."""
-    world = tmp_path / "world"
-    simulate(SimulationConfig(users=200, days=14, seed=11, start=date(2026, 3, 2)), world)
-    events = sorted(read_events_file(world / "events.jsonl").events, key=lambda e: e.ts)
-    policy = _policy(tmp_path, world)
+    world, events, policy, env = _deployment(tmp_path, kafka_bootstrap, topic_names)
     data = yaml.safe_load(policy.read_text(encoding="utf-8"))
     data["detectors"]["behavior_anomaly"]["training"].update(retrain_every="3d", shadow="1d")
     policy.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRTWATCH_")}
-    env.update(FRTWATCH_BOOTSTRAP=kafka_bootstrap, FRTWATCH_POLICY=str(policy),
-               FRTWATCH_TOPIC_EVENTS=topic_names.events,
-               FRTWATCH_TOPIC_MODELS=topic_names.models)  # fmt: skip
     create_topics([topic_names.events], partitions=4)
     sent = 0
 
