@@ -89,6 +89,9 @@ DITHER: dict[str, float] = {
     "other_agency_share": 0.01,
     "distinct_endpoints": 0.1,
     "gap_irregularity": 0.05,
+    "off_hours_rise": 0.01,
+    "distinct_probe_rise": 0.01,
+    "zero_result_rise": 0.01,
 }
 MIN_USERS = 5
 MIN_ROWS = 50
