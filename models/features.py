@@ -292,7 +292,7 @@ UTC_HOURS = LocalHours()
 class BehaviorWindow:
     """A user's recent behaviour as a fixed-size set of decayed sums (see the module doc).
 
-    ``to_list()`` is about 350 bytes of JSON; nothing in it grows with the
+    ``to_list()`` is about 430 bytes of JSON; nothing in it grows with the
     number of events.
     """
 
