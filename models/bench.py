@@ -54,6 +54,9 @@ def _synthetic_rows(n: int, seed: int) -> np.ndarray:
             rng.beta(1, 40, n),
             rng.integers(1, 3, n).astype(float),
             rng.normal(1.5, 0.4, n),
+            rng.beta(1, 30, n),
+            rng.beta(1, 10, n),
+            rng.beta(1, 8, n),
         ]
     )
 

@@ -16,7 +16,7 @@ never trains the model either.
 >>> events = [ev(i, u) for i in range(12) for u in ("a", "b")] + [ev(3, "a")]  # one duplicate
 >>> rows = replay_features(events)
 >>> rows.X.shape, rows.event_count, rows.users, rows.duplicates
-((6, 8), 24, ['MPD/a', 'MPD/b'], 1)
+((6, 11), 24, ['MPD/a', 'MPD/b'], 1)
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def _points(value: float) -> str:
+    return f"{value * 100:.0f} points"
+
+
 def _times(value: float) -> str:
     return f"{value:.1f}x"
 
@@ -55,6 +59,21 @@ _PHRASES: dict[str, tuple[str, _Formatter, float]] = {
     "other_agency_share": ("{value} of recent searches were for another agency", _pct, 0.02),
     "distinct_endpoints": ("used {value} different FRT systems in 7 days", _count, 0.5),
     "gap_irregularity": ("irregular timing between searches: {value} on a log scale", _plain, 0.1),
+    "off_hours_rise": (
+        "off-hours share of recent searches {value} above the user's own usual share",
+        _points,
+        0.02,
+    ),
+    "distinct_probe_rise": (
+        "new-probe share of recent searches {value} above the user's own usual share",
+        _points,
+        0.02,
+    ),
+    "zero_result_rise": (
+        "no-candidate share of recent searches {value} above the user's own usual share",
+        _points,
+        0.02,
+    ),
 }
 MAX_REASONS = 3
 

@@ -7,11 +7,14 @@ handful of numbers. Two kinds of weight are used, each where it fits:
 * **rates** decay in event time: a search ``age`` seconds old weighs
   ``exp(-age / tau)``, so a late event counts as if it had come in order;
 * **shares and gaps** decay per search: the search ``k`` searches ago weighs
-  ``(1 - 1/RECENT_SEARCHES) ** k``. Every share is then taken over about the
-  same number of searches (the last ~10) whether the user searches ten
-  times a day or twice a week; a time window would give an occasional user's
-  shares two or three searches and make them noise. Ten, not more: a
-  change shows after a few changed searches (see ``RECENT_SEARCHES``).
+  ``(1 - 1/RECENT_SEARCHES) ** k``. Ten, not more: a change shows after a few
+  changed searches (see ``RECENT_SEARCHES``). The shares also fade in event
+  time (:data:`SHARE_HALF_LIFE_S`, one day), so they forget a behaviour that
+  stopped once the user searches normally again, even if that is days later;
+  and each share adds :data:`SHARE_PRIOR` pseudo-searches at the user's own
+  long-run share (the last ~50 searches, :data:`LONG_SEARCHES`), so a share
+  over a day's two or three searches leans on the user's history instead of
+  being noise.
 
 Training replays each user's events through this class in time order, and
 the stream updates the same class per event, so a model never sees features
@@ -50,8 +53,15 @@ Features (``FEATURE_NAMES`` order), each a plain number an analyst can read:
     searches: about 1-2 for a steady working pattern, higher when searches come
     in bursts separated by long silences. A log scale makes it independent of
     how busy the user is.
+``off_hours_rise``, ``distinct_probe_rise``, ``zero_result_rise``
+    How far the recent share stands above the user's own long-run share (the
+    last ~50 searches), 0 when it does not: the user against their own history.
+    An evening-shift user whose searches are always late, or a user who always
+    finds little, reads 0; a user who starts searching at night reads the jump.
+    The global forest alone sees only where a share sits among all users'.
 
-"Recent" for the shares and gaps means the last ~10 searches. ``features()`` is
+"Recent" for the shares and gaps means the last ~10 searches (for the shares, of
+about the last day or two). ``features()`` is
 ``None`` until the user has :data:`MIN_EVENTS` searches, because shares over a
 handful of searches say more about chance than about behaviour.
 
@@ -74,13 +84,18 @@ handful of searches say more about chance than about behaviour.
 >>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
 {'rate_vs_baseline': 1.08, 'off_hours_share': 0.0, 'distinct_probe_share': 1.0,
  'zero_result_share': 0.0, 'no_case_share': 0.0, 'other_agency_share': 0.0,
- 'distinct_endpoints': 1.0, 'gap_irregularity': 0.99}
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 0.99, 'off_hours_rise': 0.0,
+ 'distinct_probe_rise': 0.0, 'zero_result_rise': 0.0}
 >>> for hour in (0, 1, 2, 3, 4):       # then a night of searches, no case, nothing found
 ...     window.update(search(5, hour, case=None, results=0))
 >>> show(window.features())            # doctest: +NORMALIZE_WHITESPACE
-{'rate_vs_baseline': 1.29, 'off_hours_share': 0.47, 'distinct_probe_share': 1.0,
- 'zero_result_share': 0.47, 'no_case_share': 0.47, 'other_agency_share': 0.0,
- 'distinct_endpoints': 1.0, 'gap_irregularity': 1.3}
+{'rate_vs_baseline': 1.29, 'off_hours_share': 0.62, 'distinct_probe_share': 1.0,
+ 'zero_result_share': 0.62, 'no_case_share': 0.62, 'other_agency_share': 0.0,
+ 'distinct_endpoints': 1.0, 'gap_irregularity': 1.3, 'off_hours_rise': 0.33,
+ 'distinct_probe_rise': 0.0, 'zero_result_rise': 0.33}
+>>> window.update(search(8, 9))        # three quiet days, then one ordinary search (v4: 0.41)
+>>> show(window.features())["off_hours_share"], show(window.features())["off_hours_rise"]
+(0.26, 0.0)
 >>> BehaviorWindow.from_list(window.to_list()).features() == window.features()
 True
 >>> BehaviorWindow().features() is None        # no history yet
@@ -107,6 +122,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "other_agency_share",
     "distinct_endpoints",
     "gap_irregularity",
+    "off_hours_rise",
+    "distinct_probe_rise",
+    "zero_result_rise",
 )
 
 MIN_EVENTS = 10
@@ -132,6 +150,19 @@ users flagged over the five worlds against 79, and every incident found
 either way. 6 and 8 flagged more normal users on some worlds or left the
 slowest incident slower."""
 _KEEP = 1.0 - 1.0 / RECENT_SEARCHES
+SHARE_HALF_LIFE_S = 1 * 86_400.0
+"""The recent shares also fade in event time: a search a day old weighs half as much.
+
+Without it a share remembered the last ~10 searches however old they were, so a user
+who stopped a changed behaviour and then searched little (a weekend, an occasional
+user) kept reading "84% of recent searches off-hours" for days."""
+_TAU_SHARE = SHARE_HALF_LIFE_S / _LN2
+LONG_SEARCHES = 50
+"""The long memory of the user's own shares (the ``*_rise`` features' reference)."""
+_KEEP_LONG = 1.0 - 1.0 / LONG_SEARCHES
+SHARE_PRIOR = 1.5
+"""Pseudo-searches at the user's own long-run share added to every recent share, so a
+share over a day's two or three searches (the fading leaves no more) is not noise."""
 RATE_PRIOR = 2.0
 _TAU_SHORT = SHORT_HALF_LIFE_S / _LN2
 _TAU_LONG = LONG_HALF_LIFE_S / _LN2
@@ -141,15 +172,19 @@ PROBE_MEMORY = 8
 ENDPOINT_MEMORY = 6
 """Distinct hosts remembered (least recently used is forgotten first)."""
 
-FEATURE_VERSION = 4
+FEATURE_VERSION = 5
 """Version of the feature definitions and of their stored form; a model card and a
-stored window name it (3: ten-search memory; 4: off-hours in the agency's local time).
+stored window name it (3: ten-search memory; 4: off-hours in the agency's local time;
+5: shares fade in event time and lean on the user's own long-run share, and three
+``*_rise`` features compare the recent shares with it).
 A window stored under another version starts afresh; a model trained under another is
 refused."""
 _FORMAT_VERSION = FEATURE_VERSION
 # Indexes of the decayed sums in BehaviorWindow._sums.
 _TOTAL, _OFF, _DISTINCT, _ZERO, _NOCASE, _OTHER, _SHORT, _LONG, _G0, _G1, _G2 = range(11)
-_N_SUMS = 11
+# The same total and five shares over the long memory (LONG_SEARCHES, no time decay).
+_L_TOTAL, _L_OFF, _L_DISTINCT, _L_ZERO, _L_NOCASE, _L_OTHER = range(11, 17)
+_N_SUMS = 17
 
 
 def _probe_key(probe: str) -> int:
@@ -257,7 +292,7 @@ UTC_HOURS = LocalHours()
 class BehaviorWindow:
     """A user's recent behaviour as a fixed-size set of decayed sums (see the module doc).
 
-    ``to_list()`` is about 350 bytes of JSON; nothing in it grows with the
+    ``to_list()`` is about 430 bytes of JSON; nothing in it grows with the
     number of events.
     """
 
@@ -285,12 +320,20 @@ class BehaviorWindow:
         ts = event.ts
         sums = self._sums
         keep = _KEEP
+        share_weight = 1.0
         if self._n == 0:
             self._first_ts = self._last_ts = ts
         elif ts > self._last_ts:
             dt = ts - self._last_ts
             sums[_SHORT] *= math.exp(-dt / _TAU_SHORT)
             sums[_LONG] *= math.exp(-dt / _TAU_LONG)
+            fade = math.exp(-dt / _TAU_SHARE)
+            sums[_TOTAL] *= fade
+            sums[_OFF] *= fade
+            sums[_DISTINCT] *= fade
+            sums[_ZERO] *= fade
+            sums[_NOCASE] *= fade
+            sums[_OTHER] *= fade
             gap = math.log1p(dt)
             sums[_G0] = sums[_G0] * keep + 1.0
             sums[_G1] = sums[_G1] * keep + gap
@@ -302,6 +345,7 @@ class BehaviorWindow:
             age = self._last_ts - ts
             short_weight = math.exp(-age / _TAU_SHORT)
             long_weight = math.exp(-age / _TAU_LONG)
+            share_weight = math.exp(-age / _TAU_SHARE)
             self._first_ts = min(self._first_ts, ts)
         self._n += 1
         sums[_SHORT] += short_weight
@@ -319,12 +363,23 @@ class BehaviorWindow:
                 probes.append(key)
                 if len(probes) > PROBE_MEMORY:
                     del probes[0]
-        sums[_TOTAL] = sums[_TOTAL] * keep + 1.0
-        sums[_OFF] = sums[_OFF] * keep + off
-        sums[_DISTINCT] = sums[_DISTINCT] * keep + distinct
-        sums[_ZERO] = sums[_ZERO] * keep + (1.0 if event.result_count == 0 else 0.0)
-        sums[_NOCASE] = sums[_NOCASE] * keep + (1.0 if event.case_number is None else 0.0)
-        sums[_OTHER] = sums[_OTHER] * keep + (1.0 if event.on_behalf_of != event.agency else 0.0)
+        zero = 1.0 if event.result_count == 0 else 0.0
+        nocase = 1.0 if event.case_number is None else 0.0
+        other = 1.0 if event.on_behalf_of != event.agency else 0.0
+        w = share_weight
+        sums[_TOTAL] = sums[_TOTAL] * keep + w
+        sums[_OFF] = sums[_OFF] * keep + w * off
+        sums[_DISTINCT] = sums[_DISTINCT] * keep + w * distinct
+        sums[_ZERO] = sums[_ZERO] * keep + w * zero
+        sums[_NOCASE] = sums[_NOCASE] * keep + w * nocase
+        sums[_OTHER] = sums[_OTHER] * keep + w * other
+        keep = _KEEP_LONG
+        sums[_L_TOTAL] = sums[_L_TOTAL] * keep + 1.0
+        sums[_L_OFF] = sums[_L_OFF] * keep + off
+        sums[_L_DISTINCT] = sums[_L_DISTINCT] * keep + distinct
+        sums[_L_ZERO] = sums[_L_ZERO] * keep + zero
+        sums[_L_NOCASE] = sums[_L_NOCASE] * keep + nocase
+        sums[_L_OTHER] = sums[_L_OTHER] * keep + other
         self._touch_endpoint(_host_key(event.host), ts)
 
     def _touch_endpoint(self, key: int, ts: float) -> None:
@@ -354,15 +409,24 @@ class BehaviorWindow:
         else:
             irregularity = 0.0
         horizon = self._last_ts - ENDPOINT_HORIZON_S
+        per = 1.0 / sums[_L_TOTAL]  # long-run share = long sum * per
+        prior = SHARE_PRIOR * per  # SHARE_PRIOR pseudo-searches at the long-run share
+        denominator = total + SHARE_PRIOR
+        off = (sums[_OFF] + prior * sums[_L_OFF]) / denominator
+        distinct = (sums[_DISTINCT] + prior * sums[_L_DISTINCT]) / denominator
+        zero = (sums[_ZERO] + prior * sums[_L_ZERO]) / denominator
         return [
             (sums[_SHORT] + RATE_PRIOR) / (expected + RATE_PRIOR),
-            sums[_OFF] / total,
-            sums[_DISTINCT] / total,
-            sums[_ZERO] / total,
-            sums[_NOCASE] / total,
-            sums[_OTHER] / total,
+            off,
+            distinct,
+            zero,
+            (sums[_NOCASE] + prior * sums[_L_NOCASE]) / denominator,
+            (sums[_OTHER] + prior * sums[_L_OTHER]) / denominator,
             float(sum(1 for _, seen in self._endpoints if seen >= horizon)),
             irregularity,
+            max(0.0, off - sums[_L_OFF] * per),
+            max(0.0, distinct - sums[_L_DISTINCT] * per),
+            max(0.0, zero - sums[_L_ZERO] * per),
         ]
 
     def to_list(self) -> list[Any]:

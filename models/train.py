@@ -41,6 +41,15 @@ Other ``max_features``, a uniform background in the fitting sample and a
 lower target share either left the slowest incidents as slow or flagged
 many more users of an agency-wide surge.
 
+Features of version 5 (docs/BEHAVIOUR.md) work around that saturation rather
+than through it: the ``*_rise`` features compare a user's recent shares with
+their own long-run shares, so a changed user departs on more features at once,
+and the recent shares fade in event time, so a behaviour that stopped stops
+being flagged. On four 400-user, 21-day worlds (``python -m models.separation
+--seeds 11 12 13 21``) the median time to the first alert fell from 0.39 to
+0.07 days and the normal users flagged from 20 to 8; the margins over the
+threshold stayed about 0.1.
+
 Everything random is seeded: the same events and seed give the same forest,
 threshold and scores.
 """
@@ -89,6 +98,9 @@ DITHER: dict[str, float] = {
     "other_agency_share": 0.01,
     "distinct_endpoints": 0.1,
     "gap_irregularity": 0.05,
+    "off_hours_rise": 0.01,
+    "distinct_probe_rise": 0.01,
+    "zero_result_rise": 0.01,
 }
 MIN_USERS = 5
 MIN_ROWS = 50

@@ -118,6 +118,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         help="first day of the run, 00:00 UTC (default 2026-03-02)",
     )
     parser.add_argument(
+        "--behaviour-days",
+        type=_bounded(1, MAX_DAYS),
+        default=None,
+        metavar="N",
+        help="behaviour-only incidents last N days from their onset, then the user's "
+        "ordinary searching resumes (default: to the end of the run)",
+    )
+    parser.add_argument(
         "--policy",
         metavar="FILE",
         help="policy file (default: FRTWATCH_POLICY or config/policy.yaml)",
@@ -155,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         start=args.start,
         policy_path=policy_path,
         policy_label=policy_label,
+        behaviour_days=args.behaviour_days,
     )
     result = simulate(config, args.out)
     truth = result.truth

@@ -13,6 +13,11 @@ changes is what the behaviour model looks at:
   times the user's usual daily count;
 * ``odd_hours``: late-night searching (22:30-05:30), irregular, almost every
   probe new, mostly nothing found, two to three times the usual count.
+
+The changed behaviour lasts to the end of the run, or, with
+``SimulationConfig.behaviour_days`` (``frtwatch simulate --behaviour-days N``),
+``N`` days from the onset, after which the user's ordinary searching resumes:
+what a model must stop flagging once the behaviour is over.
 """
 
 from __future__ import annotations
@@ -53,12 +58,12 @@ def clumped_times(rng: random.Random, count: int, first: int, last: int) -> list
 
 
 def _plan_days(
-    sc: Scenario, rng: random.Random, user: SimUser, variant: str, onset: int
+    sc: Scenario, rng: random.Random, user: SimUser, variant: str, onset: int, stop: int
 ) -> list[tuple[int, int, int]]:
-    """(count, first, last) per active day of the changed behaviour."""
+    """(count, first, last) per active day of the changed behaviour (days onset to stop)."""
     world = sc.world
     plans: list[tuple[int, int, int]] = []
-    for day in range(onset, world.days):
+    for day in range(onset, stop):
         base = world.day_ms(day)
         if variant == "night_fishing":
             if day == onset or rng.random() < 0.8:
@@ -82,7 +87,13 @@ def _plan_days(
 
 
 def _changed_behaviour(
-    sc: Scenario, rng: random.Random, label: Label, user: SimUser, variant: str, onset: int
+    sc: Scenario,
+    rng: random.Random,
+    label: Label,
+    user: SimUser,
+    variant: str,
+    onset: int,
+    stop: int,
 ) -> None:
     world = sc.world
     book = CaseBook(user.agency, world.year, rng)
@@ -90,9 +101,10 @@ def _changed_behaviour(
     p_new, p_zero = {"night_fishing": (1.0, 0.9), "probe_fishing": (1.0, 0.9)}.get(
         variant, (0.97, 0.8)
     )
-    for count, first, last in _plan_days(sc, rng, user, variant, onset):
+    until = min(world.end_ms, world.day_ms(stop))
+    for count, first, last in _plan_days(sc, rng, user, variant, onset, stop):
         for t in clumped_times(rng, count, first, last):
-            if t >= world.end_ms:
+            if t >= until:
                 continue
             case = rng.choice(cases)
             sc.sink.add(
@@ -126,6 +138,8 @@ def behaviour_anomalies(sc: Scenario) -> None:
         user = sc.reserve(rng, label, ("regular", "occasional"), accept=settled)
         label.agency = user.agency
         onset = rng.choice(onsets)
-        # From the onset the user's activity is the changed behaviour only.
-        user.blackouts.append((world.day_ms(onset), world.end_ms))
-        _changed_behaviour(sc, rng, label, user, variant, onset)
+        lasts = world.config.behaviour_days
+        stop = world.days if lasts is None else min(world.days, onset + lasts)
+        # From the onset (until the stop) the user's activity is the changed behaviour only.
+        user.blackouts.append((world.day_ms(onset), min(world.end_ms, world.day_ms(stop))))
+        _changed_behaviour(sc, rng, label, user, variant, onset, stop)

@@ -44,6 +44,8 @@ class SimulationConfig:
     policy_path: Path = DEFAULT_POLICY
     # How truth.json names the policy file (the path as the user wrote it).
     policy_label: str = "config/policy.yaml"
+    # Days a behaviour-only incident lasts before the user's routine resumes (None: to the end).
+    behaviour_days: int | None = None
 
     def validate(self) -> None:
         if not MIN_USERS <= self.users <= MAX_USERS:
@@ -53,6 +55,10 @@ class SimulationConfig:
         if not MIN_DAYS <= self.days <= MAX_DAYS:
             raise SimulationError(
                 f"--days must be between {MIN_DAYS} and {MAX_DAYS}, got {self.days}"
+            )
+        if self.behaviour_days is not None and not 1 <= self.behaviour_days <= MAX_DAYS:
+            raise SimulationError(
+                f"--behaviour-days must be between 1 and {MAX_DAYS}, got {self.behaviour_days}"
             )
 
 

@@ -11,8 +11,11 @@ import pytest
 
 from models.features import (
     FEATURE_NAMES,
+    LONG_SEARCHES,
     MIN_EVENTS,
     RECENT_SEARCHES,
+    SHARE_HALF_LIFE_S,
+    SHARE_PRIOR,
     BehaviorWindow,
     LocalHours,
 )
@@ -51,6 +54,24 @@ def features_of(events: list[SearchEvent], hours: LocalHours | None = None) -> d
     row = window.features()
     assert row is not None
     return dict(zip(FEATURE_NAMES, row, strict=True))
+
+
+def expected_share(times: list[float], flags: list[float]) -> tuple[float, float]:
+    """(recent share, long-run share) of in-order searches, from the definitions directly.
+
+    The search ``k`` searches before the last, ``age`` seconds older, weighs
+    ``keep**k * 2**(-age / SHARE_HALF_LIFE_S)`` in the recent share, which also holds
+    ``SHARE_PRIOR`` pseudo-searches at the long-run share (weights ``keep_long**k``).
+    """
+    keep, keep_long = 1 - 1 / RECENT_SEARCHES, 1 - 1 / LONG_SEARCHES
+    last, n = times[-1], len(times)
+    recent = [
+        keep ** (n - 1 - i) * 2 ** (-(last - t) / SHARE_HALF_LIFE_S) for i, t in enumerate(times)
+    ]
+    long = [keep_long ** (n - 1 - i) for i in range(n)]
+    long_share = sum(w * f for w, f in zip(long, flags, strict=True)) / sum(long)
+    weighted = sum(w * f for w, f in zip(recent, flags, strict=True))
+    return (weighted + SHARE_PRIOR * long_share) / (sum(recent) + SHARE_PRIOR), long_share
 
 
 def working_days(days: int = 5, per_day: int = 4) -> list[SearchEvent]:
@@ -103,12 +124,12 @@ def test_off_hours_follow_the_agency_clock_across_daylight_saving(
     """The same UTC time is off-hours on one side of a DST change and not on the other."""
     days_before, days_after = _daily_at(change, utc_hour)
     assert len(days_before) >= MIN_EVENTS and len(days_after) >= MIN_EVENTS
-    assert features_of(days_before, NEW_YORK)["off_hours_share"] == before
-    assert features_of(days_after, NEW_YORK)["off_hours_share"] == after
+    assert features_of(days_before, NEW_YORK)["off_hours_share"] == pytest.approx(before)
+    assert features_of(days_after, NEW_YORK)["off_hours_share"] == pytest.approx(after)
     # read on UTC, the same searches are on the same side all along
     utc_off = 1.0 if utc_hour < 6 else 0.0
-    assert features_of(days_before)["off_hours_share"] == utc_off
-    assert features_of(days_after)["off_hours_share"] == utc_off
+    assert features_of(days_before)["off_hours_share"] == pytest.approx(utc_off)
+    assert features_of(days_after)["off_hours_share"] == pytest.approx(utc_off)
 
 
 @pytest.mark.parametrize(
@@ -165,19 +186,21 @@ def test_each_share_counts_its_own_kind_of_search() -> None:
     ]
     events = base + odd
     named = features_of(events)
-    # The search k searches ago weighs keep**k; the odd ones are 2, 1 and 0 searches ago.
-    keep = 1 - 1 / RECENT_SEARCHES
-    total = sum(keep**k for k in range(len(events)))
-    assert named["zero_result_share"] == pytest.approx(keep**2 / total)
-    assert named["no_case_share"] == pytest.approx(keep / total)
-    assert named["other_agency_share"] == pytest.approx(1 / total)
+    times = [e.ts for e in events]
+    for name, position in (("zero_result_share", 3), ("no_case_share", 2),
+                           ("other_agency_share", 1)):  # fmt: skip
+        flags = [0.0] * len(events)
+        flags[-position] = 1.0
+        assert named[name] == pytest.approx(expected_share(times, flags)[0])
+    # the odd searches are a minute apart: within the day's fading, the later weigh more
+    assert named["other_agency_share"] > named["no_case_share"] > named["zero_result_share"] > 0
 
 
 def test_repeated_probe_lowers_distinct_share() -> None:
     same = hashlib.sha256(b"same face").hexdigest()
     events = [search(START + n * HOUR, n, probe_sha256=same) for n in range(MIN_EVENTS)]
-    keep = 1 - 1 / RECENT_SEARCHES  # only the first search, MIN_EVENTS - 1 searches ago, was new
-    expected = keep ** (MIN_EVENTS - 1) / sum(keep**k for k in range(MIN_EVENTS))
+    flags = [1.0] + [0.0] * (MIN_EVENTS - 1)  # only the first search was new
+    expected = expected_share([e.ts for e in events], flags)[0]
     assert features_of(events)["distinct_probe_share"] == pytest.approx(expected)
 
 
@@ -219,13 +242,44 @@ def test_rate_does_not_depend_on_arrival_order() -> None:
     assert out_of_order["rate_vs_baseline"] == pytest.approx(in_order["rate_vs_baseline"], rel=1e-9)
 
 
-def test_shares_are_over_recent_searches_not_recent_days() -> None:
+def test_an_occasional_users_share_leans_on_their_own_history() -> None:
     # An occasional user: one search every three days, the last five found nothing.
     events = [search(START + n * 3 * 86_400 + 10 * HOUR, n, result_count=0 if n >= 25 else 3)
               for n in range(30)]  # fmt: skip
-    keep = 1 - 1 / RECENT_SEARCHES
-    expected = sum(keep**k for k in range(5)) / sum(keep**k for k in range(30))
-    assert features_of(events)["zero_result_share"] == pytest.approx(expected)
+    flags = [1.0 if n >= 25 else 0.0 for n in range(30)]
+    expected, long_share = expected_share([e.ts for e in events], flags)
+    named = features_of(events)
+    assert named["zero_result_share"] == pytest.approx(expected)
+    assert named["zero_result_rise"] == pytest.approx(expected - long_share)
+    # three days fade the older searches to 1/8: the last one and the prior decide
+    assert 0.5 < named["zero_result_share"] < 0.8
+
+
+def test_a_behaviour_that_stopped_fades_when_the_user_searches_again() -> None:
+    history = working_days(days=10, per_day=4)
+    last = history[-1].ts
+    nights = [search(last + 10 * HOUR + i * 600, 500 + i, result_count=0) for i in range(12)]
+    during = features_of(history + nights)
+    assert during["off_hours_share"] > 0.7 and during["off_hours_rise"] > 0.4
+    # four quiet days, then two ordinary searches: the night no longer reads as recent
+    back = last + 5 * 86_400
+    after = features_of(history + nights + [search(back, 600), search(back + HOUR, 601)])
+    assert after["off_hours_share"] < 0.3
+    assert after["off_hours_rise"] == 0.0
+
+
+def test_rises_compare_a_user_with_their_own_history() -> None:
+    # An evening-shift user: every search off-hours, every day. Their share is high, their
+    # rise is nil; a day user who starts searching at night rises.
+    evening = [search(START + d * 86_400 + (22 + i * 0.5) * HOUR, d * 10 + i)
+               for d in range(10) for i in range(4)]  # fmt: skip
+    named = features_of(evening)
+    assert named["off_hours_share"] == pytest.approx(1.0)
+    assert named["off_hours_rise"] == pytest.approx(0.0)
+    day = working_days(days=10)
+    last = day[-1].ts
+    night = [search(last + 12 * HOUR + i * 900, 700 + i) for i in range(4)]
+    assert features_of(day + night)["off_hours_rise"] > 0.3
 
 
 def test_state_stays_small_whatever_the_history() -> None:

@@ -17,7 +17,8 @@ from tests.unit.models.synthetic_world import World
 def _row(**values: float) -> list[float]:
     plain = {"rate_vs_baseline": 1.0, "off_hours_share": 0.0, "distinct_probe_share": 0.8,
              "zero_result_share": 0.25, "no_case_share": 0.0, "other_agency_share": 0.0,
-             "distinct_endpoints": 1.0, "gap_irregularity": 1.5}  # fmt: skip
+             "distinct_endpoints": 1.0, "gap_irregularity": 1.5, "off_hours_rise": 0.0,
+             "distinct_probe_rise": 0.0, "zero_result_rise": 0.0}  # fmt: skip
     plain.update(values)
     return [plain[name] for name in FEATURE_NAMES]
 
@@ -26,7 +27,8 @@ def test_higher_score_means_more_anomalous(trained_model: Path) -> None:
     model = load_model(trained_model)
     usual = _row()
     odd = _row(off_hours_share=0.9, zero_result_share=0.95, distinct_probe_share=1.0,
-               rate_vs_baseline=4.0, gap_irregularity=4.0)  # fmt: skip
+               rate_vs_baseline=4.0, gap_irregularity=4.0, off_hours_rise=0.9,
+               zero_result_rise=0.7, distinct_probe_rise=0.2)  # fmt: skip
     scores = model.score(np.array([usual, odd]))
     assert scores.shape == (2,)
     assert scores[1] > model.threshold > scores[0]
@@ -43,7 +45,7 @@ def test_batch_equals_rows_scored_alone(trained_model: Path, world: World) -> No
 def test_empty_batch_and_wrong_shape(trained_model: Path) -> None:
     model = load_model(trained_model)
     assert model.score(np.empty((0, len(FEATURE_NAMES)))).shape == (0,)
-    with pytest.raises(ModelError, match="expected rows of 8 features"):
+    with pytest.raises(ModelError, match="expected rows of 11 features"):
         model.score(np.zeros((3, 5)))
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
+
+import pytest
 
 from streams.contract import SearchEvent
 from streams.contract.event import parse_timestamp
@@ -64,3 +67,34 @@ def test_anomalies_differ_from_ordinary_users_in_several_features(
         profile = _profile(changed, len(before) / 7, (end - onset) / 86400)
         beyond = [name for name, value in profile.items() if value > limits[name]]
         assert len(beyond) >= 2, (incident["kind"], profile, limits)
+
+
+def test_behaviour_days_end_the_incident_and_bring_the_routine_back(tmp_path: Path) -> None:
+    from tests.unit.simulate.conftest import write_world
+
+    world = write_world(tmp_path / "w", users=200, days=21, seed=11, behaviour_days=3)
+    by_id = world.by_id
+    incidents = [i for i in world.truth["incidents"] if i["detector"] == "behavior_anomaly"]
+    assert incidents
+    resumed = 0
+    for incident in incidents:
+        start, end = parse_timestamp(incident["start"]), parse_timestamp(incident["end"])
+        # the changed behaviour lasts at most three days from the onset day's midnight
+        assert end - (start - start % 86_400) <= 3 * 86_400
+        (user,) = incident["users"]
+        evidence = set(incident["event_ids"])
+        later = [e for e in world.events if e.user == user and e.agency == incident["agency"]
+                 and e.ts > end]  # fmt: skip
+        assert all(e.event_id not in evidence for e in later)
+        assert all(by_id[eid].ts <= end for eid in evidence)
+        resumed += bool(later)
+    # after the stop the users search as before (some may have no working day left)
+    assert resumed >= len(incidents) // 2
+
+
+def test_behaviour_days_are_checked() -> None:
+    from streams.simulate import SimulationConfig
+    from streams.simulate.world import SimulationError
+
+    with pytest.raises(SimulationError, match="--behaviour-days must be between 1 and"):
+        SimulationConfig(behaviour_days=0).validate()
