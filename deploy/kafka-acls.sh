@@ -17,6 +17,7 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties 
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation All --topic 'frtwatch-' --resource-pattern-type prefixed
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --group 'frtwatch'
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --group 'frtwatch-ingest'
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --add --allow-principal User:frtwatch-worker --operation Read --group 'frtwatch-ingest-stage'
 
 # frtwatch-console: frtwatch console: reads alerts, events and certificates, writes triage; frtwatch exceptions runs as it (reads and writes exceptions)
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties --alter --entity-type users --entity-name frtwatch-console --add-config "SCRAM-SHA-512=[password=$(cat frtwatch-console.password)]"

@@ -75,6 +75,7 @@ def grants(settings: Settings) -> list[Grant]:
         Grant(WORKER, "All", "topic", f"{app}-", prefixed=True),  # internal topics, changelogs
         Grant(WORKER, "Read", "group", app),
         Grant(WORKER, "Read", "group", f"{app}-ingest"),
+        Grant(WORKER, "Read", "group", f"{app}-ingest-stage"),  # frtwatch worker --stage ingest
         Grant(CONSOLE, "Read", "topic", t.alerts),
         Grant(CONSOLE, "Read", "topic", t.events),
         Grant(CONSOLE, "Read", "topic", t.certifications),  # the user page's certificate status

@@ -40,6 +40,7 @@ from streams.settings import Settings, load_settings
 from streams.worker import observability
 from streams.worker.agents import STAGES, install_detect, install_ingest
 from streams.worker.certificates_feed import CertificateFeed, CompactedFeed
+from streams.worker.consumer_lag import ingest_stage_group
 from streams.worker.model_feed import ModelRecords
 from streams.worker.runtime import WorkerRuntime, load_runtime
 from streams.worker.tables import declare_tables
@@ -99,7 +100,10 @@ def create_app(
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
     runtime = runtime or load_runtime(settings or load_settings())
     settings = runtime.settings
-    app = WorkerApp(settings, **faust_settings(settings))
+    # A process of the ingest stage alone must not join the detection stage's group (its
+    # Faust consumer would be a member with nothing to do, and rebalance the group).
+    faust_id = ingest_stage_group(settings.app_id) if stage == "ingest" else None
+    app = WorkerApp(settings, faust_id, **faust_settings(settings))
     topics = declare_topics(app, settings)
     if stage == "ingest":
         install_ingest(app, runtime, topics, announce=True)
@@ -160,8 +164,8 @@ class WorkerApp(faust.App):
     """The worker's ``faust.App``: its topics exist before any consumer subscribes, and
     its consumer is the one of :mod:`streams.worker.workarounds.consumer_start`."""
 
-    def __init__(self, settings: Settings, **options: Any) -> None:
-        super().__init__(settings.app_id, **options)
+    def __init__(self, settings: Settings, faust_id: str | None = None, **options: Any) -> None:
+        super().__init__(faust_id or settings.app_id, **options)
         self.frtwatch_settings = settings
 
     async def on_first_start(self) -> None:

@@ -29,6 +29,16 @@ class LagSample:
     lag: int
 
 
+def ingest_stage_group(app_id: str) -> str:
+    """The Faust group of a process that runs the ingest stage alone
+    (``frtwatch worker --stage ingest``): its Faust app consumes nothing, in a group apart.
+
+    >>> ingest_stage_group("frtwatch")
+    'frtwatch-ingest-stage'
+    """
+    return f"{app_id}-ingest-stage"
+
+
 def worker_groups(app_id: str) -> list[str]:
     """The consumer groups of a worker: its Faust app (internal topic) and its ingest stage.
 
