@@ -356,7 +356,8 @@ class Judge:
                 umarks.advance(position, item.source)
                 if agency_too:
                     amarks.advance(position, item.source)
-            result.late += outcome.late
+            if outcome.late:
+                result.late += 1
             accepted.append(event)
             user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
             if agency_too:
@@ -364,8 +365,10 @@ class Judge:
                 agency_item[akey] = item
             if warm:
                 continue
-            result.alerts.extend(outcome.alerts)
-            result.excepted += len(outcome.excepted)
+            if outcome.alerts:
+                result.alerts.extend(outcome.alerts)
+            if outcome.excepted:
+                result.excepted += len(outcome.excepted)
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
 
