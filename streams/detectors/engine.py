@@ -151,8 +151,14 @@ class Engine:
         user_state: UserState | None,
         agency_state: AgencyState | None,
         event: SearchEvent,
+        *,
+        score: bool = True,
     ) -> Outcome:
-        """Judge one event against the user's and agency's state (both updated in place)."""
+        """Judge one event against the user's and agency's state (both updated in place).
+
+        ``score``: whether a model will score the event; False leaves out the
+        :class:`ScoreRequest` (its feature row is not built; the behaviour window is
+        updated all the same)."""
         user = user_state if user_state is not None else UserState()
         agency = agency_state if agency_state is not None else AgencyState()
         key = event_hash(event.event_id)
@@ -204,7 +210,7 @@ class Engine:
         window = user.behavior
         window.update(event, self.hours)
         request = None
-        if self.scoring:
+        if score and self.scoring:
             features = window.features()
             if features is not None:
                 request = ScoreRequest(

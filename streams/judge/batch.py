@@ -59,10 +59,10 @@ record to the partition of the event that wrote it: :mod:`streams.worker.detect.
 >>> from streams.policy import CertificateRegistry, load_policy
 >>> from streams.settings import DEFAULT_POLICY
 >>> class Flaky(Engine):  # a detector bug that hits one event
-...     def process(self, user, agency, event):
+...     def process(self, user, agency, event, **options):
 ...         if event.event_id == "e2":
 ...             raise ValueError("a detector bug")
-...         return super().process(user, agency, event)
+...         return super().process(user, agency, event, **options)
 >>> def search(i):
 ...     return parse_event(b'{"event_id": "e%d", "ts": "2026-03-02T09:0%d:00Z", "agency": "MPD",'
 ...                        b' "user": "u1", "endpoint": "https://app.clearview.ai/"}' % (i, i))
@@ -303,6 +303,9 @@ class Judge:
         agency_item: dict[str, BatchItem[T]] = {}  # each agency's last event judged
         accepted = result.accepted
         process = self.engine.process
+        # Feature rows only when a version could score them (a driver may add versions
+        # between batches, never during one).
+        score = not warm and bool(self.models)
 
         for item in items:
             event = item.event
@@ -336,7 +339,7 @@ class Judge:
                     self._close(False, akey, agency, item, states, user_cache, user_token,
                                 result, warm)  # fmt: skip
                     user = user_cache[ukey]
-                outcome = process(user, agency, event)
+                outcome = process(user, agency, event, score=score)
                 grown = outcome.agency_state
                 if agency_too and len(grown.due) + len(grown.due_behavior) > AGENCY_DUE_CAP:
                     self._make_room(akey, grown, item, states, user_cache,
@@ -353,7 +356,8 @@ class Judge:
                 umarks.advance(position, item.source)
                 if agency_too:
                     amarks.advance(position, item.source)
-            result.late += outcome.late
+            if outcome.late:
+                result.late += 1
             accepted.append(event)
             user_cache[ukey], user_token[ukey] = outcome.user_state, item.token
             if agency_too:
@@ -361,8 +365,10 @@ class Judge:
                 agency_item[akey] = item
             if warm:
                 continue
-            result.alerts.extend(outcome.alerts)
-            result.excepted += len(outcome.excepted)
+            if outcome.alerts:
+                result.alerts.extend(outcome.alerts)
+            if outcome.excepted:
+                result.excepted += len(outcome.excepted)
             if outcome.score_request is not None:
                 requests.append((outcome.score_request, item))
 

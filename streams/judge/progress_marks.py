@@ -88,8 +88,12 @@ class Marks:
 
     def has_event(self, position: int, copy_of: tuple[int, int] | None) -> bool:
         """Whether the event at ``position`` is in the state: read again, or (``copy_of``,
-        its input partition and offset, when the copy check applies) a second copy."""
-        return self.has_applied(position) or (copy_of is not None and self.has_copy_of(*copy_of))
+        its input partition and offset, when the copy check applies) a second copy.
+
+        (:meth:`has_applied` or :meth:`has_copy_of`, written out: this runs twice per event.)"""
+        if position <= self.position:
+            return True
+        return copy_of is not None and copy_of[1] <= self.sources.get(copy_of[0], -1)
 
     def advance(self, position: int, source: tuple[int, int] | None = None) -> None:
         if position > self.position:
