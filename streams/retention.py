@@ -114,9 +114,10 @@ class TopicRetention:
     def line(self) -> str:
         def show(configs: dict[str, str]) -> str:
             policy = configs.get("cleanup.policy", "?")
-            if "compact" in policy:
-                return policy
-            return f"{policy}, {describe(configs.get('retention.ms', '?'))}"
+            shown = policy if "compact" in policy else (
+                f"{policy}, {describe(configs.get('retention.ms', '?'))}")  # fmt: skip
+            others = (f"{k} {configs.get(k, '?')}" for k in self.wanted if k not in KEYS)
+            return ", ".join((shown, *others))
 
         if self.actual is None:
             return f"{self.topic}: missing (created as {show(self.wanted)})"
@@ -136,7 +137,8 @@ def inspect(admin: Any, settings: Settings) -> list[TopicRetention]:
         resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in present]
         described = admin.describe_configs(resources, config_filter="all")
         for name, entries in _topics_of(described).items():
-            actual[name] = {k: str(_value(entries[k])) for k in KEYS if k in entries}
+            keys = (*KEYS, *(k for k in wanted[name] if k not in KEYS))
+            actual[name] = {k: str(_value(entries[k])) for k in keys if k in entries}
     return [TopicRetention(name, configs, actual.get(name)) for name, configs in wanted.items()]
 
 

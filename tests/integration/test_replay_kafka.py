@@ -115,7 +115,8 @@ def test_time_range_read_from_every_partition_matches_the_file(
     assert manifest["processed"]["events"] == expected
     assert manifest["read"]["messages"] < len(_lines(world))
     assert manifest["status"] == "complete" and manifest["warnings"] == [
-        "no behaviour model given (--model): behavior_anomaly was not scored"
+        "no behaviour model given (--model) and no version on the models topic: "
+        "behavior_anomaly was not scored"
     ]
     assert _groups_with_offsets_for(kafka_admin, topic_names.events) == []
 

@@ -27,7 +27,8 @@ def test_the_worker_creates_its_topics_with_their_retention_and_the_command_repa
         FRTWATCH_TOPIC_EVENTS=topic_names.events, FRTWATCH_TOPIC_DLQ=topic_names.dlq,
         FRTWATCH_TOPIC_CERTIFICATIONS=topic_names.certifications,
         FRTWATCH_TOPIC_ALERTS=topic_names.alerts, FRTWATCH_TOPIC_WEBHOOK_DLQ=topic_names.webhook_dlq,
-        FRTWATCH_TOPIC_TRIAGE=topic_names.triage, FRTWATCH_RETENTION_EVENTS="730d",
+        FRTWATCH_TOPIC_TRIAGE=topic_names.triage, FRTWATCH_TOPIC_EXCEPTIONS=topic_names.exceptions,
+        FRTWATCH_TOPIC_MODELS=topic_names.models, FRTWATCH_RETENTION_EVENTS="730d",
     )  # fmt: skip
     settings = load_settings(env)
     asyncio.run(ensure_topics(settings))
@@ -36,7 +37,8 @@ def test_the_worker_creates_its_topics_with_their_retention_and_the_command_repa
     try:
         rows = {r.topic: r for r in retention.inspect(admin, settings)}
         created = [topic_names.events, topic_names.dlq, topic_names.alerts,
-                   topic_names.certifications, f"{settings.app_id}-events-by-agency"]  # fmt: skip
+                   topic_names.certifications, topic_names.exceptions, topic_names.models,
+                   f"{settings.app_id}-events-by-agency"]  # fmt: skip
         for name in created:
             assert rows[name].in_step, rows[name].line()
         assert rows[topic_names.events].actual == {

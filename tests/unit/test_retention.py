@@ -50,3 +50,16 @@ def test_rows_say_whether_the_broker_matches() -> None:
     drift = TopicRetention("t", wanted, {"cleanup.policy": "delete", "retention.ms": "604800000"})
     assert not drift.in_step and drift.line() == "t: delete, 7d  WANTED delete, 90d"
     assert describe("-1") == "forever" and describe("5400000") == "90m"
+
+
+def test_a_topic_with_more_settings_than_retention_is_compared_and_shown_on_all_of_them() -> None:
+    wanted = {"cleanup.policy": "compact", "max.message.bytes": "67108864"}
+    ok = TopicRetention("m", wanted, dict(wanted))
+    assert ok.in_step and ok.line() == "m: compact, max.message.bytes 67108864  ok"
+    small = TopicRetention(
+        "m", wanted, {"cleanup.policy": "compact", "max.message.bytes": "1048588"}
+    )
+    assert not small.in_step
+    assert small.line() == (
+        "m: compact, max.message.bytes 1048588  WANTED compact, max.message.bytes 67108864"
+    )
