@@ -65,7 +65,7 @@ def run_frtwatch(*args: str) -> str:
 def _simulate(total: int, seed: int, out: Path) -> tuple[Path, int, dict[str, Any]]:
     """A 14-day world with at least ``total`` events (more users until it has)."""
     from streams.simulate import SimulationConfig, simulate
-    from streams.simulate.world import MAX_USERS, MIN_USERS
+    from streams.simulate.world import MAX_USERS, MIN_USERS, SimulationError
 
     users = max(MIN_USERS, math.ceil(total / EVENTS_PER_USER * 1.05))
     while True:
@@ -74,9 +74,17 @@ def _simulate(total: int, seed: int, out: Path) -> tuple[Path, int, dict[str, An
             import shutil
 
             shutil.rmtree(world)
-        result = simulate(
-            SimulationConfig(seed=seed, users=min(users, MAX_USERS), days=DAYS), world
-        )
+        try:
+            result = simulate(
+                SimulationConfig(seed=seed, users=min(users, MAX_USERS), days=DAYS), world
+            )
+        except SimulationError:
+            # An incident drawn with no searches (a behaviour change planned only on
+            # days its user did not search): another world size draws it again.
+            if users >= MAX_USERS:
+                raise
+            users = math.ceil(users * 1.03)
+            continue
         if result.event_count >= total or users >= MAX_USERS:
             return world, result.user_count, result.truth
         users = math.ceil(users * 1.2 * total / result.event_count)

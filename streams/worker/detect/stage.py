@@ -32,7 +32,7 @@ from streams.worker.delivery import Outgoing
 from streams.worker.detect.state_writes import StateWrites
 from streams.worker.ingest.triage import HEADER_RESENT, origin_of
 from streams.worker.internal_records import position, unpack
-from streams.worker.packed_values import Unpacked, pack_value
+from streams.worker.packed_values import LazyPacker, Unpacked
 from streams.worker.runtime import WorkerRuntime
 from streams.worker.tables import WorkerTables
 from streams.worker.topics import WorkerTopics
@@ -61,6 +61,7 @@ class Detection:
         self.order: PartitionOrder[TP] = PartitionOrder()
         settings = runtime.settings
         self.filler = HoleFiller(settings.bootstrap, f"{settings.app_id}-holes")
+        self.packer = LazyPacker()
 
     async def in_order(self, consumer: Any, batch: Sequence[faust.EventT]) -> Fresh:
         """The records of ``batch`` to judge, in offset order, with any Faust skipped.
@@ -203,7 +204,7 @@ class Detection:
             agencies = StateWrites(self.tables.agencies)
             store_agencies(result, agencies, agencies.select)
             await agencies.save()
-            users = StateWrites(self.tables.users, pack_value)
+            users = StateWrites(self.tables.users, self.packer)
             store_users(result, users, users.select)
             await users.save()
         except Exception:

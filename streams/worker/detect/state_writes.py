@@ -17,12 +17,12 @@ acked after that, so nothing counts as done before its state is durable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from faust.types import TableT
 
 from streams.worker.delivery import Outgoing, deliver
+from streams.worker.packed_values import LazyPacker
 
 
 class HasPartition(Protocol):
@@ -33,14 +33,13 @@ class HasPartition(Protocol):
 class StateWrites(dict[str, bytes]):
     """A batch's writes to one table: ``select`` the event, set keys, then :meth:`save`."""
 
-    def __init__(
-        self, table: TableT[str, bytes], pack: Callable[[bytes], bytes] | None = None
-    ) -> None:
+    def __init__(self, table: TableT[str, bytes], packer: LazyPacker | None = None) -> None:
         super().__init__()
         self.table = table
-        self.pack = pack
-        """The in-memory form of a value (:mod:`streams.worker.packed_values`), if not
-        the value itself; the changelog gets the value."""
+        self.packer = packer
+        """What puts a value in the table in its in-memory form
+        (:mod:`streams.worker.packed_values`), if not the value itself; the changelog
+        gets the value."""
         self._partition: int | None = None
         self._partitions: dict[str, int | None] = {}
 
@@ -69,6 +68,9 @@ class StateWrites(dict[str, bytes]):
             return
         await deliver(self.records())
         data: Any = self.table.data
-        pack = self.pack
+        packer = self.packer
         for key, value in self.items():
-            data[key] = value if pack is None else pack(value)
+            if packer is None:
+                data[key] = value
+            else:
+                packer.put(data, key, value)

@@ -19,7 +19,8 @@ from streams.worker.packed_values import pack_value
 
 class PackedTable(faust.Table):
     """A Faust table of stored values held packed: what it recovers from its changelog is
-    packed as it is applied; writers set ``data[key] = pack_value(value)`` (see
+    packed as it is applied; writers put values through a
+    :class:`~streams.worker.packed_values.LazyPacker` (see
     :class:`~streams.worker.detect.state_writes.StateWrites`); readers use
     :class:`Unpacked`."""
 

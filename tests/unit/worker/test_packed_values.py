@@ -13,7 +13,13 @@ from streams.judge.batch import BatchItem, ByteStates, Judge
 from streams.policy import CertificateRegistry, load_policy
 from streams.settings import DEFAULT_POLICY, load_settings
 from streams.worker.detect.state_writes import StateWrites
-from streams.worker.packed_values import PACKED, Unpacked, pack_value, unpack_value
+from streams.worker.packed_values import (
+    PACKED,
+    LazyPacker,
+    Unpacked,
+    pack_value,
+    unpack_value,
+)
 from streams.worker.tables import declare_tables
 from streams.worker.workarounds.packed_table import PackedTable
 
@@ -65,7 +71,7 @@ async def test_the_user_table_holds_packed_values_its_changelog_and_readers_plai
     assert isinstance(tables.users, PackedTable)
     assert not isinstance(tables.agencies, PackedTable)
     value = next(iter(_stored_values(1).values()))
-    writes = StateWrites(tables.users, pack_value)
+    writes = StateWrites(tables.users, LazyPacker())
     writes.select(Token(1))
     writes["MPD/u0"] = value
     (record,) = writes.records()
@@ -81,3 +87,26 @@ async def test_the_user_table_holds_packed_values_its_changelog_and_readers_plai
     # Recovery from the changelog packs what it applies, tombstones delete.
     assert tables.users._to_value(value) == pack_value(value)
     assert tables.users._to_value(None) is None
+
+
+def test_the_lazy_packer_keeps_the_latest_writes_plain_and_packs_the_rest() -> None:
+    values = _stored_values(12)
+    data: dict[str, bytes] = {}
+    packer = LazyPacker(hot=4)
+    keys = list(values)
+    for key in keys[:6]:
+        packer.put(data, key, values[key])
+    assert [k for k in keys[:6] if data[k][:1] == PACKED] == keys[:2]  # the oldest two
+    assert len(packer) == 4
+    packer.put(data, keys[2], values[keys[2]])  # written again: the newest now
+    packer.put(data, keys[6], values[keys[6]])
+    assert data[keys[2]][:1] != PACKED and data[keys[3]][:1] == PACKED
+    del data[keys[4]]  # gone before its turn: nothing to pack, nothing put back
+    data[keys[5]] = pack_value(values[keys[5]])  # recovered from the changelog: packed already
+    for key in keys[7:]:
+        packer.put(data, key, values[key])
+    assert keys[4] not in data and unpack_value(data[keys[5]]) == values[keys[5]]
+    view = Unpacked(data)
+    assert {k: view[k] for k in data} == {k: values[k] for k in data}
+    packer.put(data, keys[0], None)  # a deletion is stored as Faust's tombstone
+    assert data[keys[0]] is None and len(packer) == 4
