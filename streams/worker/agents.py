@@ -58,6 +58,7 @@ from streams.worker.tables import WorkerTables
 from streams.worker.topics import WorkerTopics
 from streams.worker.workarounds import private
 from streams.worker.workarounds.stalled_commits import StallWatch, consumer_acks
+from streams.worker.workarounds.stalled_recovery import RecoveryWatch, restart_stalled_recovery
 
 log = logging.getLogger("frtwatch.worker")
 
@@ -187,6 +188,19 @@ def install_detect(
             log.exception("checking for stalled commits failed")
 
     app.timer(STALL_CHECK_S, name="frtwatch.rewind_stalled_partitions")(rewind_stalled_partitions)
+
+    recovery_watch: RecoveryWatch[Any] = RecoveryWatch()
+
+    async def restart_stalled_recoveries() -> None:
+        """Start a table recovery again that no longer receives a changelog partition's
+        records (see :mod:`streams.worker.workarounds.stalled_recovery`)."""
+        try:
+            tables: Any = app.tables  # TableManagerT does not declare its recovery service
+            restart_stalled_recovery(tables.recovery, recovery_watch)
+        except Exception:
+            log.exception("checking the table recovery failed")
+
+    app.timer(STALL_CHECK_S, name="frtwatch.restart_stalled_recoveries")(restart_stalled_recoveries)
 
     async def forget_partitions(sender: Any, partitions: Any = None, **kwargs: Any) -> None:
         """Revoked or newly assigned partitions are read from their committed offsets."""

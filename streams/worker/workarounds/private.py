@@ -85,3 +85,18 @@ def compression_type(producer: Any) -> Any:
     """The producer's compression (``_message_accumulator._compression_type``), for batches
     built with ``BatchBuilder``."""
     return producer._message_accumulator._compression_type
+
+
+def recovery_started_at(recovery: Any) -> float | None:
+    """When the running table recovery began, by ``time.monotonic``
+    (``Recovery._recovery_started_at``), for :mod:`streams.worker.workarounds.stalled_recovery`;
+    Faust logs it but has no public read."""
+    started: float | None = recovery._recovery_started_at
+    return started
+
+
+def recovery_events_received_at(recovery: Any) -> Mapping[Any, float]:
+    """When the running recovery last received a record of each active changelog
+    partition, by ``time.monotonic`` (``Recovery._active_events_received_at``)."""
+    received: Mapping[Any, float] = recovery._active_events_received_at
+    return received

@@ -60,3 +60,14 @@ def test_faust_tables_convert_recovered_values_with_to_value() -> None:
 
     assert "to_value=self._to_value" in inspect.getsource(Collection.apply_changelog_batch)
     assert list(inspect.signature(Collection._to_value).parameters) == ["self", "v"]
+
+
+def test_faust_recovery_bookkeeping() -> None:
+    """streams/worker/workarounds/stalled_recovery.py reads when a recovery began and
+    when each partition last received a record."""
+    from faust.tables.recovery import Recovery
+
+    assert "self._recovery_started_at = monotonic()" in inspect.getsource(
+        Recovery._set_recovery_started
+    )
+    assert _assigned_in_init(Recovery, "_active_events_received_at")
