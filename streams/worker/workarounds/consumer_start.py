@@ -25,7 +25,8 @@ there): only the ingest stage's consumer asks for more per fetch
 (:mod:`streams.worker.ingest.stage`), since Faust's recovery of the tables reads
 through this one (one takeover fault-test run in CI had a recovery that never
 received the changelog records of a partition it took over while this consumer
-waited for 16 KiB per fetch; not reproduced, not ruled out).
+waited for 16 KiB per fetch; not reproduced, not ruled out; it recurred with the
+defaults, and :mod:`.stalled_recovery` now starts such a recovery again).
 """
 
 from __future__ import annotations
