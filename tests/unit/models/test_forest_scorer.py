@@ -38,8 +38,8 @@ def test_the_trained_model_scores_the_same(trained_model: Path) -> None:
 def test_a_disagreement_is_refused_not_used() -> None:
     forest = IsolationForest(n_estimators=10, random_state=0).fit(_rows(300, 4))
     scorer = ForestScorer(forest)
-    tree, features, leaf_depth = scorer._trees[0]
-    scorer._trees[0] = (tree, features, leaf_depth + 1e-9)  # one tree off by a hair
+    tree, leaf_depth = scorer._trees[0]
+    scorer._trees[0] = (tree, leaf_depth + 1e-9)  # one tree off by a hair
     with pytest.raises(ModelError, match="disagrees with scikit-learn"):
         scorer.check(forest, _rows(50, 4))
 
@@ -69,6 +69,9 @@ def test_the_private_parts_read_are_still_there() -> None:
         strict=True,
     ):
         assert path.shape == average.shape == (estimator.tree_.node_count,)
+        # A tree's nodes, rewritten to read whole rows (models.forest_scorer._full_width).
+        nodes = estimator.tree_.__getstate__()["nodes"]
+        assert {"left_child", "feature", "threshold"} <= set(nodes.dtype.names)
     # The range pinned in pyproject.toml is the one this test was written against.
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"scikit-learn>=1.9,<1.10"' in pyproject
