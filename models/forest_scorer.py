@@ -22,6 +22,9 @@ model is loaded, so a change in a later version shows at once.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from sklearn.ensemble import IsolationForest
 from sklearn.ensemble._iforest import _average_path_length
@@ -30,6 +33,34 @@ from sklearn.tree._tree import Tree
 from streams.errors import ModelError
 
 _LEAF = -1  # a leaf's left_child in a fitted tree's nodes (scikit-learn's TREE_LEAF)
+
+
+def _usable_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every core counts
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+THREADS = min(2, _usable_cores())
+"""Threads a large batch is scored in: two where the process may use two cores or more
+(one core's worth goes to the broker and the rest of the worker), else one."""
+THREADED_ROWS = 256
+"""Batches smaller than this are scored in the calling thread (the hand-over costs more)."""
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """This process's scoring threads (a forked process makes its own), if more than one."""
+    global _POOL
+    if THREADS < 2:
+        return None
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(THREADS - 1, thread_name_prefix="frt-forest"))
+    return _POOL[1]
+
+
+def _apply(trees: list[tuple[Tree, np.ndarray]], rows: np.ndarray) -> list[np.ndarray]:
+    return [tree.apply(rows) for tree, _ in trees]
 
 
 def _full_width(tree: Tree, features: np.ndarray, n_features: int) -> Tree:
@@ -78,13 +109,31 @@ class ForestScorer:
         """The scores of rows ``X`` (shape ``(n, n_features)``), as scikit-learn gives them."""
         rows = np.ascontiguousarray(X, dtype=np.float32)
         depths = np.zeros(rows.shape[0], dtype=np.float64, order="F")
-        for tree, leaf_depth in self._trees:
-            depths += leaf_depth[tree.apply(rows)]
+        for (_, leaf_depth), leaves in zip(self._trees, self._leaves(rows), strict=True):
+            depths += leaf_depth[leaves]
         denominator = self._denominator
         scores = 2 ** (
             -np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
         )
         return -scores
+
+    def _leaves(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Each tree's leaf for every row, in the trees' order.
+
+        ``Tree.apply`` runs without the GIL, so a large batch is split between
+        threads (:data:`THREADS`) by runs of trees; the depths are then added up in the
+        trees' order as before, so the scores do not depend on the split."""
+        trees = self._trees
+        pool = _pool() if rows.shape[0] >= THREADED_ROWS else None
+        if pool is None:
+            return [tree.apply(rows) for tree, _ in trees]
+        step = -(-len(trees) // THREADS)
+        runs = [trees[i : i + step] for i in range(0, len(trees), step)]
+        others = [pool.submit(_apply, run, rows) for run in runs[1:]]
+        leaves = _apply(runs[0], rows)
+        for other in others:
+            leaves.extend(other.result())
+        return leaves
 
     def check(self, forest: IsolationForest, rows: np.ndarray) -> None:
         """Raise :class:`ModelError` unless scores equal ``forest.score_samples`` on ``rows``."""

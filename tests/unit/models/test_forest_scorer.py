@@ -76,3 +76,16 @@ def test_the_private_parts_read_are_still_there() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"scikit-learn>=1.9,<1.10"' in pyproject
     assert sklearn.__version__.split(".")[:2] == ["1", "9"]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_scores_do_not_depend_on_the_threads(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from models import forest_scorer
+
+    monkeypatch.setattr(forest_scorer, "THREADS", threads)
+    monkeypatch.setattr(forest_scorer, "_POOL", None)
+    forest = IsolationForest(n_estimators=41, max_samples=128, max_features=0.5,
+                             random_state=5).fit(_rows(2000, 6, seed=2))  # fmt: skip
+    rows = _rows(forest_scorer.THREADED_ROWS + 7, 6)
+    assert np.array_equal(ForestScorer(forest).score_samples(rows), forest.score_samples(rows))
+    assert (forest_scorer._POOL is not None) == (threads > 1)
