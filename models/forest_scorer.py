@@ -49,6 +49,15 @@ THREADED_ROWS = 256
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
+def _forget_pool() -> None:
+    global _POOL
+    _POOL = None  # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool() -> ThreadPoolExecutor | None:
     """This process's scoring threads (a forked process makes its own), if more than one."""
     global _POOL
